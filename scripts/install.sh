@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the demo need on a fresh Debian machine.
+# Idempotent: each step is skipped when its result is already present.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+
+log() { printf '[install] %s\n' "$*" >&2; }
+
+# MariaDB (target database for the sentinel checks). The package's own service start is
+# refused in containers; scripts/services.sh starts a private instance instead.
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  log "installing mariadb-server from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  # policy-rc.d stops the package from trying to start its own service.
+  printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo_cmd chmod +x /usr/sbin/policy-rc.d
+  $sudo_cmd apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null
+  $sudo_cmd rm -f /usr/sbin/policy-rc.d
+fi
+
+# Python tools in a project-local virtualenv: the AWS emulator, the Lambda build/runtime tool
+# and the IaC linters (pinned: cfn-lint 1.54+ silently passes broken SAM templates).
+if [ ! -x "$venv/bin/python" ]; then
+  log "creating $venv"
+  python3 -m venv "$venv"
+fi
+want_pkgs=("moto[server]==5.2.5" "cargo-lambda==1.9.2" "cfn-lint==1.53.3" "checkov==3.3.30")
+stamp="$venv/.installed-$(printf '%s ' "${want_pkgs[@]}" | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  log "installing ${want_pkgs[*]}"
+  "$venv/bin/pip" install -q --disable-pip-version-check "${want_pkgs[@]}"
+  touch "$stamp"
+fi
+
+# Rust components used by the test command.
+if command -v rustup >/dev/null 2>&1; then
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+fi
+log "done"

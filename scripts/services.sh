@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Starts and stops the local services the tests and the demo use, on 127.0.0.1 only:
+#   * moto server (DynamoDB + SQS emulator) from the project virtualenv;
+#   * a private MariaDB instance (the target database for Spirit's sentinel table).
+# Usage: scripts/services.sh start|stop|status|env
+# `start` writes .local/services.env (source it) and records every PID it started in .local/pids/.
+# `stop` stops exactly those PIDs.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+state="$root/.local"
+pids="$state/pids"
+envfile="$state/services.env"
+mkdir -p "$pids"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+free_port() {
+  python3 - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+
+alive() { [ -f "$pids/$1" ] && kill -0 "$(cat "$pids/$1")" 2>/dev/null; }
+
+wait_for_port() {
+  local port=$1 what=$2
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  log "$what did not open port $port"
+  return 1
+}
+
+start_moto() {
+  if alive moto; then return 0; fi
+  local port; port=$(free_port)
+  "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$state/moto.log" 2>&1 &
+  echo $! >"$pids/moto"
+  echo "$port" >"$state/moto.port"
+  wait_for_port "$port" "moto"
+  log "moto on 127.0.0.1:$port (pid $(cat "$pids/moto"))"
+}
+
+start_mariadb() {
+  if alive mariadb; then return 0; fi
+  local datadir="$state/mariadb" port; port=$(free_port)
+  local mariadbd; mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+  if [ ! -d "$datadir/mysql" ]; then
+    mkdir -p "$datadir"
+    mariadb-install-db --user="$(id -un)" --datadir="$datadir" --auth-root-authentication-method=normal \
+      --skip-test-db >"$state/mariadb-install.log" 2>&1
+  fi
+  "$mariadbd" --no-defaults --user="$(id -un)" --datadir="$datadir" --bind-address=127.0.0.1 --port="$port" \
+    --socket="$state/mariadb.sock" --pid-file="$state/mariadb.pid" --skip-name-resolve \
+    --log-error="$state/mariadb.err" >/dev/null 2>&1 &
+  echo $! >"$pids/mariadb"
+  echo "$port" >"$state/mariadb.port"
+  wait_for_port "$port" "mariadb"
+  # The root account authenticates by password over TCP on loopback only.
+  for _ in $(seq 1 100); do
+    if mariadb --socket="$state/mariadb.sock" -uroot -e "SELECT 1" >/dev/null 2>&1; then break; fi
+    sleep 0.05
+  done
+  local sql="ALTER USER 'root'@'localhost' IDENTIFIED BY 'schemabot'; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY 'schemabot'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+  mariadb --socket="$state/mariadb.sock" -uroot -pschemabot -e "SELECT 1" >/dev/null 2>&1 \
+    || mariadb --socket="$state/mariadb.sock" -uroot -e "$sql"
+  log "mariadb on 127.0.0.1:$port (pid $(cat "$pids/mariadb"))"
+}
+
+write_env() {
+  cat >"$envfile" <<ENV
+export AWS_ENDPOINT_URL=http://127.0.0.1:$(cat "$state/moto.port")
+export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=test
+export AWS_SECRET_ACCESS_KEY=test
+export AWS_EC2_METADATA_DISABLED=true
+export SCHEMABOT_TEST_MYSQL_DSN=mysql://root:schemabot@127.0.0.1:$(cat "$state/mariadb.port")
+ENV
+}
+
+stop_one() {
+  local name=$1
+  if [ -f "$pids/$name" ]; then
+    local pid; pid=$(cat "$pids/$name")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+      kill -9 "$pid" 2>/dev/null || true
+      log "stopped $name (pid $pid)"
+    fi
+    rm -f "$pids/$name"
+  fi
+}
+
+case "${1:-}" in
+  start) start_moto; start_mariadb; write_env; cat "$envfile" ;;
+  stop) stop_one moto; stop_one mariadb ;;
+  status) for s in moto mariadb; do if alive $s; then echo "$s: running (pid $(cat "$pids/$s"))"; else echo "$s: stopped"; fi; done ;;
+  env) cat "$envfile" ;;
+  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,135 @@
+//! The apply and task records: what SchemaBot knows about one schema change and its tables.
+//! Plain data; the store adapter persists them and the reconciliation logic decides their changes.
+
+use crate::ids::{
+    ApplyId, CommentId, Database, Environment, InstallationId, Login, PrNumber, Repository, TaskId,
+};
+use crate::state::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How the engine runs the tables of an apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyMode {
+    /// All tables together (defer-cutover, Vitess): they reach `waiting_for_cutover` together.
+    Atomic,
+    /// One table after another.
+    Sequential,
+}
+
+/// Who holds the right to trigger the cutover of an apply (a conditional write grants it to one
+/// command only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CutoverClaim {
+    /// The job id of the command that claimed (stable across SQS redeliveries).
+    pub command_id: String,
+    /// Who asked: a GitHub login, or `cli:<aws identity>`.
+    pub actor: String,
+    pub claimed_at: DateTime<Utc>,
+}
+
+/// One schema change (apply) as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Apply {
+    pub id: ApplyId,
+    /// The apply id on the Tern side (what Cutover/Progress are called with).
+    pub tern_apply_id: String,
+    pub repository: Repository,
+    pub pr: PrNumber,
+    pub installation_id: InstallationId,
+    pub database: Database,
+    /// `mysql` or `vitess`, as Tern expects in `type`.
+    pub database_type: String,
+    /// Tern deployment key; with the environment it selects the Tern endpoint and target DSN.
+    pub deployment: String,
+    pub environment: Environment,
+    /// The schema Spirit alters (where `_spirit_sentinel` lives).
+    pub target_schema: String,
+    pub state: State,
+    /// Incremented by every conditional write.
+    pub version: u64,
+    pub mode: ApplyMode,
+    pub defer_cutover: bool,
+    pub requested_by: Option<Login>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error_message: Option<String>,
+    pub claim: Option<CutoverClaim>,
+    /// Set when the cutover was accepted: who triggered it and when.
+    pub cutover_triggered_by: Option<String>,
+    pub cutover_triggered_at: Option<DateTime<Utc>>,
+}
+
+/// One table's change within an apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub apply_id: ApplyId,
+    pub task_id: TaskId,
+    pub namespace: String,
+    pub table: String,
+    pub ddl: String,
+    pub state: State,
+    pub version: u64,
+    /// Latches true when the task enters `waiting_for_cutover` (in every mode).
+    pub ready_to_complete: bool,
+    pub rows_copied: u64,
+    pub rows_total: u64,
+    pub percent: u8,
+    pub eta_seconds: Option<u64>,
+    pub error_message: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When the engine first reported "no active change" for this (non-waiting) task; cleared when
+    /// it reports again. Drives the abandonment grace period.
+    pub engine_silent_since: Option<DateTime<Utc>>,
+}
+
+/// The kinds of PR comment SchemaBot keeps per apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentKind {
+    Progress,
+    Cutover,
+    Summary,
+}
+
+impl CommentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommentKind::Progress => "progress",
+            CommentKind::Cutover => "cutover",
+            CommentKind::Summary => "summary",
+        }
+    }
+}
+
+/// A tracked PR comment of an apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentRecord {
+    pub apply_id: ApplyId,
+    pub kind: CommentKind,
+    pub comment_id: CommentId,
+    /// Hash of the last body written, so an unchanged render causes no edit.
+    pub body_hash: String,
+    pub edit_count: u64,
+    pub last_edited_at: Option<DateTime<Utc>>,
+    /// A progress comment is finalised (tombstoned) once; a summary exists once.
+    pub finalized: bool,
+}
+
+/// An audit event appended to an apply: who did what, from which delivery, with what outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub apply_id: ApplyId,
+    pub at: DateTime<Utc>,
+    /// Short machine name, e.g. `cutover_claimed`, `state_transition`, `downgrade_refused`.
+    pub event: String,
+    pub actor: String,
+    pub delivery_id: Option<String>,
+    pub from_state: Option<State>,
+    pub to_state: Option<State>,
+    pub outcome: String,
+    pub message: Option<String>,
+}

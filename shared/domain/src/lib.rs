@@ -1,0 +1,14 @@
+//! SchemaBot's pure domain core: typed ids, the command grammar, states and their transitions,
+//! the progress-reconciliation decision, records and jobs. No AWS, GitHub or MySQL here.
+
+pub mod apply;
+pub mod command;
+pub mod ids;
+pub mod job;
+pub mod state;
+
+pub use ids::{
+    ApplyId, CommentId, Database, DeliveryId, Environment, IdError, InstallationId, Login,
+    PrNumber, Repository, TaskId,
+};
+pub use state::{ApplyState, State, TaskState};
