@@ -1,1 +1,6 @@
-//! placeholder
+//! Test support shared by the integration tests and the demo: local service discovery and the
+//! stand-ins for Tern (gRPC, simulating Spirit against a real MariaDB) and GitHub (REST subset).
+
+pub mod github_standin;
+pub mod services;
+pub mod tern_standin;

@@ -99,3 +99,5 @@ impl fmt::Display for State {
         f.write_str(self.as_str())
     }
 }
+
+pub mod transition;

@@ -1,0 +1,1 @@
+//! GitHub REST stand-in (filled in by the GitHub work).

@@ -1,0 +1,1 @@
+//! Tern gRPC stand-in (filled in by the Tern work).
