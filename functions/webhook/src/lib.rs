@@ -1,1 +1,74 @@
-//! placeholder
+//! The GitHub webhook Lambda: verifies GitHub's signature, parses PR-comment commands, routes them
+//! to this stack, de-duplicates deliveries and enqueues typed jobs. It never calls GitHub or Tern.
+
+pub mod config;
+pub mod front_door;
+pub mod github_event;
+pub mod handler;
+pub mod intake;
+pub mod routing;
+pub mod signature;
+
+use aws_lambda_events::event::apigw::ApiGatewayV2httpResponse;
+use front_door::{json_response, HttpEvent};
+use handler::{admit, Admission, Answer};
+
+/// Everything a warm Lambda keeps between invocations.
+pub struct Webhook {
+    pub secrets: signature::WebhookSecrets,
+    pub routing: routing::RoutingConfig,
+    pub intake: intake::Intake,
+}
+
+impl Webhook {
+    /// Handles one HTTP event from any of the three front ends.
+    pub async fn handle_event(&self, event: HttpEvent) -> ApiGatewayV2httpResponse {
+        let request = match event.into_request() {
+            Ok(request) => request,
+            Err(front_door::FrontDoorError::TooLarge) => {
+                return to_response(&Answer {
+                    status: 413,
+                    is_error: true,
+                    text: "request body too large".into(),
+                    job_kind: None,
+                })
+            }
+            Err(front_door::FrontDoorError::BadBase64) => {
+                return to_response(&Answer {
+                    status: 400,
+                    is_error: true,
+                    text: "request body is not valid base64".into(),
+                    job_kind: None,
+                })
+            }
+        };
+        let span = tracing::info_span!(
+            "webhook",
+            delivery_id = request.header("x-github-delivery").unwrap_or(""),
+            event = request.header("x-github-event").unwrap_or(""),
+            repo = tracing::field::Empty,
+            pr = tracing::field::Empty,
+            job = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let answer = match admit(&self.secrets, &self.routing, &request) {
+            Admission::Answer(answer) => answer,
+            Admission::Enqueue(ready) => {
+                if let schemabot_domain::job::Job::Cutover(_) | schemabot_domain::job::Job::Reply(_) = &ready.job {
+                    span.record("job", ready.job.id().as_str());
+                }
+                handler::enqueue(&self.intake, ready).await
+            }
+        };
+        tracing::info!(status = answer.status, outcome = %answer.text, "webhook answered");
+        to_response(&answer)
+    }
+}
+
+fn to_response(answer: &Answer) -> ApiGatewayV2httpResponse {
+    let key = if answer.is_error { "error" } else { "message" };
+    match answer.job_kind {
+        Some(kind) => json_response(answer.status, key, &answer.text, &[("job", kind)]),
+        None => json_response(answer.status, key, &answer.text, &[]),
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs what is missing, starts the local services,
+# runs formatting, lints, every test against the real services, and the IaC checks; then stops
+# the services it started.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash scripts/install.sh
+
+started_here=0
+if ! scripts/services.sh status | grep -q 'moto: running' || ! scripts/services.sh status | grep -q 'mariadb: running'; then
+  scripts/services.sh start >/dev/null
+  started_here=1
+fi
+cleanup() { if [ "$started_here" = 1 ]; then scripts/services.sh stop; fi; }
+trap cleanup EXIT
+# shellcheck disable=SC1091
+source .local/services.env
+
+export INSTA_UPDATE=no
+export CARGO_TERM_COLOR=never
+# Bounded property/fuzz runs: thousands of cases, seconds of time.
+export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --workspace --no-fail-fast
+
+if [ -f infra/template.yaml ]; then
+  echo "== cfn-lint"
+  .venv/bin/cfn-lint infra/template.yaml
+  echo "== checkov"
+  .venv/bin/checkov --quiet --compact --skip-download --config-file .checkov.yaml -f infra/template.yaml
+  if [ -x .venv-sam/bin/sam ]; then
+    echo "== sam validate --lint"
+    .venv-sam/bin/sam validate --lint -t infra/template.yaml
+  fi
+fi
+echo "== all checks passed"
