@@ -36,6 +36,15 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The SAM CLI in its own virtualenv (its dependencies conflict with moto's): `sam validate` runs
+# in the test command; `sam build` works offline with cargo-lambda on PATH.
+sam_venv="$root/.venv-sam"
+if [ ! -x "$sam_venv/bin/sam" ]; then
+  log "installing aws-sam-cli into $sam_venv"
+  python3 -m venv "$sam_venv"
+  "$sam_venv/bin/pip" install -q --disable-pip-version-check "aws-sam-cli==1.170.0"
+fi
+
 # Rust components used by the test command.
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy

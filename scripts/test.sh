@@ -36,7 +36,9 @@ if [ -f infra/template.yaml ]; then
   echo "== checkov"
   .venv/bin/checkov --quiet --compact --skip-download --config-file .checkov.yaml -f infra/template.yaml
   if [ -x .venv-sam/bin/sam ]; then
-    echo "== sam validate --lint"
+    echo "== sam validate (plain and --lint)"
+    export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+    .venv-sam/bin/sam validate -t infra/template.yaml
     .venv-sam/bin/sam validate --lint -t infra/template.yaml
   fi
 fi

@@ -1,1 +1,1749 @@
-//! Tern gRPC stand-in (filled in by the Tern work).
+//! A Tern stand-in: a tonic `tern.v1.Tern` server, in-process on the caller's tokio runtime,
+//! that simulates Spirit against a real MariaDB.
+//!
+//! Two layers are modelled, because a Tern restart loses one and not the other:
+//! * Tern's storage (applies, tasks, copy checkpoints, terminal outcomes) survives
+//!   [`TernStandinHandle::restart`];
+//! * Spirit's in-memory migration does not. Until it is resumed (by
+//!   [`TernStandinHandle::resume`] or after [`TernStandinConfig::auto_resume_after`]), Progress
+//!   reports `STATE_PENDING` / "No active schema change" and Cutover is refused.
+//!
+//! With `defer_cutover = "true"` the stand-in creates the real `_spirit_sentinel` table in the
+//! target schema when the copy starts, parks at `waitingOnSentinelTable` once copied, and a
+//! Cutover drops the table. Like Spirit it watches the table: if it disappears some other way,
+//! the apply proceeds to cut over.
+//!
+//! How fast tables copy is chosen by [`CopyPace`]: manual ([`TernStandinHandle::advance`]), a
+//! fixed step per Progress call, or wall-clock time. Faults: [`TernStandinHandle::set_delay`],
+//! [`TernStandinHandle::fail_next`], [`TernStandinHandle::lose_next_responses`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use schemabot_domain::{ApplyId, TaskId};
+use schemabot_sentinel::SENTINEL_QUERY;
+use schemabot_tern::proto::tern_server::{Tern, TernServer};
+use schemabot_tern::{proto, EndpointError, TernEndpoints, ENGINE_IDLE_SUMMARY};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::Server;
+use tonic::{Request, Response, Status};
+
+/// Tern's refusal while Spirit has no in-memory migration (reference wording).
+pub const RECOVERY_REFUSAL: &str = "Schema change is being recovered after a restart. The recovery worker will resume it shortly — try again in a moment.";
+
+/// What a new Apply does to an older apply of the same database whose engine state was lost.
+pub const ABANDONED_MESSAGE: &str =
+    "Task abandoned: engine has no active schema change (server may have crashed)";
+
+/// Spirit's per-table status strings (`status.State.String()`), as Tern passes them through.
+pub mod spirit_status {
+    pub const COPY_ROWS: &str = "copyRows";
+    pub const WAITING_ON_SENTINEL: &str = "waitingOnSentinelTable";
+    pub const CUT_OVER: &str = "cutOver";
+    pub const CLOSE: &str = "close";
+}
+
+/// Bound on every statement the stand-in runs against MariaDB, so a test fails instead of hanging.
+const DATABASE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the simulated copy moves forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyPace {
+    /// Only [`TernStandinHandle::advance`] moves an apply (fully deterministic).
+    Manual,
+    /// After answering a Progress call for an apply, copy `rows` more rows of each table (or
+    /// finish a running cut-over). Deterministic, and needs no test-side control.
+    PerProgressCall { rows: i64 },
+    /// Wall-clock: `rows_per_second` per table; a cut-over takes `cutover_duration`.
+    Timed {
+        rows_per_second: i64,
+        cutover_duration: Duration,
+    },
+}
+
+/// Stand-in configuration. Start from [`TernStandinConfig::new`] and adjust.
+#[derive(Clone)]
+pub struct TernStandinConfig {
+    /// A DSN with rights to create and drop tables in the target schemas (the local root DSN).
+    pub root_dsn: String,
+    pub pace: CopyPace,
+    /// Rows of a table not listed in `rows_total_by_table`.
+    pub default_rows_total: i64,
+    pub rows_total_by_table: HashMap<String, i64>,
+    /// Resume Spirit's migrations by themselves this long after a restart (`None`: only
+    /// [`TernStandinHandle::resume`] does).
+    pub auto_resume_after: Option<Duration>,
+    /// Run each table's DDL in the target schema when the apply completes.
+    pub run_ddl_on_completion: bool,
+    /// `CREATE DATABASE IF NOT EXISTS` the target schema on Apply (convenient for tests).
+    pub create_missing_schema: bool,
+    /// While Spirit's memory is lost, report tables as `recovering` when the sentinel is still
+    /// there (what SchemaBot's own local Tern does); otherwise they report `pending`.
+    pub report_recovering_tables: bool,
+}
+
+impl fmt::Debug for TernStandinConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TernStandinConfig")
+            .field("root_dsn", &"***")
+            .field("pace", &self.pace)
+            .field("default_rows_total", &self.default_rows_total)
+            .field("rows_total_by_table", &self.rows_total_by_table)
+            .field("auto_resume_after", &self.auto_resume_after)
+            .field("run_ddl_on_completion", &self.run_ddl_on_completion)
+            .field("create_missing_schema", &self.create_missing_schema)
+            .field("report_recovering_tables", &self.report_recovering_tables)
+            .finish()
+    }
+}
+
+impl TernStandinConfig {
+    /// Manual pace, 1000 rows per table, no auto-resume, no DDL at completion.
+    pub fn new(root_dsn: impl Into<String>) -> Self {
+        Self {
+            root_dsn: root_dsn.into(),
+            pace: CopyPace::Manual,
+            default_rows_total: 1000,
+            rows_total_by_table: HashMap::new(),
+            auto_resume_after: None,
+            run_ddl_on_completion: false,
+            create_missing_schema: true,
+            report_recovering_tables: false,
+        }
+    }
+
+    /// [`TernStandinConfig::new`] with the local MariaDB root DSN (`SCHEMABOT_TEST_MYSQL_DSN`).
+    pub fn from_env() -> Self {
+        Self::new(crate::services::mysql_dsn())
+    }
+
+    pub fn with_pace(mut self, pace: CopyPace) -> Self {
+        self.pace = pace;
+        self
+    }
+
+    pub fn with_default_rows_total(mut self, rows: i64) -> Self {
+        self.default_rows_total = rows;
+        self
+    }
+
+    pub fn with_rows_total(mut self, table: &str, rows: i64) -> Self {
+        self.rows_total_by_table.insert(table.to_string(), rows);
+        self
+    }
+
+    pub fn with_auto_resume_after(mut self, delay: Duration) -> Self {
+        self.auto_resume_after = Some(delay);
+        self
+    }
+
+    pub fn with_ddl_on_completion(mut self, run: bool) -> Self {
+        self.run_ddl_on_completion = run;
+        self
+    }
+
+    pub fn with_recovering_tables(mut self, report: bool) -> Self {
+        self.report_recovering_tables = report;
+        self
+    }
+
+    fn rows_total_for(&self, table: &str) -> i64 {
+        self.rows_total_by_table
+            .get(table)
+            .copied()
+            .unwrap_or(self.default_rows_total)
+            .max(0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StandinError {
+    #[error("binding the Tern stand-in: {0}")]
+    Bind(#[from] std::io::Error),
+    #[error("the stand-in's MySQL DSN is not a valid connection URL")]
+    InvalidDsn,
+    #[error("stand-in database error: {0}")]
+    Database(String),
+    #[error("`{0}` is not usable as a MySQL identifier")]
+    InvalidIdentifier(String),
+    #[error("unknown apply {0}")]
+    UnknownApply(String),
+    #[error("apply {apply_id} cannot be resumed: {reason}")]
+    NotResumable { apply_id: String, reason: String },
+    #[error("invalid registration: {0}")]
+    InvalidRegistration(String),
+}
+
+/// Calls that reached the simulated Tern (injected failures are counted separately: they
+/// never got that far).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TernCallCounts {
+    pub plan: u64,
+    pub apply: u64,
+    pub progress: u64,
+    pub cutover: u64,
+    /// Cutover calls answered `accepted = true`.
+    pub cutover_accepted: u64,
+    /// Revert, SkipRevert, Stop, Start, Volume, Health.
+    pub other: u64,
+    /// Calls refused by [`TernStandinHandle::fail_next`].
+    pub injected_failures: u64,
+    /// Calls processed whose answer was replaced by `Unavailable` ([`TernStandinHandle::lose_next_responses`]).
+    pub lost_responses: u64,
+}
+
+/// Where an apply is, as the simulation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StandinPhase {
+    Copying,
+    WaitingOnSentinel,
+    CuttingOver,
+    Completed,
+    Failed(String),
+    Stopped,
+    /// Tern restarted; Spirit's migration is gone until resumed.
+    EngineLost,
+}
+
+/// One table of an apply created with [`TernStandinHandle::register_apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredTable {
+    pub table_name: String,
+    pub ddl: String,
+    pub rows_total: i64,
+}
+
+/// The state [`TernStandinHandle::register_apply`] puts an apply in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisteredPhase {
+    Copying {
+        rows_copied: i64,
+    },
+    /// Copied, sentinel created, parked (requires `defer_cutover`).
+    WaitingForCutover,
+    /// Cutover already triggered: the sentinel is dropped.
+    CuttingOver,
+    Completed,
+    Failed {
+        message: String,
+    },
+    /// As after a restart: known to Tern, not to Spirit. The sentinel exists when
+    /// `defer_cutover` is set and `sentinel_present` is true.
+    EngineLost {
+        copy_done: bool,
+        sentinel_present: bool,
+    },
+}
+
+/// An apply to create directly, bypassing the Apply RPC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyRegistration {
+    pub database: String,
+    pub defer_cutover: bool,
+    pub tables: Vec<RegisteredTable>,
+    pub phase: RegisteredPhase,
+}
+
+impl ApplyRegistration {
+    /// A deferred-cutover apply of `tables` (`(name, ddl)`) on schema `database`, in `phase`,
+    /// 1000 rows each.
+    pub fn deferred(database: &str, tables: &[(&str, &str)], phase: RegisteredPhase) -> Self {
+        Self {
+            database: database.to_string(),
+            defer_cutover: true,
+            tables: tables
+                .iter()
+                .map(|(name, ddl)| RegisteredTable {
+                    table_name: name.to_string(),
+                    ddl: ddl.to_string(),
+                    rows_total: 1000,
+                })
+                .collect(),
+            phase,
+        }
+    }
+}
+
+/// Entry point: `TernStandin::start(config)`.
+pub struct TernStandin;
+
+impl TernStandin {
+    /// Binds `127.0.0.1:0`, checks MariaDB is reachable and serves until the handle is shut
+    /// down or dropped.
+    pub async fn start(config: TernStandinConfig) -> Result<TernStandinHandle, StandinError> {
+        let opts = Opts::from_url(&config.root_dsn).map_err(|_| StandinError::InvalidDsn)?;
+        let constraints = PoolConstraints::new(0, 4).ok_or(StandinError::InvalidDsn)?;
+        let pool = Pool::new(
+            OptsBuilder::from_opts(opts)
+                .prefer_socket(false)
+                .pool_opts(PoolOpts::default().with_constraints(constraints)),
+        );
+        // Fail at start, not on the first RPC, when MariaDB is not there.
+        bounded(async {
+            let mut conn = pool.get_conn().await?;
+            conn.ping().await
+        })
+        .await
+        .map_err(StandinError::Database)?;
+
+        let pace = config.pace;
+        let shared = Arc::new(Shared {
+            config,
+            pool,
+            sim: Mutex::new(Sim {
+                applies: Vec::new(),
+                pace,
+                delay: Duration::ZERO,
+                fail_next: 0,
+                lose_next: 0,
+                counts: TernCallCounts::default(),
+            }),
+            serial: tokio::sync::Mutex::new(()),
+        });
+
+        let incoming = TcpIncoming::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let addr = incoming.local_addr()?;
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let service = TernServer::new(StandinService(Arc::clone(&shared)));
+        let server = tokio::spawn(Server::builder().serve_with_incoming_shutdown(
+            service,
+            incoming,
+            async {
+                // A dropped sender (handle dropped) also stops the server.
+                let _ = shutdown_rx.await;
+            },
+        ));
+        tracing::debug!(%addr, "tern stand-in listening");
+        Ok(TernStandinHandle {
+            shared,
+            addr,
+            endpoint: format!("http://{addr}"),
+            shutdown_tx: Some(shutdown_tx),
+            server: Some(server),
+        })
+    }
+}
+
+/// The running stand-in and its controls. All controls take `&self` and are thread-safe.
+pub struct TernStandinHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    endpoint: String,
+    shutdown_tx: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+}
+
+impl fmt::Debug for TernStandinHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TernStandinHandle")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TernStandinHandle {
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Endpoint configuration routing `(deployment, environment)` here.
+    pub fn endpoints(
+        &self,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<TernEndpoints, EndpointError> {
+        TernEndpoints::new().with_endpoint(deployment, environment, &self.endpoint)
+    }
+
+    /// `{"<deployment>":{"<environment>":"<endpoint>"}}`, the `SCHEMABOT_TERN_ENDPOINTS` format.
+    pub fn endpoints_json(&self, deployment: &str, environment: &str) -> String {
+        serde_json::json!({ deployment: { environment: self.endpoint } }).to_string()
+    }
+
+    /// Stops serving and waits for the server task; closes the MariaDB pool.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            match server.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "tern stand-in server ended with an error"),
+                Err(error) => tracing::warn!(%error, "tern stand-in server task failed"),
+            }
+        }
+        if let Err(error) = self.shared.pool.clone().disconnect().await {
+            tracing::debug!(error = %describe_db_error(&error), "closing the stand-in pool");
+        }
+    }
+
+    /// Simulates a Tern/Spirit restart: every in-flight migration forgets its in-memory state.
+    /// Tern's storage (applies, checkpoints) and the tables in MariaDB — including
+    /// `_spirit_sentinel` — stay.
+    pub fn restart(&self) {
+        let now = Instant::now();
+        let mut sim = self.shared.sim();
+        for apply in sim.applies.iter_mut() {
+            if apply.outcome == Outcome::Active {
+                apply.engine = None;
+                apply.engine_lost_at = Some(now);
+            }
+        }
+    }
+
+    /// Tern resumes `apply_id` from Spirit's checkpoint: the copy continues where it was; once
+    /// copied, the apply waits again if the sentinel still exists, otherwise it cuts over.
+    pub fn resume(&self, apply_id: &str) -> Result<(), StandinError> {
+        let mut sim = self.shared.sim();
+        let apply = sim
+            .find_mut(apply_id)
+            .ok_or_else(|| StandinError::UnknownApply(apply_id.to_string()))?;
+        if apply.outcome != Outcome::Active {
+            return Err(StandinError::NotResumable {
+                apply_id: apply_id.to_string(),
+                reason: format!("it is {:?}", apply.phase()),
+            });
+        }
+        if apply.engine.is_none() {
+            apply.resume_engine(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// [`TernStandinHandle::resume`] for every apply that lost its engine state.
+    pub fn resume_all(&self) {
+        let now = Instant::now();
+        let mut sim = self.shared.sim();
+        for apply in sim.applies.iter_mut() {
+            if apply.outcome == Outcome::Active && apply.engine.is_none() {
+                apply.resume_engine(now);
+            }
+        }
+    }
+
+    /// Copies `rows` more rows of every table of `apply_id`, or finishes its cut-over if one is
+    /// running. The resulting state is reported by the next RPC.
+    pub fn advance(&self, apply_id: &str, rows: i64) -> Result<(), StandinError> {
+        let mut sim = self.shared.sim();
+        let apply = sim
+            .find_mut(apply_id)
+            .ok_or_else(|| StandinError::UnknownApply(apply_id.to_string()))?;
+        apply.step(rows);
+        Ok(())
+    }
+
+    /// Copies every table of `apply_id` to the end.
+    pub fn finish_copy(&self, apply_id: &str) -> Result<(), StandinError> {
+        self.advance(apply_id, i64::MAX)
+    }
+
+    /// Latency added to every RPC before it is processed.
+    pub fn set_delay(&self, delay: Duration) {
+        self.shared.sim().delay = delay;
+    }
+
+    pub fn set_pace(&self, pace: CopyPace) {
+        self.shared.sim().pace = pace;
+    }
+
+    /// The next `n` RPCs fail with `Unavailable` without reaching the simulated Tern.
+    pub fn fail_next(&self, n: u32) {
+        self.shared.sim().fail_next = n;
+    }
+
+    /// The next `n` RPCs are processed (their effects happen) but answer `Unavailable`, as if
+    /// the response was lost on the way back.
+    pub fn lose_next_responses(&self, n: u32) {
+        self.shared.sim().lose_next = n;
+    }
+
+    /// Clears delay and pending injected failures.
+    pub fn clear_faults(&self) {
+        let mut sim = self.shared.sim();
+        sim.delay = Duration::ZERO;
+        sim.fail_next = 0;
+        sim.lose_next = 0;
+    }
+
+    pub fn counts(&self) -> TernCallCounts {
+        self.shared.sim().counts
+    }
+
+    /// Cutover calls that reached Tern.
+    pub fn cutover_calls(&self) -> u64 {
+        self.counts().cutover
+    }
+
+    /// Cutover calls answered `accepted = true`.
+    pub fn cutovers_accepted(&self) -> u64 {
+        self.counts().cutover_accepted
+    }
+
+    pub fn progress_calls(&self) -> u64 {
+        self.counts().progress
+    }
+
+    pub fn apply_calls(&self) -> u64 {
+        self.counts().apply
+    }
+
+    /// The simulation's view of an apply (not settled: the next RPC may move it on).
+    pub fn phase(&self, apply_id: &str) -> Option<StandinPhase> {
+        self.shared.sim().find(apply_id).map(SimApply::phase)
+    }
+
+    /// Ids of all applies, oldest first.
+    pub fn apply_ids(&self) -> Vec<String> {
+        self.shared
+            .sim()
+            .applies
+            .iter()
+            .map(|a| a.apply_id.clone())
+            .collect()
+    }
+
+    /// Creates an apply directly in the given state (creating or dropping the real sentinel
+    /// table to match). Returns its Tern apply id.
+    pub async fn register_apply(
+        &self,
+        registration: ApplyRegistration,
+    ) -> Result<String, StandinError> {
+        let shared = &self.shared;
+        let _serial = shared.serial.lock().await;
+        let sentinel_wanted = match &registration.phase {
+            RegisteredPhase::WaitingForCutover => {
+                if !registration.defer_cutover {
+                    return Err(StandinError::InvalidRegistration(
+                        "waiting for cutover requires defer_cutover".into(),
+                    ));
+                }
+                Some(true)
+            }
+            RegisteredPhase::Copying { .. } => registration.defer_cutover.then_some(true),
+            RegisteredPhase::CuttingOver => Some(false),
+            RegisteredPhase::EngineLost {
+                sentinel_present, ..
+            } => registration.defer_cutover.then_some(*sentinel_present),
+            RegisteredPhase::Completed | RegisteredPhase::Failed { .. } => None,
+        };
+        if shared.config.create_missing_schema {
+            shared.create_schema(&registration.database).await?;
+        }
+        match sentinel_wanted {
+            Some(true) => shared.create_sentinel(&registration.database).await?,
+            Some(false) => shared.drop_sentinel(&registration.database).await?,
+            None => {}
+        }
+
+        let now = Instant::now();
+        let mut apply = SimApply {
+            apply_id: new_apply_id(),
+            database: registration.database,
+            defer_cutover: registration.defer_cutover,
+            volume: 0,
+            tasks: registration
+                .tables
+                .into_iter()
+                .map(|table| SimTask {
+                    task_id: new_task_id(),
+                    namespace: String::new(),
+                    table_name: table.table_name,
+                    ddl: table.ddl,
+                    change_type: proto::ChangeType::Alter as i32,
+                    rows_total: table.rows_total.max(0),
+                    rows_copied: 0,
+                })
+                .collect(),
+            started_at: Utc::now(),
+            completed_at: None,
+            outcome: Outcome::Active,
+            engine: Some(Migration::copying(now)),
+            engine_lost_at: None,
+            reached_sentinel_wait: false,
+        };
+        match registration.phase {
+            RegisteredPhase::Copying { rows_copied } => apply.step(rows_copied),
+            RegisteredPhase::WaitingForCutover => {
+                apply.copy_everything();
+                apply.enter_phase(Phase::WaitingOnSentinel);
+            }
+            RegisteredPhase::CuttingOver => {
+                apply.copy_everything();
+                apply.reached_sentinel_wait = apply.defer_cutover;
+                apply.enter_phase(Phase::CuttingOver {
+                    since: now,
+                    finish_requested: false,
+                });
+            }
+            RegisteredPhase::Completed => apply.finish(Ok(())),
+            RegisteredPhase::Failed { message } => apply.finish(Err(message)),
+            RegisteredPhase::EngineLost { copy_done, .. } => {
+                if copy_done {
+                    apply.copy_everything();
+                    apply.reached_sentinel_wait = apply.defer_cutover;
+                }
+                apply.engine = None;
+                apply.engine_lost_at = Some(now);
+            }
+        }
+        let apply_id = apply.apply_id.clone();
+        shared.sim().applies.push(apply);
+        Ok(apply_id)
+    }
+}
+
+impl Drop for TernStandinHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simulation state
+
+/// Tern's durable view of an apply's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Active,
+    Stopped,
+    Completed,
+    Failed(String),
+}
+
+/// Spirit's in-memory migration.
+#[derive(Debug, Clone, Copy)]
+struct Migration {
+    phase: Phase,
+    /// Last time wall-clock progress was credited (timed pace).
+    last_tick: Instant,
+}
+
+impl Migration {
+    fn copying(now: Instant) -> Self {
+        Migration {
+            phase: Phase::Copying,
+            last_tick: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Copying,
+    WaitingOnSentinel,
+    CuttingOver {
+        since: Instant,
+        finish_requested: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct SimTask {
+    task_id: String,
+    namespace: String,
+    table_name: String,
+    ddl: String,
+    change_type: i32,
+    rows_total: i64,
+    /// Also Spirit's checkpoint: a resumed migration continues from here.
+    rows_copied: i64,
+}
+
+#[derive(Debug, Clone)]
+struct SimApply {
+    apply_id: String,
+    database: String,
+    defer_cutover: bool,
+    volume: i32,
+    tasks: Vec<SimTask>,
+    started_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    outcome: Outcome,
+    engine: Option<Migration>,
+    engine_lost_at: Option<Instant>,
+    /// Latched like the reference's `ready_to_complete`: never reset once set.
+    reached_sentinel_wait: bool,
+}
+
+/// A step of the simulation that needs MariaDB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DatabaseStep {
+    None,
+    /// Copy finished (deferred) or waiting: is the sentinel still there?
+    CheckSentinel,
+    /// Cut-over done: close the migration (and run the DDL if configured).
+    Finish,
+}
+
+impl SimApply {
+    fn phase(&self) -> StandinPhase {
+        match (&self.outcome, &self.engine) {
+            (Outcome::Completed, _) => StandinPhase::Completed,
+            (Outcome::Failed(message), _) => StandinPhase::Failed(message.clone()),
+            (Outcome::Stopped, _) => StandinPhase::Stopped,
+            (Outcome::Active, None) => StandinPhase::EngineLost,
+            (Outcome::Active, Some(migration)) => match migration.phase {
+                Phase::Copying => StandinPhase::Copying,
+                Phase::WaitingOnSentinel => StandinPhase::WaitingOnSentinel,
+                Phase::CuttingOver { .. } => StandinPhase::CuttingOver,
+            },
+        }
+    }
+
+    fn is_terminal(&self) -> bool {
+        matches!(self.outcome, Outcome::Completed | Outcome::Failed(_))
+    }
+
+    fn copy_done(&self) -> bool {
+        self.tasks.iter().all(|t| t.rows_copied >= t.rows_total)
+    }
+
+    fn copy_everything(&mut self) {
+        for task in &mut self.tasks {
+            task.rows_copied = task.rows_total;
+        }
+    }
+
+    fn enter_phase(&mut self, phase: Phase) {
+        if let Some(migration) = self.engine.as_mut() {
+            if phase == Phase::WaitingOnSentinel {
+                self.reached_sentinel_wait = true;
+            }
+            migration.phase = phase;
+        }
+    }
+
+    fn resume_engine(&mut self, now: Instant) {
+        self.engine = Some(Migration::copying(now));
+        self.engine_lost_at = None;
+    }
+
+    /// One unit of progress: copy rows, or finish a running cut-over.
+    fn step(&mut self, rows: i64) {
+        let Some(migration) = self.engine.as_mut() else {
+            return;
+        };
+        match &mut migration.phase {
+            Phase::Copying => {
+                for task in &mut self.tasks {
+                    task.rows_copied = task.rows_copied.saturating_add(rows.max(0)).min(task.rows_total);
+                }
+            }
+            Phase::CuttingOver {
+                finish_requested, ..
+            } => *finish_requested = true,
+            Phase::WaitingOnSentinel => {}
+        }
+    }
+
+    /// Everything that follows from time alone.
+    fn advance_in_memory(&mut self, pace: CopyPace, auto_resume_after: Option<Duration>, now: Instant) {
+        if self.outcome != Outcome::Active {
+            return;
+        }
+        if self.engine.is_none() {
+            match (auto_resume_after, self.engine_lost_at) {
+                (Some(after), Some(lost_at)) if now.duration_since(lost_at) >= after => {
+                    self.resume_engine(now)
+                }
+                _ => return,
+            }
+        }
+        if let CopyPace::Timed {
+            rows_per_second,
+            cutover_duration,
+        } = pace
+        {
+            let mut rows_to_copy = 0;
+            if let Some(migration) = self.engine.as_mut() {
+                match &mut migration.phase {
+                    Phase::Copying => {
+                        let elapsed = now.duration_since(migration.last_tick).as_secs_f64();
+                        let rows = (elapsed * rows_per_second as f64) as i64;
+                        // Keep the fraction for later: only move the tick when whole rows were copied.
+                        if rows > 0 {
+                            migration.last_tick = now;
+                            rows_to_copy = rows;
+                        }
+                    }
+                    Phase::CuttingOver {
+                        since,
+                        finish_requested,
+                    } => {
+                        if now.duration_since(*since) >= cutover_duration {
+                            *finish_requested = true;
+                        }
+                    }
+                    Phase::WaitingOnSentinel => {}
+                }
+            }
+            self.step(rows_to_copy);
+        }
+        // Without the sentinel there is nothing to wait for: straight to the cut-over.
+        if !self.defer_cutover && self.copy_done() && self.current_phase() == Some(Phase::Copying)
+        {
+            self.enter_phase(Phase::CuttingOver {
+                since: now,
+                finish_requested: false,
+            });
+        }
+    }
+
+    fn current_phase(&self) -> Option<Phase> {
+        self.engine.map(|m| m.phase)
+    }
+
+    fn database_step(&self) -> DatabaseStep {
+        if self.outcome != Outcome::Active {
+            return DatabaseStep::None;
+        }
+        match self.current_phase() {
+            Some(Phase::Copying) if self.defer_cutover && self.copy_done() => {
+                DatabaseStep::CheckSentinel
+            }
+            Some(Phase::WaitingOnSentinel) => DatabaseStep::CheckSentinel,
+            Some(Phase::CuttingOver {
+                finish_requested: true,
+                ..
+            }) => DatabaseStep::Finish,
+            _ => DatabaseStep::None,
+        }
+    }
+
+    /// Spirit's reaction to the sentinel table being there or not.
+    fn observe_sentinel(&mut self, present: bool, now: Instant) {
+        let cutting_over = Phase::CuttingOver {
+            since: now,
+            finish_requested: false,
+        };
+        match self.current_phase() {
+            Some(Phase::Copying) if self.copy_done() => {
+                self.enter_phase(if present {
+                    Phase::WaitingOnSentinel
+                } else {
+                    cutting_over
+                })
+            }
+            Some(Phase::WaitingOnSentinel) if !present => self.enter_phase(cutting_over),
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.copy_everything();
+                self.outcome = Outcome::Completed;
+            }
+            Err(message) => self.outcome = Outcome::Failed(message),
+        }
+        self.completed_at = Some(Utc::now());
+        self.engine = None;
+        self.engine_lost_at = None;
+    }
+
+    fn progress_response(&self, pace: CopyPace, sentinel_present: Option<bool>) -> proto::ProgressResponse {
+        let phase = self.phase();
+        let (state, summary, error_message) = match &phase {
+            StandinPhase::Copying => {
+                let copied: i64 = self.tasks.iter().map(|t| t.rows_copied).sum();
+                let total: i64 = self.tasks.iter().map(|t| t.rows_total).sum();
+                (
+                    proto::State::Running,
+                    format!("Copying rows: {copied}/{total}"),
+                    String::new(),
+                )
+            }
+            StandinPhase::WaitingOnSentinel => (
+                proto::State::WaitingForCutover,
+                "Waiting for cutover: sentinel table _spirit_sentinel present".to_string(),
+                String::new(),
+            ),
+            StandinPhase::CuttingOver => (
+                proto::State::CuttingOver,
+                "Cutting over".to_string(),
+                String::new(),
+            ),
+            StandinPhase::Completed => (
+                proto::State::Completed,
+                "Schema change completed".to_string(),
+                String::new(),
+            ),
+            StandinPhase::Failed(message) => (
+                proto::State::Failed,
+                "Schema change failed".to_string(),
+                message.clone(),
+            ),
+            StandinPhase::Stopped => (
+                proto::State::Stopped,
+                "Schema change stopped".to_string(),
+                String::new(),
+            ),
+            StandinPhase::EngineLost => (
+                proto::State::Pending,
+                ENGINE_IDLE_SUMMARY.to_string(),
+                String::new(),
+            ),
+        };
+        let table_status = match &phase {
+            StandinPhase::Copying => spirit_status::COPY_ROWS,
+            StandinPhase::WaitingOnSentinel => spirit_status::WAITING_ON_SENTINEL,
+            StandinPhase::CuttingOver => spirit_status::CUT_OVER,
+            StandinPhase::Completed => spirit_status::CLOSE,
+            StandinPhase::Failed(_) => "failed",
+            StandinPhase::Stopped => "stopped",
+            StandinPhase::EngineLost if sentinel_present == Some(true) => "recovering",
+            StandinPhase::EngineLost => "pending",
+        };
+        let copy_rate = match pace {
+            CopyPace::Timed {
+                rows_per_second, ..
+            } => rows_per_second,
+            CopyPace::PerProgressCall { rows } => rows,
+            CopyPace::Manual => 0,
+        };
+        let tables = self
+            .tasks
+            .iter()
+            .map(|task| {
+                let remaining = (task.rows_total - task.rows_copied).max(0);
+                let eta_seconds = if phase == StandinPhase::Copying && copy_rate > 0 {
+                    (remaining + copy_rate - 1) / copy_rate
+                } else {
+                    0
+                };
+                proto::TableProgress {
+                    task_id: task.task_id.clone(),
+                    namespace: task.namespace.clone(),
+                    table_name: task.table_name.clone(),
+                    ddl: task.ddl.clone(),
+                    status: table_status.to_string(),
+                    rows_copied: task.rows_copied,
+                    rows_total: task.rows_total,
+                    percent_complete: percent(task.rows_copied, task.rows_total),
+                    eta_seconds,
+                    is_instant: false,
+                    shards: Vec::new(),
+                    progress_detail: format!("{}/{} rows", task.rows_copied, task.rows_total),
+                    change_type: task.change_type,
+                    ready_to_complete: self.reached_sentinel_wait,
+                }
+            })
+            .collect();
+        proto::ProgressResponse {
+            apply_id: self.apply_id.clone(),
+            state: state as i32,
+            engine: proto::Engine::Spirit as i32,
+            summary,
+            error_message,
+            tables,
+            started_at: self.started_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            completed_at: self
+                .completed_at
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+            volume: self.volume,
+            metadata: HashMap::new(),
+        }
+    }
+}
+
+fn percent(copied: i64, total: i64) -> i32 {
+    if total <= 0 {
+        return 100;
+    }
+    ((copied.clamp(0, total) * 100) / total) as i32
+}
+
+fn new_apply_id() -> String {
+    ApplyId::from_random(uuid::Uuid::new_v4().as_u64_pair().0).to_string()
+}
+
+fn new_task_id() -> String {
+    TaskId::from_random(uuid::Uuid::new_v4().as_u64_pair().0).to_string()
+}
+
+struct Sim {
+    /// Oldest first.
+    applies: Vec<SimApply>,
+    pace: CopyPace,
+    delay: Duration,
+    fail_next: u32,
+    lose_next: u32,
+    counts: TernCallCounts,
+}
+
+impl Sim {
+    fn find(&self, apply_id: &str) -> Option<&SimApply> {
+        self.applies
+            .iter()
+            .find(|a| a.apply_id.eq_ignore_ascii_case(apply_id))
+    }
+
+    fn find_mut(&mut self, apply_id: &str) -> Option<&mut SimApply> {
+        self.applies
+            .iter_mut()
+            .find(|a| a.apply_id.eq_ignore_ascii_case(apply_id))
+    }
+
+    /// The apply a request means: the given id, or (without one) the newest apply of the
+    /// database, preferring one that is not finished.
+    fn target(&self, apply_id: &str, database: &str) -> Option<String> {
+        if !apply_id.is_empty() {
+            return self.find(apply_id).map(|a| a.apply_id.clone());
+        }
+        let of_database = || self.applies.iter().rev().filter(|a| a.database == database);
+        of_database()
+            .find(|a| !a.is_terminal())
+            .or_else(|| of_database().next())
+            .map(|a| a.apply_id.clone())
+    }
+}
+
+struct Shared {
+    config: TernStandinConfig,
+    pool: Pool,
+    sim: Mutex<Sim>,
+    /// Serialises RPC processing (like Tern's per-database locking), so concurrent Cutovers
+    /// are decided one after the other.
+    serial: tokio::sync::Mutex<()>,
+}
+
+impl Shared {
+    fn sim(&self) -> MutexGuard<'_, Sim> {
+        // A test that panicked while holding the lock leaves consistent data behind.
+        self.sim.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Fault injection and latency, before an RPC reaches the simulation.
+    async fn enter(&self) -> Result<(), Status> {
+        let delay = {
+            let mut sim = self.sim();
+            if sim.fail_next > 0 {
+                sim.fail_next -= 1;
+                sim.counts.injected_failures += 1;
+                return Err(Status::unavailable("tern stand-in: injected unavailability"));
+            }
+            sim.delay
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        Ok(())
+    }
+
+    /// Replaces a processed answer by `Unavailable` when a lost response was requested.
+    fn leave<T>(&self, result: Result<T, Status>) -> Result<Response<T>, Status> {
+        let mut sim = self.sim();
+        if sim.lose_next > 0 {
+            sim.lose_next -= 1;
+            sim.counts.lost_responses += 1;
+            return Err(Status::unavailable(
+                "tern stand-in: response lost after processing (injected)",
+            ));
+        }
+        result.map(Response::new)
+    }
+
+    /// Brings an apply up to date: time-based progress, auto-resume, and the steps that look
+    /// at or change MariaDB (sentinel wait, completion).
+    async fn settle(&self, apply_id: &str) {
+        let step = {
+            let mut sim = self.sim();
+            let pace = sim.pace;
+            let Some(apply) = sim.find_mut(apply_id) else {
+                return;
+            };
+            apply.advance_in_memory(pace, self.config.auto_resume_after, Instant::now());
+            (apply.database_step(), apply.database.clone())
+        };
+        if let (DatabaseStep::CheckSentinel, database) = &step {
+            match self.sentinel_exists(database).await {
+                Ok(present) => {
+                    if let Some(apply) = self.sim().find_mut(apply_id) {
+                        apply.observe_sentinel(present, Instant::now());
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "tern stand-in: sentinel check failed"),
+            }
+        }
+        let finishing = {
+            let sim = self.sim();
+            sim.find(apply_id)
+                .filter(|a| a.database_step() == DatabaseStep::Finish)
+                .map(|a| {
+                    let ddls: Vec<String> = a.tasks.iter().map(|t| t.ddl.clone()).collect();
+                    (a.database.clone(), ddls)
+                })
+        };
+        if let Some((database, ddls)) = finishing {
+            let result = if self.config.run_ddl_on_completion {
+                self.run_ddl(&database, &ddls).await
+            } else {
+                Ok(())
+            };
+            if let Some(apply) = self.sim().find_mut(apply_id) {
+                if apply.database_step() == DatabaseStep::Finish {
+                    apply.finish(result);
+                }
+            }
+        }
+    }
+
+    async fn sentinel_exists(&self, database: &str) -> Result<bool, String> {
+        bounded(async {
+            let mut conn = self.pool.get_conn().await?;
+            let count: Option<u64> = conn.exec_first(SENTINEL_QUERY, (database,)).await?;
+            Ok(count.unwrap_or(0) > 0)
+        })
+        .await
+    }
+
+    async fn create_schema(&self, database: &str) -> Result<(), StandinError> {
+        let sql = format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(database)?);
+        self.execute(&sql).await
+    }
+
+    /// What Spirit does on start with defer-cutover.
+    async fn create_sentinel(&self, database: &str) -> Result<(), StandinError> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {}.`_spirit_sentinel` (id int NOT NULL PRIMARY KEY)",
+            quote_ident(database)?
+        );
+        self.execute(&sql).await
+    }
+
+    /// What Tern's Cutover does.
+    async fn drop_sentinel(&self, database: &str) -> Result<(), StandinError> {
+        let sql = format!(
+            "DROP TABLE IF EXISTS {}.`_spirit_sentinel`",
+            quote_ident(database)?
+        );
+        self.execute(&sql).await
+    }
+
+    async fn execute(&self, sql: &str) -> Result<(), StandinError> {
+        bounded(async {
+            let mut conn = self.pool.get_conn().await?;
+            conn.query_drop(sql).await
+        })
+        .await
+        .map_err(StandinError::Database)
+    }
+
+    async fn run_ddl(&self, database: &str, ddls: &[String]) -> Result<(), String> {
+        let use_schema = format!("USE {}", quote_ident(database).map_err(|e| e.to_string())?);
+        bounded(async {
+            let mut conn = self.pool.get_conn().await?;
+            conn.query_drop(&use_schema).await?;
+            for ddl in ddls.iter().filter(|ddl| !ddl.trim().is_empty()) {
+                conn.query_drop(ddl).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    // --- RPCs -------------------------------------------------------------------------------
+
+    async fn apply(&self, request: proto::ApplyRequest) -> Result<proto::ApplyResponse, Status> {
+        let _serial = self.serial.lock().await;
+        self.sim().counts.apply += 1;
+        if request.database.is_empty() {
+            return Err(Status::invalid_argument("database is required"));
+        }
+        quote_ident(&request.database).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if request.ddl_changes.is_empty() {
+            return Ok(refused_apply("no changes to apply"));
+        }
+        let defer_cutover = option_is_true(&request.options, "defer_cutover");
+
+        // One schema change per database. An apply whose engine state was lost is abandoned,
+        // as Tern's stale-task check does.
+        {
+            let mut sim = self.sim();
+            for other in sim
+                .applies
+                .iter_mut()
+                .filter(|a| a.database == request.database && a.outcome == Outcome::Active)
+            {
+                if other.engine.is_some() {
+                    return Ok(refused_apply(
+                        "schema change already in progress for this database",
+                    ));
+                }
+                other.finish(Err(ABANDONED_MESSAGE.to_string()));
+            }
+        }
+        let database_error = |e: StandinError| Status::internal(e.to_string());
+        if self.config.create_missing_schema {
+            self.create_schema(&request.database)
+                .await
+                .map_err(database_error)?;
+        }
+        if defer_cutover {
+            self.create_sentinel(&request.database)
+                .await
+                .map_err(database_error)?;
+        }
+
+        let apply = SimApply {
+            apply_id: new_apply_id(),
+            database: request.database.clone(),
+            defer_cutover,
+            volume: 0,
+            tasks: request
+                .ddl_changes
+                .iter()
+                .map(|change| SimTask {
+                    task_id: new_task_id(),
+                    namespace: change.namespace.clone(),
+                    table_name: change.table_name.clone(),
+                    ddl: change.ddl.clone(),
+                    change_type: change.change_type,
+                    rows_total: self.config.rows_total_for(&change.table_name),
+                    rows_copied: 0,
+                })
+                .collect(),
+            started_at: Utc::now(),
+            completed_at: None,
+            outcome: Outcome::Active,
+            engine: Some(Migration::copying(Instant::now())),
+            engine_lost_at: None,
+            reached_sentinel_wait: false,
+        };
+        let apply_id = apply.apply_id.clone();
+        tracing::debug!(%apply_id, database = %apply.database, defer_cutover, "tern stand-in: apply started");
+        self.sim().applies.push(apply);
+        Ok(proto::ApplyResponse {
+            accepted: true,
+            error_message: String::new(),
+            apply_id,
+        })
+    }
+
+    async fn progress(
+        &self,
+        request: proto::ProgressRequest,
+    ) -> Result<proto::ProgressResponse, Status> {
+        let _serial = self.serial.lock().await;
+        let target = {
+            let mut sim = self.sim();
+            sim.counts.progress += 1;
+            sim.target(&request.apply_id, &request.database)
+        };
+        let Some(apply_id) = target else {
+            return Ok(proto::ProgressResponse {
+                apply_id: request.apply_id,
+                state: proto::State::NoActiveChange as i32,
+                engine: proto::Engine::Spirit as i32,
+                ..Default::default()
+            });
+        };
+        self.settle(&apply_id).await;
+
+        let lost_engine_database = {
+            let sim = self.sim();
+            sim.find(&apply_id)
+                .filter(|a| a.phase() == StandinPhase::EngineLost && a.defer_cutover)
+                .map(|a| a.database.clone())
+        };
+        let sentinel_present = match lost_engine_database {
+            Some(database) if self.config.report_recovering_tables => {
+                self.sentinel_exists(&database).await.ok()
+            }
+            _ => None,
+        };
+
+        let mut sim = self.sim();
+        let pace = sim.pace;
+        let Some(apply) = sim.find_mut(&apply_id) else {
+            return Err(Status::internal(format!("apply {apply_id} vanished")));
+        };
+        let response = apply.progress_response(pace, sentinel_present);
+        // Report first, then move on: every state is observed at least once.
+        if let CopyPace::PerProgressCall { rows } = pace {
+            apply.step(rows);
+        }
+        Ok(response)
+    }
+
+    async fn cutover(
+        &self,
+        request: proto::CutoverRequest,
+    ) -> Result<proto::CutoverResponse, Status> {
+        let _serial = self.serial.lock().await;
+        let target = {
+            let mut sim = self.sim();
+            sim.counts.cutover += 1;
+            sim.target(&request.apply_id, &request.database)
+        };
+        let Some(apply_id) = target else {
+            // Reference wording; Tern's server turns these into Internal.
+            return Err(Status::internal(if request.apply_id.is_empty() {
+                "no active schema change".to_string()
+            } else {
+                format!("apply {} not found", request.apply_id)
+            }));
+        };
+        self.settle(&apply_id).await;
+
+        let database = {
+            let sim = self.sim();
+            let Some(apply) = sim.find(&apply_id) else {
+                return Err(Status::internal(format!("apply {apply_id} not found")));
+            };
+            let refusal = match apply.phase() {
+                StandinPhase::WaitingOnSentinel => None,
+                StandinPhase::EngineLost => Some(RECOVERY_REFUSAL.to_string()),
+                _ if !apply.defer_cutover => {
+                    Some("schema change was not started with defer_cutover".to_string())
+                }
+                StandinPhase::Copying => Some(format!(
+                    "Apply {apply_id} is not waiting for cutover (still copying rows)"
+                )),
+                StandinPhase::CuttingOver => {
+                    Some(format!("Cutover of apply {apply_id} is already in progress"))
+                }
+                StandinPhase::Completed => {
+                    Some(format!("Apply {apply_id} has already completed"))
+                }
+                StandinPhase::Failed(message) => {
+                    Some(format!("Apply {apply_id} has failed: {message}"))
+                }
+                StandinPhase::Stopped => Some(format!("Apply {apply_id} is stopped")),
+            };
+            if let Some(message) = refusal {
+                return Ok(proto::CutoverResponse {
+                    accepted: false,
+                    error_message: message,
+                });
+            }
+            apply.database.clone()
+        };
+
+        self.drop_sentinel(&database)
+            .await
+            .map_err(|e| Status::internal(format!("cutover failed: {e}")))?;
+        let mut sim = self.sim();
+        sim.counts.cutover_accepted += 1;
+        if let Some(apply) = sim.find_mut(&apply_id) {
+            // A restart() between the drop and here leaves the engine gone; resuming then finds
+            // no sentinel and completes, as Spirit would.
+            if apply.current_phase() == Some(Phase::WaitingOnSentinel) {
+                apply.enter_phase(Phase::CuttingOver {
+                    since: Instant::now(),
+                    finish_requested: false,
+                });
+            }
+        }
+        tracing::debug!(%apply_id, "tern stand-in: cutover accepted, sentinel dropped");
+        Ok(proto::CutoverResponse {
+            accepted: true,
+            error_message: String::new(),
+        })
+    }
+
+    /// The applies a Stop/Start request means: the given id, or every apply of the database.
+    fn applies_for(&self, sim: &Sim, apply_id: &str, database: &str) -> Vec<String> {
+        if apply_id.is_empty() {
+            sim.applies
+                .iter()
+                .filter(|a| a.database == database)
+                .map(|a| a.apply_id.clone())
+                .collect()
+        } else {
+            sim.find(apply_id)
+                .map(|a| vec![a.apply_id.clone()])
+                .unwrap_or_default()
+        }
+    }
+
+    async fn stop(&self, request: proto::StopRequest) -> Result<proto::StopResponse, Status> {
+        let _serial = self.serial.lock().await;
+        let mut sim = self.sim();
+        sim.counts.other += 1;
+        let (mut stopped, mut skipped) = (0, 0);
+        for apply_id in self.applies_for(&sim, &request.apply_id, &request.database) {
+            let Some(apply) = sim.find_mut(&apply_id) else {
+                continue;
+            };
+            if apply.outcome == Outcome::Active {
+                // Spirit stops and keeps its checkpoint.
+                apply.outcome = Outcome::Stopped;
+                apply.engine = None;
+                apply.engine_lost_at = None;
+                stopped += 1;
+            } else {
+                skipped += 1;
+            }
+        }
+        Ok(proto::StopResponse {
+            accepted: stopped > 0,
+            error_message: if stopped > 0 {
+                String::new()
+            } else {
+                "no active schema change to stop".into()
+            },
+            resume_deadline: String::new(),
+            stopped_count: stopped,
+            skipped_count: skipped,
+        })
+    }
+
+    async fn start(&self, request: proto::StartRequest) -> Result<proto::StartResponse, Status> {
+        let _serial = self.serial.lock().await;
+        let mut sim = self.sim();
+        sim.counts.other += 1;
+        let (mut started, mut skipped) = (0, 0);
+        for apply_id in self.applies_for(&sim, &request.apply_id, &request.database) {
+            let Some(apply) = sim.find_mut(&apply_id) else {
+                continue;
+            };
+            if apply.outcome == Outcome::Stopped {
+                apply.outcome = Outcome::Active;
+                apply.resume_engine(Instant::now());
+                started += 1;
+            } else {
+                skipped += 1;
+            }
+        }
+        Ok(proto::StartResponse {
+            accepted: started > 0,
+            error_message: if started > 0 {
+                String::new()
+            } else {
+                "no stopped schema change to start".into()
+            },
+            started_count: started,
+            skipped_count: skipped,
+        })
+    }
+
+    async fn volume(&self, request: proto::VolumeRequest) -> Result<proto::VolumeResponse, Status> {
+        let _serial = self.serial.lock().await;
+        let mut sim = self.sim();
+        sim.counts.other += 1;
+        if !(1..=11).contains(&request.volume) {
+            return Err(Status::invalid_argument("volume must be between 1 and 11"));
+        }
+        let Some(apply_id) = sim.target(&request.apply_id, &request.database) else {
+            return Err(Status::internal("no active schema change"));
+        };
+        let Some(apply) = sim.find_mut(&apply_id) else {
+            return Err(Status::internal("no active schema change"));
+        };
+        let previous = apply.volume;
+        apply.volume = request.volume;
+        Ok(proto::VolumeResponse {
+            accepted: true,
+            error_message: String::new(),
+            previous_volume: previous,
+            new_volume: request.volume,
+        })
+    }
+
+    fn plan(&self, _request: proto::PlanRequest) -> proto::PlanResponse {
+        self.sim().counts.plan += 1;
+        // The stand-in does not diff schemas: callers pass DDL directly to Apply.
+        proto::PlanResponse {
+            plan_id: format!("plan-{:016x}", uuid::Uuid::new_v4().as_u64_pair().0),
+            engine: proto::Engine::Spirit as i32,
+            ..Default::default()
+        }
+    }
+}
+
+fn refused_apply(message: &str) -> proto::ApplyResponse {
+    proto::ApplyResponse {
+        accepted: false,
+        error_message: message.to_string(),
+        apply_id: String::new(),
+    }
+}
+
+fn option_is_true(options: &HashMap<String, String>, key: &str) -> bool {
+    options
+        .get(key)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Backtick-quotes a schema name for SQL (the sentinel DDL cannot take a bound parameter).
+fn quote_ident(name: &str) -> Result<String, StandinError> {
+    if name.is_empty() || name.chars().count() > 64 || name.contains('\0') {
+        return Err(StandinError::InvalidIdentifier(name.to_string()));
+    }
+    Ok(format!("`{}`", name.replace('`', "``")))
+}
+
+/// Runs a database operation under [`DATABASE_TIMEOUT`], describing failures without the DSN.
+async fn bounded<T>(
+    operation: impl std::future::Future<Output = Result<T, mysql_async::Error>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(DATABASE_TIMEOUT, operation).await {
+        Err(_) => Err(format!("no answer from MariaDB within {DATABASE_TIMEOUT:?}")),
+        Ok(result) => result.map_err(|e| describe_db_error(&e)),
+    }
+}
+
+fn describe_db_error(error: &mysql_async::Error) -> String {
+    use mysql_async::Error;
+    match error {
+        Error::Server(server) => format!(
+            "ERROR {} ({}): {}",
+            server.code, server.state, server.message
+        ),
+        Error::Io(io) => format!("i/o error: {io}"),
+        Error::Driver(driver) => format!("driver error: {driver}"),
+        // These can quote the connection URL.
+        Error::Url(_) => "invalid connection URL".to_string(),
+        Error::Other(_) => "unexpected driver error".to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// gRPC surface
+
+struct StandinService(Arc<Shared>);
+
+#[tonic::async_trait]
+impl Tern for StandinService {
+    async fn plan(
+        &self,
+        request: Request<proto::PlanRequest>,
+    ) -> Result<Response<proto::PlanResponse>, Status> {
+        self.0.enter().await?;
+        let result = Ok(self.0.plan(request.into_inner()));
+        self.0.leave(result)
+    }
+
+    async fn apply(
+        &self,
+        request: Request<proto::ApplyRequest>,
+    ) -> Result<Response<proto::ApplyResponse>, Status> {
+        self.0.enter().await?;
+        let result = self.0.apply(request.into_inner()).await;
+        self.0.leave(result)
+    }
+
+    async fn progress(
+        &self,
+        request: Request<proto::ProgressRequest>,
+    ) -> Result<Response<proto::ProgressResponse>, Status> {
+        self.0.enter().await?;
+        let result = self.0.progress(request.into_inner()).await;
+        self.0.leave(result)
+    }
+
+    async fn cutover(
+        &self,
+        request: Request<proto::CutoverRequest>,
+    ) -> Result<Response<proto::CutoverResponse>, Status> {
+        self.0.enter().await?;
+        let result = self.0.cutover(request.into_inner()).await;
+        self.0.leave(result)
+    }
+
+    async fn revert(
+        &self,
+        _request: Request<proto::RevertRequest>,
+    ) -> Result<Response<proto::RevertResponse>, Status> {
+        self.0.enter().await?;
+        self.0.sim().counts.other += 1;
+        let result = Ok(proto::RevertResponse {
+            accepted: false,
+            error_message: "the Tern stand-in has no revert window".into(),
+        });
+        self.0.leave(result)
+    }
+
+    async fn skip_revert(
+        &self,
+        _request: Request<proto::SkipRevertRequest>,
+    ) -> Result<Response<proto::SkipRevertResponse>, Status> {
+        self.0.enter().await?;
+        self.0.sim().counts.other += 1;
+        let result = Ok(proto::SkipRevertResponse {
+            accepted: false,
+            error_message: "the Tern stand-in has no revert window".into(),
+        });
+        self.0.leave(result)
+    }
+
+    async fn health(
+        &self,
+        _request: Request<proto::HealthRequest>,
+    ) -> Result<Response<proto::HealthResponse>, Status> {
+        self.0.enter().await?;
+        self.0.sim().counts.other += 1;
+        let result = Ok(proto::HealthResponse {
+            status: "SERVING".into(),
+        });
+        self.0.leave(result)
+    }
+
+    async fn stop(
+        &self,
+        request: Request<proto::StopRequest>,
+    ) -> Result<Response<proto::StopResponse>, Status> {
+        self.0.enter().await?;
+        let result = self.0.stop(request.into_inner()).await;
+        self.0.leave(result)
+    }
+
+    async fn start(
+        &self,
+        request: Request<proto::StartRequest>,
+    ) -> Result<Response<proto::StartResponse>, Status> {
+        self.0.enter().await?;
+        let result = self.0.start(request.into_inner()).await;
+        self.0.leave(result)
+    }
+
+    async fn volume(
+        &self,
+        request: Request<proto::VolumeRequest>,
+    ) -> Result<Response<proto::VolumeResponse>, Status> {
+        self.0.enter().await?;
+        let result = self.0.volume(request.into_inner()).await;
+        self.0.leave(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply_with(rows_total: &[i64], defer_cutover: bool) -> SimApply {
+        SimApply {
+            apply_id: new_apply_id(),
+            database: "db".into(),
+            defer_cutover,
+            volume: 0,
+            tasks: rows_total
+                .iter()
+                .map(|&total| SimTask {
+                    task_id: new_task_id(),
+                    namespace: String::new(),
+                    table_name: "t".into(),
+                    ddl: String::new(),
+                    change_type: 0,
+                    rows_total: total,
+                    rows_copied: 0,
+                })
+                .collect(),
+            started_at: Utc::now(),
+            completed_at: None,
+            outcome: Outcome::Active,
+            engine: Some(Migration::copying(Instant::now())),
+            engine_lost_at: None,
+            reached_sentinel_wait: false,
+        }
+    }
+
+    #[test]
+    fn ids_have_tern_format() {
+        let apply = new_apply_id();
+        assert!(apply.starts_with("apply-") && apply.len() == 22, "{apply}");
+        let task = new_task_id();
+        assert!(task.starts_with("task-") && task.len() == 21, "{task}");
+    }
+
+    #[test]
+    fn deferred_copy_waits_on_the_sentinel_then_cuts_over() {
+        let now = Instant::now();
+        let mut apply = apply_with(&[100, 50], true);
+        apply.step(60);
+        assert_eq!(apply.tasks[0].rows_copied, 60);
+        assert_eq!(apply.tasks[1].rows_copied, 50);
+        assert_eq!(apply.database_step(), DatabaseStep::None);
+        apply.step(60);
+        apply.advance_in_memory(CopyPace::Manual, None, now);
+        assert_eq!(apply.database_step(), DatabaseStep::CheckSentinel);
+        apply.observe_sentinel(true, now);
+        assert_eq!(apply.phase(), StandinPhase::WaitingOnSentinel);
+        assert!(apply.reached_sentinel_wait);
+        apply.observe_sentinel(false, now);
+        assert_eq!(apply.phase(), StandinPhase::CuttingOver);
+        apply.step(1);
+        assert_eq!(apply.database_step(), DatabaseStep::Finish);
+        apply.finish(Ok(()));
+        assert_eq!(apply.phase(), StandinPhase::Completed);
+    }
+
+    #[test]
+    fn without_defer_the_copy_goes_straight_to_cut_over() {
+        let mut apply = apply_with(&[10], false);
+        apply.step(10);
+        apply.advance_in_memory(CopyPace::Manual, None, Instant::now());
+        assert_eq!(apply.phase(), StandinPhase::CuttingOver);
+        assert!(!apply.reached_sentinel_wait);
+    }
+
+    #[test]
+    fn timed_pace_credits_elapsed_time() {
+        let start = Instant::now();
+        let mut apply = apply_with(&[1000], true);
+        let pace = CopyPace::Timed {
+            rows_per_second: 100,
+            cutover_duration: Duration::from_millis(10),
+        };
+        apply.advance_in_memory(pace, None, start + Duration::from_millis(2500));
+        assert_eq!(apply.tasks[0].rows_copied, 250);
+    }
+
+    #[test]
+    fn auto_resume_brings_the_engine_back() {
+        let start = Instant::now();
+        let mut apply = apply_with(&[10], true);
+        apply.engine = None;
+        apply.engine_lost_at = Some(start);
+        let after = Some(Duration::from_secs(1));
+        apply.advance_in_memory(CopyPace::Manual, after, start + Duration::from_millis(500));
+        assert_eq!(apply.phase(), StandinPhase::EngineLost);
+        apply.advance_in_memory(CopyPace::Manual, after, start + Duration::from_secs(2));
+        assert_eq!(apply.phase(), StandinPhase::Copying);
+    }
+
+    #[test]
+    fn engine_lost_reports_pending_with_the_spirit_summary() {
+        let mut apply = apply_with(&[10], true);
+        apply.engine = None;
+        let response = apply.progress_response(CopyPace::Manual, Some(true));
+        assert_eq!(response.state, proto::State::Pending as i32);
+        assert_eq!(response.summary, "No active schema change");
+        assert_eq!(response.tables[0].status, "recovering");
+        let response = apply.progress_response(CopyPace::Manual, None);
+        assert_eq!(response.tables[0].status, "pending");
+    }
+
+    #[test]
+    fn identifiers_are_quoted_safely() {
+        assert_eq!(quote_ident("app").unwrap(), "`app`");
+        assert_eq!(quote_ident("a`b").unwrap(), "`a``b`");
+        assert!(quote_ident("").is_err());
+        assert!(quote_ident(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn percent_is_bounded() {
+        assert_eq!(percent(0, 0), 100);
+        assert_eq!(percent(50, 200), 25);
+        assert_eq!(percent(300, 200), 100);
+    }
+}

@@ -59,7 +59,9 @@ impl GithubAppConfig {
         api_base: &str,
     ) -> Result<Self, GithubError> {
         if app_id == 0 {
-            return Err(GithubError::Config("the GitHub App id must be positive".into()));
+            return Err(GithubError::Config(
+                "the GitHub App id must be positive".into(),
+            ));
         }
         if private_key_pem.expose().trim().is_empty() {
             return Err(GithubError::Config(
@@ -153,12 +155,18 @@ mod tests {
     fn reads_inline_key_and_defaults_to_public_api() {
         let config = GithubAppConfig::from_lookup(lookup(&[
             (ENV_APP_ID, "12345"),
-            (ENV_PRIVATE_KEY, "-----BEGIN RSA PRIVATE KEY-----\\nabc\\n-----END RSA PRIVATE KEY-----"),
+            (
+                ENV_PRIVATE_KEY,
+                "-----BEGIN RSA PRIVATE KEY-----\\nabc\\n-----END RSA PRIVATE KEY-----",
+            ),
         ]))
         .unwrap();
         assert_eq!(config.app_id, 12345);
         assert_eq!(config.api_base, DEFAULT_API_BASE);
-        assert!(config.private_key_pem.expose().contains("-----\nabc\n-----"));
+        assert!(config
+            .private_key_pem
+            .expose()
+            .contains("-----\nabc\n-----"));
     }
 
     #[test]
@@ -166,8 +174,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("schemabot-gh-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("key.pem");
-        std::fs::write(&path, "-----BEGIN PRIVATE KEY-----\nxyz\n-----END PRIVATE KEY-----\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "-----BEGIN PRIVATE KEY-----\nxyz\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
         let config = GithubAppConfig::from_lookup(lookup(&[
             (ENV_APP_ID, "7"),
             (ENV_PRIVATE_KEY_FILE, path.to_str().unwrap()),
@@ -199,9 +210,12 @@ mod tests {
 
     #[test]
     fn debug_output_never_contains_the_key() {
-        let config =
-            GithubAppConfig::new(1, PrivateKeyPem::new("SUPER-SECRET-PEM"), "http://127.0.0.1:1")
-                .unwrap();
+        let config = GithubAppConfig::new(
+            1,
+            PrivateKeyPem::new("SUPER-SECRET-PEM"),
+            "http://127.0.0.1:1",
+        )
+        .unwrap();
         let shown = format!("{config:?}");
         assert!(!shown.contains("SUPER-SECRET"), "{shown}");
         let missing_file = GithubAppConfig::from_lookup(lookup(&[

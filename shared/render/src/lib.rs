@@ -1,1 +1,35 @@
-//! placeholder
+//! Every PR comment SchemaBot posts, rendered from typed views with the tera templates under
+//! `templates/` (embedded in the binary, compiled once). No I/O.
+//!
+//! * tracked comments of an apply: [`render_progress`], [`render_progress_finalized`] (the
+//!   tombstone when the apply ends without a cutover comment), [`render_cutover_triggered`],
+//!   [`render_summary`];
+//! * replies: [`render_reply`] for what the webhook decided, [`render_cutover_reply`] for the
+//!   worker's cutover outcomes ([`CutoverReply`]).
+//!
+//! Every body ends with a hidden `<!-- schemabot:<marker> -->` ([`marker`]) so a retried job
+//! can find the comment it already posted, and everything that came from users or external
+//! systems goes through [`escape`].
+
+mod actor;
+pub mod bar;
+mod cutover;
+mod ddl;
+mod engine;
+mod error;
+pub mod escape;
+mod failure;
+mod footer;
+pub mod format;
+pub mod marker;
+mod metadata;
+mod progress;
+mod replies;
+mod summary;
+
+pub use actor::Actor;
+pub use cutover::render_cutover_triggered;
+pub use error::RenderError;
+pub use progress::{render_progress, render_progress_finalized};
+pub use replies::{render_cutover_reply, render_reply, CutoverReply, CutoverTarget};
+pub use summary::render_summary;

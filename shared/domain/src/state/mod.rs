@@ -100,4 +100,7 @@ impl fmt::Display for State {
     }
 }
 
+pub mod derive;
+pub mod normalize;
+pub mod reconcile;
 pub mod transition;

@@ -9,6 +9,10 @@ use State::*;
 /// How far along the normal path a state is. Used to express "never downgrade": progress polling
 /// may only move to a state of equal-or-higher rank (the `waiting_for_cutover` ⇄ `recovering`
 /// detour shares one rank). Terminal states rank highest.
+///
+/// `waiting_for_deploy` sits *before* `running`: PlanetScale reports it while a validated deploy
+/// request waits to be deployed (deferred deploy); once deployed the change runs (`running`) and
+/// may then wait for its cutover. `stopped` shares `running`'s rank: a stop is a pause, not progress.
 pub fn rank(state: State) -> u8 {
     match state {
         Pending => 0,
@@ -17,11 +21,9 @@ pub fn rank(state: State) -> u8 {
         ValidatingBranch => 3,
         CreatingDeployRequest => 4,
         ValidatingDeployRequest => 5,
-        Running => 6,
-        Stopped => 6,
-        WaitingForDeploy => 7,
-        WaitingForCutover => 8,
-        Recovering => 8,
+        WaitingForDeploy => 6,
+        Running | Stopped => 7,
+        WaitingForCutover | Recovering => 8,
         CuttingOver => 9,
         RevertWindow => 10,
         Completed | Failed | Cancelled | Reverted => 11,
@@ -96,6 +98,14 @@ mod tests {
         let p = predecessors(CuttingOver);
         assert!(p.contains(&WaitingForCutover) && p.contains(&Recovering));
         assert!(!p.contains(&Completed));
+    }
+
+    #[test]
+    fn a_deferred_deploy_runs_once_deployed() {
+        assert!(is_allowed(WaitingForDeploy, Running));
+        assert!(is_allowed(ValidatingDeployRequest, WaitingForDeploy));
+        assert!(!is_allowed(Running, WaitingForDeploy));
+        assert!(is_allowed(WaitingForDeploy, WaitingForCutover));
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! The summary comment of a finished apply: the outcome, every table with its DDL (grouped by
+//! namespace when there are several), and what to do next after a failure or a stop.
+//! It is posted once, or edited into the cutover comment when there is one.
+
+use crate::ddl::DdlBudget;
+use crate::engine::{self, Template};
+use crate::error::RenderError;
+use crate::failure::failure_message;
+use crate::footer::{command_footer, FooterView};
+use crate::metadata::{AttributionView, DurationLabel, MetadataView};
+use chrono::{DateTime, Utc};
+use schemabot_domain::apply::{Apply, Task};
+use schemabot_domain::State;
+use serde::Serialize;
+
+/// A namespace with more tables than this is folded into a `<details>` block.
+const MAX_UNFOLDED_TABLES: usize = 5;
+
+#[derive(Debug, Serialize)]
+struct SummaryView {
+    header: &'static str,
+    meta: MetadataView,
+    attribution: Option<AttributionView>,
+    /// A fixed or count-only sentence shown as a quote.
+    outcome: Option<String>,
+    /// The apply's error (raw; escaped by the template).
+    error: Option<String>,
+    /// `C of T table(s) completed before failure.` (counts only).
+    progress_note: Option<String>,
+    groups: Vec<NamespaceGroupView>,
+    /// The apply id repeated at the end of a successful summary.
+    closing_apply_id: Option<String>,
+    footer: Option<FooterView>,
+}
+
+#[derive(Debug, Serialize)]
+struct NamespaceGroupView {
+    /// The namespace (raw), or `None` when the heading is left out.
+    heading: Option<String>,
+    emoji: &'static str,
+    /// Fold the group into `<details>`.
+    folded: bool,
+    entries: Vec<TableEntryView>,
+}
+
+#[derive(Debug, Serialize)]
+struct TableEntryView {
+    name: String,
+    /// `Failed at 45%`, `Stopped at 72%`, `Reverted`, `Cancelled` (numbers and fixed words).
+    suffix: Option<String>,
+    ddl: Option<String>,
+}
+
+/// Renders the summary of a finished apply (completed, failed, stopped, cancelled or
+/// reverted), ending with the hidden `marker`. Any other state is a caller bug and an error.
+pub fn render_summary(
+    apply: &Apply,
+    tasks: &[Task],
+    now: DateTime<Utc>,
+    marker: &str,
+) -> Result<String, RenderError> {
+    let total = tasks.len();
+    let completed = tasks.iter().filter(|t| t.state == State::Completed).count();
+    let done_before = |event: &str| {
+        Some(format!(
+            "{completed} of {total} table(s) completed before {event}."
+        ))
+    };
+    let (id, env) = (&apply.id, &apply.environment);
+    let full_meta = MetadataView::of(apply, now, true, DurationLabel::Duration);
+    let view = match apply.state {
+        State::Completed => SummaryView {
+            header: "✅ Schema Change Applied",
+            meta: MetadataView::of(apply, now, false, DurationLabel::Duration),
+            attribution: None,
+            outcome: Some(if total > 1 {
+                format!("All {total} tables applied successfully — your schema changes are live!")
+            } else {
+                "Schema change applied successfully — your changes are live!".to_string()
+            }),
+            error: None,
+            progress_note: None,
+            groups: groups(apply, tasks),
+            closing_apply_id: Some(apply.id.to_string()),
+            footer: None,
+        },
+        State::Failed => SummaryView {
+            header: "❌ Schema Change Failed",
+            meta: full_meta,
+            attribution: Some(AttributionView::of(apply)),
+            outcome: None,
+            error: failure_message(apply, tasks),
+            progress_note: done_before("failure"),
+            groups: groups(apply, tasks),
+            closing_apply_id: None,
+            footer: command_footer("To retry:", format!("schemabot apply -e {env}")),
+        },
+        State::Stopped => SummaryView {
+            header: "⏹️ Schema Change Stopped",
+            meta: full_meta,
+            attribution: Some(AttributionView::of(apply)),
+            outcome: None,
+            error: None,
+            progress_note: done_before("stop"),
+            groups: groups(apply, tasks),
+            closing_apply_id: None,
+            footer: command_footer("To resume:", format!("schemabot start {id} -e {env}")),
+        },
+        State::Cancelled => SummaryView {
+            header: "Schema Change Cancelled",
+            meta: full_meta,
+            attribution: Some(AttributionView::of(apply)),
+            outcome: None,
+            error: None,
+            progress_note: done_before("the schema change was cancelled"),
+            groups: groups(apply, tasks),
+            closing_apply_id: None,
+            footer: None,
+        },
+        State::Reverted => SummaryView {
+            header: "↩️ Schema Change Reverted",
+            meta: full_meta,
+            attribution: Some(AttributionView::of(apply)),
+            outcome: Some(
+                "The schema change was reverted; the tables are back to their previous schema."
+                    .to_string(),
+            ),
+            error: None,
+            progress_note: None,
+            groups: groups(apply, tasks),
+            closing_apply_id: None,
+            footer: None,
+        },
+        state => {
+            return Err(RenderError::NotFinished {
+                apply_id: apply.id.to_string(),
+                state,
+            })
+        }
+    };
+    engine::render(Template::Summary, &view, marker)
+}
+
+/// Tables that went wrong first, then the completed ones, then the cancelled, then the rest.
+fn summary_priority(state: State) -> u8 {
+    match state {
+        State::Failed | State::Stopped | State::Reverted => 0,
+        State::Completed => 1,
+        State::Cancelled => 2,
+        _ => 3,
+    }
+}
+
+/// The tables grouped by namespace (a task without one belongs to the apply's database), groups
+/// in order of first appearance. The heading is left out when there is only one group and it is
+/// the database itself (or unnamed).
+fn groups(apply: &Apply, tasks: &[Task]) -> Vec<NamespaceGroupView> {
+    let mut ordered: Vec<&Task> = tasks.iter().collect();
+    ordered.sort_by_key(|t| summary_priority(t.state));
+
+    let mut by_namespace: Vec<(String, Vec<&Task>)> = Vec::new();
+    for task in ordered {
+        let namespace = if task.namespace.is_empty() {
+            apply.database.to_string()
+        } else {
+            task.namespace.clone()
+        };
+        match by_namespace.iter_mut().find(|(ns, _)| *ns == namespace) {
+            Some((_, members)) => members.push(task),
+            None => by_namespace.push((namespace, vec![task])),
+        }
+    }
+
+    let headless = match by_namespace.as_slice() {
+        [(only, _)] => only == "default" || only == apply.database.as_str(),
+        _ => false,
+    };
+    let mut budget = DdlBudget::for_comment();
+    by_namespace
+        .into_iter()
+        .map(|(namespace, members)| NamespaceGroupView {
+            heading: (!headless).then_some(namespace),
+            emoji: group_emoji(&members),
+            folded: !headless && members.len() > MAX_UNFOLDED_TABLES,
+            entries: members
+                .into_iter()
+                .map(|task| TableEntryView {
+                    name: task.table.clone(),
+                    suffix: entry_suffix(task),
+                    ddl: budget.take(&task.ddl),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn group_emoji(members: &[&Task]) -> &'static str {
+    let any = |state: State| members.iter().any(|t| t.state == state);
+    if any(State::Failed) {
+        "❌"
+    } else if any(State::Reverted) {
+        "↩️"
+    } else if any(State::Stopped) {
+        "⏹️"
+    } else if any(State::Cancelled) && !any(State::Completed) {
+        "⊘"
+    } else {
+        "✅"
+    }
+}
+
+fn entry_suffix(task: &Task) -> Option<String> {
+    let percent = task.percent.min(100);
+    match task.state {
+        State::Failed => Some(format!("Failed at {percent}%")),
+        State::Stopped => Some(format!("Stopped at {percent}%")),
+        State::Reverted => Some("Reverted".to_string()),
+        State::Cancelled => Some("Cancelled".to_string()),
+        _ => None,
+    }
+}

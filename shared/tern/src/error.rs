@@ -1,0 +1,132 @@
+//! Tern call failures, split into the ones worth retrying and the ones that are not.
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+
+use crate::endpoints::EndpointError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TernError {
+    /// Configuration: no usable endpoint for the deployment/environment. Permanent.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// Tern could not be reached or said it is unavailable. Transient.
+    #[error("tern unavailable: {0}")]
+    Unavailable(String),
+    /// The connection broke or the call was cut short on our side. Transient.
+    #[error("tern transport error ({code:?}): {message}")]
+    Transport { code: Code, message: String },
+    /// No answer within the request timeout. Transient; the request may still have been applied.
+    #[error("tern did not answer within {0:?}")]
+    Timeout(Duration),
+    /// Tern answered with an error status (InvalidArgument, NotFound, Internal, ...). Permanent.
+    #[error("tern rejected the request ({:?}): {}", .0.code(), .0.message())]
+    Rejected(Status),
+    /// Tern answered, but with something this client cannot use (e.g. an accepted apply without id).
+    #[error("tern returned an unusable response: {0}")]
+    InvalidResponse(String),
+}
+
+impl TernError {
+    /// Whether retrying the same call later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            TernError::Unavailable(_) | TernError::Transport { .. } | TernError::Timeout(_)
+        )
+    }
+
+    /// Classifies a status returned by a tonic call.
+    ///
+    /// A status produced locally by the transport carries its cause as `source()`; one sent by
+    /// the server never does. That separates "the connection broke" from "Tern said no".
+    pub fn from_status(status: Status) -> TernError {
+        match status.code() {
+            Code::Unavailable => TernError::Unavailable(status.message().to_string()),
+            // Tern's own deadline, or ours propagated in grpc-timeout.
+            Code::DeadlineExceeded => TernError::Timeout(Duration::ZERO),
+            // Back-pressure and aborted attempts are retryable by gRPC's own guidance.
+            Code::ResourceExhausted | Code::Aborted => TernError::Transport {
+                code: status.code(),
+                message: status.message().to_string(),
+            },
+            _ if std::error::Error::source(&status).is_some() => TernError::Transport {
+                code: status.code(),
+                message: status.message().to_string(),
+            },
+            _ => TernError::Rejected(status),
+        }
+    }
+}
+
+impl From<Status> for TernError {
+    fn from(status: Status) -> Self {
+        TernError::from_status(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_and_deadline_are_transient() {
+        let err = TernError::from_status(Status::unavailable("connection refused"));
+        assert!(matches!(err, TernError::Unavailable(_)));
+        assert!(err.is_transient());
+
+        let err = TernError::from_status(Status::deadline_exceeded("too slow"));
+        assert!(matches!(err, TernError::Timeout(_)));
+        assert!(err.is_transient());
+
+        assert!(TernError::from_status(Status::resource_exhausted("busy")).is_transient());
+        assert!(TernError::from_status(Status::aborted("retry")).is_transient());
+    }
+
+    #[test]
+    fn server_refusals_are_permanent() {
+        for status in [
+            Status::invalid_argument("bad apply id"),
+            Status::not_found("apply apply-0123456789abcdef not found"),
+            Status::internal("apply apply-0123456789abcdef not found"),
+            Status::failed_precondition("not waiting"),
+            Status::permission_denied("no"),
+            Status::unknown("server said unknown"),
+        ] {
+            let code = status.code();
+            let err = TernError::from_status(status);
+            assert!(
+                matches!(&err, TernError::Rejected(s) if s.code() == code),
+                "{code:?} should be Rejected, got {err:?}"
+            );
+            assert!(!err.is_transient());
+        }
+    }
+
+    #[test]
+    fn locally_produced_statuses_are_transport_errors() {
+        // What tonic builds from an unrecognised local failure: Unknown, with the cause as source.
+        let status = Status::from_error(Box::new(std::fmt::Error));
+        assert_eq!(status.code(), Code::Unknown);
+        let err = TernError::from_status(status);
+        assert!(matches!(err, TernError::Transport { .. }), "{err:?}");
+        assert!(err.is_transient());
+    }
+
+    #[test]
+    fn configuration_errors_are_permanent() {
+        let err = TernError::from(EndpointError::UnknownDeployment("x".into()));
+        assert!(!err.is_transient());
+        assert_eq!(err.to_string(), "unknown deployment: x");
+    }
+
+    #[test]
+    fn rejected_display_shows_code_and_message() {
+        let err = TernError::from_status(Status::invalid_argument("database is required"));
+        assert_eq!(
+            err.to_string(),
+            "tern rejected the request (InvalidArgument): database is required"
+        );
+    }
+}
