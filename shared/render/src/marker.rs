@@ -3,6 +3,9 @@
 //! The caller passes a stable marker (the job id, or a per-apply name for tracked comments), so
 //! a retried job can find the comment it already posted instead of posting it twice.
 
+use schemabot_domain::apply::CommentKind;
+use schemabot_domain::ApplyId;
+
 const OPENING: &str = "<!-- schemabot:";
 const CLOSING: &str = " -->";
 /// Long enough for any job id (`cutover:<owner>/<repo>:<comment id>`).
@@ -30,6 +33,12 @@ pub fn sanitize(raw: &str) -> String {
     } else {
         cleaned
     }
+}
+
+/// The marker of an apply's tracked comment (`progress:<apply id>`, `cutover:…`, `summary:…`):
+/// stable across the many jobs that edit it, unlike a job id.
+pub fn tracked(apply_id: &ApplyId, kind: CommentKind) -> String {
+    format!("{}:{apply_id}", kind.as_str())
 }
 
 /// Where the trailing marker of `body` starts and the marker text, if the body ends with one.
@@ -80,6 +89,14 @@ mod tests {
         assert_eq!(body.matches("<!--").count(), 1);
         assert_eq!(sanitize(""), "unnamed");
         assert_eq!(sanitize(&"x".repeat(500)).len(), 200);
+    }
+
+    #[test]
+    fn tracked_comments_are_named_by_kind_and_apply() {
+        let id = ApplyId::parse("apply-0123456789abcdef").unwrap();
+        let marker = tracked(&id, CommentKind::Progress);
+        assert_eq!(marker, "progress:apply-0123456789abcdef");
+        assert_eq!(sanitize(&marker), marker);
     }
 
     #[test]

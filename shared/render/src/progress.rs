@@ -59,7 +59,8 @@ struct FinalizedView {
     header: &'static str,
     meta: MetadataView,
     attribution: AttributionView,
-    overview: String,
+    /// The `📊` counts; `None` when the apply never had tables.
+    overview: Option<String>,
 }
 
 /// Renders the progress comment of `apply` with its `tasks` at `now` (for the elapsed time),
@@ -98,7 +99,7 @@ pub fn render_progress_finalized(
         header: header(apply.state),
         meta: MetadataView::of(apply, now, true, DurationLabel::Elapsed),
         attribution: AttributionView::of(apply),
-        overview: overview(tasks),
+        overview: (!tasks.is_empty()).then(|| overview(tasks)),
     };
     engine::render(Template::ProgressFinalized, &view, marker)
 }

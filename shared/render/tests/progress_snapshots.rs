@@ -309,3 +309,12 @@ fn every_state_renders_and_ends_with_the_marker() {
         assert_eq!(body.matches("<!--").count(), 1, "{state}");
     }
 }
+
+#[test]
+fn tombstone_without_tables_has_no_counts() {
+    let body = render_progress_finalized(&apply(State::Cancelled), &[], now(), MARKER).unwrap();
+    assert!(!body.contains('📊'));
+    assert!(body.contains(
+        "*Started at 2026-05-15 12:34:56 UTC*\n\n---\n\n*This progress comment is final"
+    ));
+}
