@@ -17,7 +17,7 @@ fn command(body: &str) -> Command {
 
 fn error(body: &str) -> ParseError {
     match parse(body) {
-        ParseOutcome::Error(error) => error,
+        ParseOutcome::Error { error, .. } => error,
         other => panic!("{body:?} should be an error, got {other:?}"),
     }
 }
@@ -759,4 +759,15 @@ fn arguments_stop_at_the_end_of_the_line() {
             command: CommandName::Cutover
         }
     );
+}
+
+#[test]
+fn errors_carry_the_environment_they_named_for_routing() {
+    assert_eq!(
+        parse("schemabot cutover -e Production").environment().map(|e| e.as_str()),
+        Some("production")
+    );
+    assert_eq!(parse("schemabot cutover apply-xyz -e staging").environment().map(|e| e.as_str()), Some("staging"));
+    assert_eq!(parse("schemabot cutover apply-ab").environment(), None);
+    assert_eq!(parse("schemabot frobnicate -e staging").environment(), None);
 }

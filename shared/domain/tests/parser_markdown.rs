@@ -139,7 +139,7 @@ fn multi_byte_characters_next_to_markup_and_mentions() {
     );
     assert_eq!(
         parse("schemabot cutover apply-ab -e prod…"),
-        ParseOutcome::Error(ParseError::InvalidEnvironment {
+        ParseOutcome::error(ParseError::InvalidEnvironment {
             command: CommandName::Cutover,
             given: "prod…".to_string()
         })

@@ -141,7 +141,7 @@ fn echoed_text(error: &ParseError) -> Option<&str> {
 }
 
 fn assert_well_formed(outcome: &ParseOutcome) {
-    if let ParseOutcome::Error(error) = outcome {
+    if let ParseOutcome::Error { error, .. } = outcome {
         if let Some(text) = echoed_text(error) {
             assert!(text.chars().count() <= 64, "{error:?}");
         }

@@ -1,7 +1,7 @@
-//! Markdown-aware tokenizer: yields the words of a comment that a reader sees as plain prose.
+//! Markdown-aware tokenizer: yields the text of a comment that a reader sees as plain prose.
 //!
 //! Text GitHub shows as code or as a quotation, and HTML comments (which it does not show at all),
-//! produce no words, so a quoted or pasted command is never mistaken for a real one:
+//! yield nothing, so a quoted or pasted command is never mistaken for a real one:
 //!
 //! * fenced code blocks (```` ``` ```` or `~~~`, any info string; closed by a fence of the same
 //!   character at least as long; an unclosed fence runs to the end of the comment);
@@ -37,7 +37,7 @@ pub(super) struct Lexer<'a> {
     /// End of the visible line being tokenized (its `\n`, or the end of the text); `None` while
     /// positioned at the start of a line that has not been classified yet.
     line_end: Option<usize>,
-    /// A hidden span crossed a line ending; report it before the next word.
+    /// A hidden span crossed a line ending; report it before any further text.
     pending_line_end: bool,
     /// The previous line was prose, so an indented line continues it instead of opening code.
     paragraph_open: bool,
@@ -362,7 +362,11 @@ fn is_inline_space(b: u8) -> bool {
 ///
 /// Reads eight bytes at a time ("SWAR"): comments are mostly prose, and the lexer only stops at a
 /// handful of delimiter bytes, so this is where its time goes.
-fn find_any<const N: usize>(haystack: &[u8], from: usize, targets: [u8; N]) -> Option<usize> {
+pub(super) fn find_any<const N: usize>(
+    haystack: &[u8],
+    from: usize,
+    targets: [u8; N],
+) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     let rest = haystack.get(from..)?;
@@ -400,7 +404,8 @@ const SHORT_RUN_LIMIT: usize = 16;
 /// many unmatched backtick runs (the approach CommonMark's reference implementation takes).
 #[derive(Default)]
 struct CodeSpanCloserIndex {
-    /// Set after a failed search: the end of the paragraph that search covered, from its start.
+    /// Set after a failed search: the paragraph end it reached. Every run between that search's
+    /// start and this end is recorded below.
     complete_until: Option<usize>,
     last_short_run: [Option<usize>; SHORT_RUN_LIMIT],
     /// `(run length, start of the last run of that length)` for long runs.
@@ -499,7 +504,7 @@ impl CodeSpanCloserIndex {
 mod tests {
     use super::*;
 
-    /// The visible words, line by line.
+    /// The visible words, line by line (split the way the parser splits them).
     fn lines(text: &str) -> Vec<Vec<&str>> {
         let mut lines = vec![Vec::new()];
         for token in Lexer::new(text) {

@@ -254,5 +254,29 @@ pub enum ParseOutcome {
     /// The comment does not address SchemaBot (outside code and quotes): ignore it.
     NotAddressed,
     Command(Command),
-    Error(ParseError),
+    /// Not a usable command. `environment` is the environment the comment named, if any, so that
+    /// in a multi-stack setup only the stack owning it answers.
+    Error {
+        error: ParseError,
+        environment: Option<Environment>,
+    },
+}
+
+impl ParseOutcome {
+    /// An error that names no environment.
+    pub fn error(error: ParseError) -> Self {
+        ParseOutcome::Error {
+            error,
+            environment: None,
+        }
+    }
+
+    /// The environment the comment targets, whether or not the command is valid.
+    pub fn environment(&self) -> Option<&Environment> {
+        match self {
+            ParseOutcome::NotAddressed => None,
+            ParseOutcome::Command(command) => command.environment(),
+            ParseOutcome::Error { environment, .. } => environment.as_ref(),
+        }
+    }
 }

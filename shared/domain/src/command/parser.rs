@@ -5,7 +5,7 @@
 //! arguments from the rest of the line. Only syntax is checked here; whether an environment is
 //! configured, or an apply exists, is decided by the caller.
 
-use super::lexer::{Lexer, Token};
+use super::lexer::{find_any, Lexer, Token};
 use super::{ApplyFlags, Command, CommandName, ParseError, ParseOutcome};
 use crate::ids::{ApplyId, Database, Environment};
 
@@ -41,7 +41,7 @@ pub fn parse(body: &str) -> ParseOutcome {
         cursor.unread(word);
     }
     match first_unanswered {
-        Some(word) => ParseOutcome::Error(ParseError::UnknownCommand {
+        Some(word) => ParseOutcome::error(ParseError::UnknownCommand {
             word: word.map(capped),
         }),
         None => ParseOutcome::NotAddressed,
@@ -124,33 +124,25 @@ fn find_mention(text: &[u8], mut from: usize) -> Option<usize> {
     }
 }
 
-/// Boyer–Moore–Horspool skip table for `schemabot`, both cases: how far the search window may
-/// move when its last byte is `b`.
-const MENTION_SKIP: [u8; 256] = {
-    let mut skip = [MENTION.len() as u8; 256];
-    let mut i = 0;
-    while i < MENTION.len() - 1 {
-        let distance = (MENTION.len() - 1 - i) as u8;
-        skip[MENTION[i] as usize] = distance;
-        skip[MENTION[i].to_ascii_uppercase() as usize] = distance;
-        i += 1;
-    }
-    skip
-};
-
 /// Start of the first `schemabot` (ASCII case-insensitive) at or after `from`, boundaries unchecked.
-/// Skips up to nine bytes per step, so prose without a mention is rejected quickly.
+///
+/// Looks for its `b` eight bytes at a time: `b` is rare in prose, so a comment without a mention is
+/// rejected at a fraction of a nanosecond per byte.
 fn find_mention_text(text: &[u8], from: usize) -> Option<usize> {
-    let last = MENTION.len() - 1;
-    let mut start = from;
-    while let Some(&tail) = text.get(start + last) {
-        if tail | 0x20 == MENTION[last] && text[start..=start + last].eq_ignore_ascii_case(MENTION)
-        {
-            return Some(start);
+    let anchor = MENTION.iter().position(|&b| b == b'b').unwrap_or(0);
+    let mut at = from + anchor;
+    loop {
+        let found = find_any(text, at, [b'b', b'B'])?;
+        if let Some(start) = found.checked_sub(anchor).filter(|&start| start >= from) {
+            if text
+                .get(start..start + MENTION.len())
+                .is_some_and(|candidate| candidate.eq_ignore_ascii_case(MENTION))
+            {
+                return Some(start);
+            }
         }
-        start += usize::from(MENTION_SKIP[usize::from(tail)]);
+        at = found + 1;
     }
-    None
 }
 
 /// Whether `bytes[start..end]` stands as a word of its own: not part of a longer word
@@ -206,9 +198,10 @@ fn read_command(command: CommandName, cursor: &mut Cursor<'_>) -> ParseOutcome {
     while let Some(word) = cursor.next_word_on_line() {
         arguments.take(word);
     }
+    let environment = arguments.named_environment();
     match arguments.into_command(command) {
         Ok(command) => ParseOutcome::Command(command),
-        Err(error) => ParseOutcome::Error(error),
+        Err(error) => ParseOutcome::Error { error, environment },
     }
 }
 
@@ -432,6 +425,15 @@ impl<'a> Arguments<'a> {
         };
         if *target == Value::Absent {
             *target = value;
+        }
+    }
+
+    /// The environment the comment named, when it is a well-formed name, even if the command as a
+    /// whole is invalid: the stack owning that environment answers the error.
+    fn named_environment(&self) -> Option<Environment> {
+        match self.environment {
+            Value::Given(raw) => Environment::parse(raw).ok(),
+            Value::Missing | Value::Absent => None,
         }
     }
 
