@@ -2,5 +2,6 @@
 //! stand-ins for Tern (gRPC, simulating Spirit against a real MariaDB) and GitHub (REST subset).
 
 pub mod github_standin;
+pub mod lambda_api;
 pub mod services;
 pub mod tern_standin;

@@ -381,7 +381,9 @@ impl TernStandinHandle {
         if let Some(server) = self.server.take() {
             match server.await {
                 Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::warn!(%error, "tern stand-in server ended with an error"),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "tern stand-in server ended with an error")
+                }
                 Err(error) => tracing::warn!(%error, "tern stand-in server task failed"),
             }
         }
@@ -741,7 +743,10 @@ impl SimApply {
         match &mut migration.phase {
             Phase::Copying => {
                 for task in &mut self.tasks {
-                    task.rows_copied = task.rows_copied.saturating_add(rows.max(0)).min(task.rows_total);
+                    task.rows_copied = task
+                        .rows_copied
+                        .saturating_add(rows.max(0))
+                        .min(task.rows_total);
                 }
             }
             Phase::CuttingOver {
@@ -752,7 +757,12 @@ impl SimApply {
     }
 
     /// Everything that follows from time alone.
-    fn advance_in_memory(&mut self, pace: CopyPace, auto_resume_after: Option<Duration>, now: Instant) {
+    fn advance_in_memory(
+        &mut self,
+        pace: CopyPace,
+        auto_resume_after: Option<Duration>,
+        now: Instant,
+    ) {
         if self.outcome != Outcome::Active {
             return;
         }
@@ -773,8 +783,10 @@ impl SimApply {
             if let Some(migration) = self.engine.as_mut() {
                 match &mut migration.phase {
                     Phase::Copying => {
-                        let elapsed = now.duration_since(migration.last_tick).as_secs_f64();
-                        let rows = (elapsed * rows_per_second as f64) as i64;
+                        let elapsed_micros = now.duration_since(migration.last_tick).as_micros();
+                        let rows = elapsed_micros.saturating_mul(rows_per_second.max(0) as u128)
+                            / 1_000_000;
+                        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
                         // Keep the fraction for later: only move the tick when whole rows were copied.
                         if rows > 0 {
                             migration.last_tick = now;
@@ -795,8 +807,7 @@ impl SimApply {
             self.step(rows_to_copy);
         }
         // Without the sentinel there is nothing to wait for: straight to the cut-over.
-        if !self.defer_cutover && self.copy_done() && self.current_phase() == Some(Phase::Copying)
-        {
+        if !self.defer_cutover && self.copy_done() && self.current_phase() == Some(Phase::Copying) {
             self.enter_phase(Phase::CuttingOver {
                 since: now,
                 finish_requested: false,
@@ -832,13 +843,11 @@ impl SimApply {
             finish_requested: false,
         };
         match self.current_phase() {
-            Some(Phase::Copying) if self.copy_done() => {
-                self.enter_phase(if present {
-                    Phase::WaitingOnSentinel
-                } else {
-                    cutting_over
-                })
-            }
+            Some(Phase::Copying) if self.copy_done() => self.enter_phase(if present {
+                Phase::WaitingOnSentinel
+            } else {
+                cutting_over
+            }),
             Some(Phase::WaitingOnSentinel) if !present => self.enter_phase(cutting_over),
             _ => {}
         }
@@ -857,7 +866,11 @@ impl SimApply {
         self.engine_lost_at = None;
     }
 
-    fn progress_response(&self, pace: CopyPace, sentinel_present: Option<bool>) -> proto::ProgressResponse {
+    fn progress_response(
+        &self,
+        pace: CopyPace,
+        sentinel_present: Option<bool>,
+    ) -> proto::ProgressResponse {
         let phase = self.phase();
         let (state, summary, error_message) = match &phase {
             StandinPhase::Copying => {
@@ -1037,7 +1050,9 @@ impl Shared {
             if sim.fail_next > 0 {
                 sim.fail_next -= 1;
                 sim.counts.injected_failures += 1;
-                return Err(Status::unavailable("tern stand-in: injected unavailability"));
+                return Err(Status::unavailable(
+                    "tern stand-in: injected unavailability",
+                ));
             }
             sim.delay
         };
@@ -1317,12 +1332,10 @@ impl Shared {
                 StandinPhase::Copying => Some(format!(
                     "Apply {apply_id} is not waiting for cutover (still copying rows)"
                 )),
-                StandinPhase::CuttingOver => {
-                    Some(format!("Cutover of apply {apply_id} is already in progress"))
-                }
-                StandinPhase::Completed => {
-                    Some(format!("Apply {apply_id} has already completed"))
-                }
+                StandinPhase::CuttingOver => Some(format!(
+                    "Cutover of apply {apply_id} is already in progress"
+                )),
+                StandinPhase::Completed => Some(format!("Apply {apply_id} has already completed")),
                 StandinPhase::Failed(message) => {
                     Some(format!("Apply {apply_id} has failed: {message}"))
                 }
@@ -1496,7 +1509,9 @@ async fn bounded<T>(
     operation: impl std::future::Future<Output = Result<T, mysql_async::Error>>,
 ) -> Result<T, String> {
     match tokio::time::timeout(DATABASE_TIMEOUT, operation).await {
-        Err(_) => Err(format!("no answer from MariaDB within {DATABASE_TIMEOUT:?}")),
+        Err(_) => Err(format!(
+            "no answer from MariaDB within {DATABASE_TIMEOUT:?}"
+        )),
         Ok(result) => result.map_err(|e| describe_db_error(&e)),
     }
 }
@@ -1699,6 +1714,7 @@ mod tests {
     fn timed_pace_credits_elapsed_time() {
         let start = Instant::now();
         let mut apply = apply_with(&[1000], true);
+        apply.engine = Some(Migration::copying(start));
         let pace = CopyPace::Timed {
             rows_per_second: 100,
             cutover_duration: Duration::from_millis(10),

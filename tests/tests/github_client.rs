@@ -498,3 +498,31 @@ async fn the_cutover_happy_path_fits_the_request_budget() {
     assert_eq!(standin.total_calls(), 4);
     assert_eq!(client.stats().retries(), 0);
 }
+
+#[tokio::test]
+async fn unreachable_github_is_a_bounded_transient_transport_error() {
+    let standin = GithubStandin::start().await.unwrap();
+    let config = standin.app_config();
+    standin.shutdown().await;
+    let client = GithubClient::with_retry_policy(&config, fast_policy()).unwrap();
+
+    let error = client
+        .installation(INSTALLATION)
+        .create_comment(&repo(), PR, "x")
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            error,
+            GithubError::Transport {
+                operation: RequestKind::AccessToken,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.is_transient());
+    assert_eq!(client.stats().count(RequestKind::AccessToken), 4);
+    assert_eq!(client.stats().count(RequestKind::CreateComment), 0);
+}

@@ -11,10 +11,7 @@ pub enum ConfigError {
     #[error("{0} is not set")]
     Missing(&'static str),
     #[error("{name}: {source}")]
-    Invalid {
-        name: &'static str,
-        source: IdError,
-    },
+    Invalid { name: &'static str, source: IdError },
     #[error("{0}")]
     Secrets(#[from] SecretsError),
     #[error("could not read the webhook secret from Secrets Manager: {0}")]
@@ -48,7 +45,7 @@ fn required(var: &'static str) -> Result<String, ConfigError> {
         .ok_or(ConfigError::Missing(var))
 }
 
-fn environments(var: &'static str) -> Result<Vec<Environment>, ConfigError> {
+fn environment_list(var: &'static str) -> Result<Vec<Environment>, ConfigError> {
     list(var)
         .iter()
         .map(|e| Environment::parse(e).map_err(|source| ConfigError::Invalid { name: var, source }))
@@ -57,11 +54,11 @@ fn environments(var: &'static str) -> Result<Vec<Environment>, ConfigError> {
 
 impl WebhookConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let environments = environments("SCHEMABOT_ENVIRONMENTS")?;
+        let environments = environment_list("SCHEMABOT_ENVIRONMENTS")?;
         if environments.is_empty() {
             return Err(ConfigError::Missing("SCHEMABOT_ENVIRONMENTS"));
         }
-        let owned = environments("SCHEMABOT_OWNED_ENVIRONMENTS")?;
+        let owned = environment_list("SCHEMABOT_OWNED_ENVIRONMENTS")?;
         if let Some(stray) = owned.iter().find(|e| !environments.contains(e)) {
             return Err(ConfigError::OwnedNotConfigured(stray.to_string()));
         }

@@ -98,11 +98,19 @@ impl HttpEvent {
 }
 
 /// A JSON response (`{"message": …}` or `{"error": …}`) in the shape every front end accepts.
-pub fn json_response(status: u16, key: &str, text: &str, extra: &[(&str, &str)]) -> ApiGatewayV2httpResponse {
+pub fn json_response(
+    status: u16,
+    key: &str,
+    text: &str,
+    extra: &[(&str, &str)],
+) -> ApiGatewayV2httpResponse {
     let mut object = serde_json::Map::new();
     object.insert(key.to_string(), serde_json::Value::String(text.to_string()));
     for (k, v) in extra {
-        object.insert((*k).to_string(), serde_json::Value::String((*v).to_string()));
+        object.insert(
+            (*k).to_string(),
+            serde_json::Value::String((*v).to_string()),
+        );
     }
     let mut body = serde_json::Value::Object(object).to_string();
     body.push('\n');

@@ -97,13 +97,19 @@ pub fn parse_issue_comment(body: &[u8]) -> Result<CommentEvent<'_>, PayloadError
         payload.comment,
         payload.repository,
     ) else {
-        return Ok(CommentEvent::Ignored("event ignored (not a PR comment creation)"));
+        return Ok(CommentEvent::Ignored(
+            "event ignored (not a PR comment creation)",
+        ));
     };
     if action != "created" {
-        return Ok(CommentEvent::Ignored("event ignored (comment edited or deleted)"));
+        return Ok(CommentEvent::Ignored(
+            "event ignored (comment edited or deleted)",
+        ));
     }
     if issue.pull_request.is_none() {
-        return Ok(CommentEvent::Ignored("event ignored (comment on an issue, not a pull request)"));
+        return Ok(CommentEvent::Ignored(
+            "event ignored (comment on an issue, not a pull request)",
+        ));
     }
     if comment.user.kind.as_deref() == Some("Bot") {
         return Ok(CommentEvent::Ignored("event ignored (comment from bot)"));

@@ -56,7 +56,11 @@ pub enum Admission {
 }
 
 /// Verify, parse, validate and build the job. Pure: no I/O, so it is benchmarked and unit-tested.
-pub fn admit(secrets: &WebhookSecrets, routing: &RoutingConfig, request: &WebhookRequest) -> Admission {
+pub fn admit(
+    secrets: &WebhookSecrets,
+    routing: &RoutingConfig,
+    request: &WebhookRequest,
+) -> Admission {
     if secrets
         .verify(&request.body, request.header("x-hub-signature-256"))
         .is_err()
@@ -68,7 +72,9 @@ pub fn admit(secrets: &WebhookSecrets, routing: &RoutingConfig, request: &Webhoo
     };
     let delivery_id = match request.header("x-github-delivery").map(DeliveryId::parse) {
         Some(Ok(id)) => id,
-        Some(Err(_)) => return Admission::Answer(Answer::error(400, "invalid X-GitHub-Delivery header")),
+        Some(Err(_)) => {
+            return Admission::Answer(Answer::error(400, "invalid X-GitHub-Delivery header"))
+        }
         None => return Admission::Answer(Answer::error(400, "missing X-GitHub-Delivery header")),
     };
     match event {
@@ -87,13 +93,15 @@ fn admit_comment(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[u8]) 
         Ok(CommentEvent::Created(comment)) => comment,
         Ok(CommentEvent::Ignored(why)) => return Admission::Answer(Answer::message(200, why)),
         Err(PayloadError::MissingInstallation) => {
-            return Admission::Answer(Answer::error(400, "missing installation ID in webhook payload"))
+            return Admission::Answer(Answer::error(
+                400,
+                "missing installation ID in webhook payload",
+            ))
         }
         Err(_) => return Admission::Answer(Answer::error(400, "invalid webhook payload")),
     };
     let parsed = parse(&comment.body);
-    let hint = schemabot_domain::command::environment_hint(&parsed);
-    match route(&delivery_id, &comment, parsed, hint, routing) {
+    match route(&delivery_id, &comment, parsed, routing) {
         Routed::Ignored(why) => Admission::Answer(Answer::message(200, why)),
         Routed::Enqueue(job) => Admission::Enqueue(Ready { delivery_id, job }),
     }
@@ -122,7 +130,7 @@ pub async fn enqueue(intake: &Intake, ready: Ready) -> Answer {
         Ok(Admitted::Duplicate) => Answer::message(200, "duplicate delivery"),
         Ok(Admitted::Fresh) => match intake.enqueue(&envelope).await {
             Ok(()) => {
-                if let Err(error) = intake.mark_enqueued(&ready.delivery_id).await {
+                if let Err(error) = intake.mark_enqueued(&ready.delivery_id, &dedup_key).await {
                     // The job is queued; a stale pending record only means a late redelivery
                     // may enqueue again, which the worker's idempotency absorbs.
                     tracing::warn!(error = %error, "could not mark the delivery enqueued");

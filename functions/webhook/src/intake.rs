@@ -26,7 +26,11 @@ pub type IntakeError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Intake {
     /// Records the delivery (and the job's own key, so two deliveries of one comment count as one).
-    pub async fn admit(&self, delivery: &DeliveryId, job_key: &str) -> Result<Admitted, IntakeError> {
+    pub async fn admit(
+        &self,
+        delivery: &DeliveryId,
+        job_key: &str,
+    ) -> Result<Admitted, IntakeError> {
         let outcome = self
             .store
             .begin_delivery(delivery, Some(job_key), DELIVERY_LEASE)
@@ -42,8 +46,14 @@ impl Intake {
         Ok(())
     }
 
-    pub async fn mark_enqueued(&self, delivery: &DeliveryId) -> Result<(), IntakeError> {
-        self.store.complete_delivery(delivery).await?;
+    pub async fn mark_enqueued(
+        &self,
+        delivery: &DeliveryId,
+        job_key: &str,
+    ) -> Result<(), IntakeError> {
+        self.store
+            .complete_delivery(delivery, Some(job_key))
+            .await?;
         Ok(())
     }
 

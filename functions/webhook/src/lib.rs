@@ -54,7 +54,9 @@ impl Webhook {
         let answer = match admit(&self.secrets, &self.routing, &request) {
             Admission::Answer(answer) => answer,
             Admission::Enqueue(ready) => {
-                if let schemabot_domain::job::Job::Cutover(_) | schemabot_domain::job::Job::Reply(_) = &ready.job {
+                if let schemabot_domain::job::Job::Cutover(_)
+                | schemabot_domain::job::Job::Reply(_) = &ready.job
+                {
                     span.record("job", ready.job.id().as_str());
                 }
                 handler::enqueue(&self.intake, ready).await

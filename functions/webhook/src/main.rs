@@ -2,6 +2,7 @@
 //! (fail closed) instead of answering requests unverified.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use schemabot_aws::config::{dynamodb_client, sqs_client};
 use schemabot_aws::queue::JobQueue;
 use schemabot_aws::store::Store;
 use std::sync::Arc;
@@ -23,14 +24,15 @@ async fn main() -> Result<(), Error> {
         .init();
 
     let config = WebhookConfig::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = schemabot_aws::config::load_sdk_config().await;
     let secrets = load_secrets(&sdk).await?;
+    let requests = schemabot_aws::metrics::RequestCounter::new();
     let webhook = Arc::new(Webhook {
         secrets,
         routing: config.routing,
         intake: Intake {
-            store: Store::new(aws_sdk_dynamodb_client(&sdk), config.table),
-            queue: JobQueue::new(aws_sdk_sqs_client(&sdk), config.queue_url),
+            store: Store::new(dynamodb_client(&sdk, &requests), config.table),
+            queue: JobQueue::new(sqs_client(&sdk, &requests), config.queue_url),
         },
     });
 
@@ -39,12 +41,4 @@ async fn main() -> Result<(), Error> {
         async move { Ok::<_, Error>(webhook.handle_event(event.payload).await) }
     }))
     .await
-}
-
-fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> schemabot_aws::DynamoClient {
-    schemabot_aws::DynamoClient::new(sdk)
-}
-
-fn aws_sdk_sqs_client(sdk: &aws_config::SdkConfig) -> schemabot_aws::SqsClient {
-    schemabot_aws::SqsClient::new(sdk)
 }

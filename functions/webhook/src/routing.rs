@@ -51,14 +51,12 @@ pub fn route(
     delivery_id: &DeliveryId,
     comment: &PrComment<'_>,
     parsed: ParseOutcome,
-    environment_hint: Option<Environment>,
     config: &RoutingConfig,
 ) -> Routed {
-    let named_env = match &parsed {
-        ParseOutcome::NotAddressed => return Routed::Ignored("no SchemaBot command found"),
-        ParseOutcome::Command(command) => command.environment().cloned(),
-        ParseOutcome::Error(_) => environment_hint,
-    };
+    if parsed == ParseOutcome::NotAddressed {
+        return Routed::Ignored("no SchemaBot command found");
+    }
+    let named_env = parsed.environment().cloned();
     match &named_env {
         Some(env) if config.is_configured(env) && !config.owns(env) => {
             return Routed::Ignored("environment handled by another instance")
@@ -68,7 +66,9 @@ pub fn route(
             return Routed::Ignored("unknown environment is answered by the primary instance")
         }
         None if !config.primary => {
-            return Routed::Ignored("command without environment is answered by the primary instance")
+            return Routed::Ignored(
+                "command without environment is answered by the primary instance",
+            )
         }
         _ => {}
     }
@@ -81,14 +81,19 @@ pub fn route(
         comment_id: comment.comment_id,
         commenter: comment.commenter.clone(),
     };
-    let reply = |reply: Reply| Routed::Enqueue(Job::Reply(ReplyJob { origin: origin.clone(), reply }));
+    let reply = |reply: Reply| {
+        Routed::Enqueue(Job::Reply(ReplyJob {
+            origin: origin.clone(),
+            reply,
+        }))
+    };
 
     if !config.allows_repository(&comment.repository) {
         return reply(Reply::RepositoryNotRegistered);
     }
     let command = match parsed {
         ParseOutcome::NotAddressed => return Routed::Ignored("no SchemaBot command found"),
-        ParseOutcome::Error(error) => return reply(Reply::Syntax { error }),
+        ParseOutcome::Error { error, .. } => return reply(Reply::Syntax { error }),
         ParseOutcome::Command(command) => command,
     };
     if let Some(env) = command.environment() {
@@ -113,5 +118,191 @@ pub fn route(
         other => reply(Reply::NotAvailableYet {
             command: other.name(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schemabot_domain::command::{parse, CommandName, ParseError};
+    use schemabot_domain::{CommentId, InstallationId, Login, PrNumber};
+    use std::borrow::Cow;
+
+    fn env(name: &str) -> Environment {
+        Environment::parse(name).unwrap()
+    }
+
+    fn config() -> RoutingConfig {
+        RoutingConfig {
+            environments: vec![env("staging"), env("production")],
+            owned: vec![],
+            primary: true,
+            repositories: vec![],
+        }
+    }
+
+    fn comment(body: &str) -> PrComment<'_> {
+        PrComment {
+            installation_id: InstallationId(7),
+            repository: Repository::parse("acme/schemas").unwrap(),
+            pr: PrNumber(42),
+            comment_id: CommentId(99),
+            commenter: Login("alice".into()),
+            body: Cow::Borrowed(body),
+        }
+    }
+
+    fn decide(body: &str, config: &RoutingConfig) -> Routed {
+        let c = comment(body);
+        route(&DeliveryId::parse("d-1").unwrap(), &c, parse(body), config)
+    }
+
+    fn reply_of(routed: Routed) -> Reply {
+        match routed {
+            Routed::Enqueue(Job::Reply(job)) => {
+                assert_eq!(job.origin.comment_id, CommentId(99));
+                job.reply
+            }
+            other => panic!("expected a reply job, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_cutover_becomes_a_cutover_job_grouped_by_apply() {
+        match decide(
+            "schemabot cutover apply-0123456789abcdef -e Staging",
+            &config(),
+        ) {
+            Routed::Enqueue(job @ Job::Cutover(_)) => {
+                assert_eq!(job.message_group(), "apply:apply-0123456789abcdef");
+                let Job::Cutover(c) = job else { unreachable!() };
+                assert_eq!(c.environment.as_str(), "staging");
+                assert!(
+                    matches!(c.source, CommandSource::PrComment(ref o) if o.commenter.0 == "alice")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn comments_without_a_command_are_ignored() {
+        assert_eq!(
+            decide("LGTM, ship it", &config()),
+            Routed::Ignored("no SchemaBot command found")
+        );
+        assert_eq!(
+            decide("> schemabot cutover apply-ab -e staging", &config()),
+            Routed::Ignored("no SchemaBot command found")
+        );
+    }
+
+    #[test]
+    fn syntax_errors_and_help_become_reply_jobs() {
+        assert_eq!(
+            reply_of(decide("schemabot cutover -e staging", &config())),
+            Reply::Syntax {
+                error: ParseError::MissingApplyId {
+                    command: CommandName::Cutover
+                }
+            }
+        );
+        assert_eq!(reply_of(decide("schemabot help", &config())), Reply::Help);
+        assert!(matches!(
+            reply_of(decide("schemabot frobnicate", &config())),
+            Reply::Syntax {
+                error: ParseError::UnknownCommand { .. }
+            }
+        ));
+        assert_eq!(
+            reply_of(decide("schemabot stop -e staging", &config())),
+            Reply::NotAvailableYet {
+                command: CommandName::Stop
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_environments_get_a_reply_listing_the_configured_ones() {
+        assert_eq!(
+            reply_of(decide("schemabot cutover apply-ab -e dev", &config())),
+            Reply::UnknownEnvironment {
+                command: CommandName::Cutover,
+                given: env("dev"),
+                configured: vec![env("staging"), env("production")],
+            }
+        );
+    }
+
+    #[test]
+    fn environments_owned_by_another_stack_are_ignored_silently() {
+        let staging_stack = RoutingConfig {
+            owned: vec![env("staging")],
+            primary: false,
+            ..config()
+        };
+        assert_eq!(
+            decide("schemabot cutover apply-ab -e production", &staging_stack),
+            Routed::Ignored("environment handled by another instance")
+        );
+        // Errors that name an environment are answered by its owner only.
+        assert_eq!(
+            decide("schemabot cutover -e production", &staging_stack),
+            Routed::Ignored("environment handled by another instance")
+        );
+        assert!(matches!(
+            decide("schemabot cutover -e staging", &staging_stack),
+            Routed::Enqueue(Job::Reply(_))
+        ));
+        assert!(matches!(
+            decide("schemabot cutover apply-ab -e staging", &staging_stack),
+            Routed::Enqueue(Job::Cutover(_))
+        ));
+    }
+
+    #[test]
+    fn only_the_primary_answers_what_names_no_environment() {
+        let secondary = RoutingConfig {
+            owned: vec![env("production")],
+            primary: false,
+            ..config()
+        };
+        for body in [
+            "schemabot help",
+            "schemabot cutover apply-ab",
+            "schemabot frobnicate",
+            "schemabot cutover apply-ab -e dev",
+        ] {
+            assert!(
+                matches!(decide(body, &secondary), Routed::Ignored(_)),
+                "secondary answered {body:?}"
+            );
+            assert!(
+                matches!(decide(body, &config()), Routed::Enqueue(Job::Reply(_))),
+                "primary ignored {body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unregistered_repositories_get_one_reply() {
+        let allowlist = RoutingConfig {
+            repositories: vec![Repository::parse("acme/other").unwrap()],
+            ..config()
+        };
+        assert_eq!(
+            reply_of(decide("schemabot cutover apply-ab -e staging", &allowlist)),
+            Reply::RepositoryNotRegistered
+        );
+        // A stack that does not own the environment stays silent even then.
+        let not_owner = RoutingConfig {
+            owned: vec![env("production")],
+            primary: false,
+            ..allowlist
+        };
+        assert!(matches!(
+            decide("schemabot cutover apply-ab -e staging", &not_owner),
+            Routed::Ignored(_)
+        ));
     }
 }

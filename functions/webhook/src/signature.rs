@@ -39,7 +39,11 @@ pub struct WebhookSecrets {
 
 impl std::fmt::Debug for WebhookSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "WebhookSecrets({} configured, redacted)", self.keyed.len())
+        write!(
+            f,
+            "WebhookSecrets({} configured, redacted)",
+            self.keyed.len()
+        )
     }
 }
 
@@ -120,9 +124,15 @@ mod tests {
 
     #[test]
     fn github_documented_vector() {
-        assert_eq!(sign(GITHUB_SECRET.as_bytes(), GITHUB_BODY.as_bytes()), GITHUB_SIGNATURE);
+        assert_eq!(
+            sign(GITHUB_SECRET.as_bytes(), GITHUB_BODY.as_bytes()),
+            GITHUB_SIGNATURE
+        );
         let secrets = WebhookSecrets::new(&[GITHUB_SECRET]).unwrap();
-        assert_eq!(secrets.verify(GITHUB_BODY.as_bytes(), Some(GITHUB_SIGNATURE)), Ok(()));
+        assert_eq!(
+            secrets.verify(GITHUB_BODY.as_bytes(), Some(GITHUB_SIGNATURE)),
+            Ok(())
+        );
     }
 
     #[test]
@@ -137,8 +147,18 @@ mod tests {
             other.verify(GITHUB_BODY.as_bytes(), Some(GITHUB_SIGNATURE)),
             Err(SignatureError::Mismatch)
         );
-        for bad in ["", "sha256=", "sha256=deadbeef", "sha256=not-hex!", "sha1=abc", "757107ea"] {
-            assert!(secrets.verify(GITHUB_BODY.as_bytes(), Some(bad)).is_err(), "{bad}");
+        for bad in [
+            "",
+            "sha256=",
+            "sha256=deadbeef",
+            "sha256=not-hex!",
+            "sha1=abc",
+            "757107ea",
+        ] {
+            assert!(
+                secrets.verify(GITHUB_BODY.as_bytes(), Some(bad)).is_err(),
+                "{bad}"
+            );
         }
         assert_eq!(
             secrets.verify(GITHUB_BODY.as_bytes(), None),
@@ -148,16 +168,27 @@ mod tests {
 
     #[test]
     fn either_of_two_secrets_verifies_during_rotation() {
-        let secrets = WebhookSecrets::from_comma_separated("new-secret, It's a Secret to Everybody").unwrap();
-        assert!(secrets.verify(GITHUB_BODY.as_bytes(), Some(GITHUB_SIGNATURE)).is_ok());
+        let secrets =
+            WebhookSecrets::from_comma_separated("new-secret, It's a Secret to Everybody").unwrap();
+        assert!(secrets
+            .verify(GITHUB_BODY.as_bytes(), Some(GITHUB_SIGNATURE))
+            .is_ok());
         let new_sig = sign(b"new-secret", GITHUB_BODY.as_bytes());
-        assert!(secrets.verify(GITHUB_BODY.as_bytes(), Some(&new_sig)).is_ok());
+        assert!(secrets
+            .verify(GITHUB_BODY.as_bytes(), Some(&new_sig))
+            .is_ok());
     }
 
     #[test]
     fn no_secret_fails_closed_and_three_are_too_many() {
-        assert_eq!(WebhookSecrets::from_comma_separated("").unwrap_err(), SecretsError::Missing);
-        assert_eq!(WebhookSecrets::from_comma_separated(" , ").unwrap_err(), SecretsError::Missing);
+        assert_eq!(
+            WebhookSecrets::from_comma_separated("").unwrap_err(),
+            SecretsError::Missing
+        );
+        assert_eq!(
+            WebhookSecrets::from_comma_separated(" , ").unwrap_err(),
+            SecretsError::Missing
+        );
         assert_eq!(
             WebhookSecrets::from_comma_separated("a,b,c").unwrap_err(),
             SecretsError::TooMany

@@ -157,9 +157,13 @@ fn mode_str(mode: ApplyMode) -> &'static str {
 }
 
 fn comment_kind_from_str(raw: &str) -> Option<CommentKind> {
-    [CommentKind::Progress, CommentKind::Cutover, CommentKind::Summary]
-        .into_iter()
-        .find(|kind| kind.as_str() == raw)
+    [
+        CommentKind::Progress,
+        CommentKind::Cutover,
+        CommentKind::Summary,
+    ]
+    .into_iter()
+    .find(|kind| kind.as_str() == raw)
 }
 
 /// Builds an item attribute by attribute; `None` values are left out.
@@ -321,15 +325,27 @@ pub fn encode_apply(apply: &Apply) -> Item {
         .put(attr::STATE, state(apply.state))
         .put(attr::VERSION, n(apply.version))
         .put(attr::MODE, s(mode_str(apply.mode)))
-        .put(attr::DEFER_CUTOVER, AttributeValue::Bool(apply.defer_cutover))
-        .put_opt(attr::REQUESTED_BY, apply.requested_by.as_ref().map(|l| s(&l.0)))
+        .put(
+            attr::DEFER_CUTOVER,
+            AttributeValue::Bool(apply.defer_cutover),
+        )
+        .put_opt(
+            attr::REQUESTED_BY,
+            apply.requested_by.as_ref().map(|l| s(&l.0)),
+        )
         .put(attr::CREATED_AT, time(apply.created_at))
         .put_opt(attr::STARTED_AT, apply.started_at.map(time))
         .put_opt(attr::COMPLETED_AT, apply.completed_at.map(time))
         .put_opt(attr::ERROR_MESSAGE, apply.error_message.as_deref().map(s))
         .put_opt(attr::CLAIM, apply.claim.as_ref().map(encode_claim))
-        .put_opt(attr::CUTOVER_TRIGGERED_BY, apply.cutover_triggered_by.as_deref().map(s))
-        .put_opt(attr::CUTOVER_TRIGGERED_AT, apply.cutover_triggered_at.map(time));
+        .put_opt(
+            attr::CUTOVER_TRIGGERED_BY,
+            apply.cutover_triggered_by.as_deref().map(s),
+        )
+        .put_opt(
+            attr::CUTOVER_TRIGGERED_AT,
+            apply.cutover_triggered_at.map(time),
+        );
     if !apply.state.is_terminal() {
         w.put(attr::ACTIVE_PK, s(keys::ACTIVE_PARTITION)).put(
             attr::ACTIVE_SK,
@@ -419,7 +435,10 @@ pub fn encode_task(task: &Task) -> Item {
         .put_opt(attr::ERROR_MESSAGE, task.error_message.as_deref().map(s))
         .put_opt(attr::STARTED_AT, task.started_at.map(time))
         .put_opt(attr::COMPLETED_AT, task.completed_at.map(time))
-        .put_opt(attr::ENGINE_SILENT_SINCE, task.engine_silent_since.map(time));
+        .put_opt(
+            attr::ENGINE_SILENT_SINCE,
+            task.engine_silent_since.map(time),
+        );
     w.finish()
 }
 
@@ -523,7 +542,9 @@ mod tests {
     use super::*;
 
     fn at(raw: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(raw).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(raw)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn sample_apply(state: State) -> Apply {
@@ -568,7 +589,10 @@ mod tests {
             item[attr::ACTIVE_SK],
             s("2024-05-01T10:00:00.123456789Z#apply-0123456789abcdef")
         );
-        assert!(!item.contains_key(attr::COMPLETED_AT), "None is an absent attribute");
+        assert!(
+            !item.contains_key(attr::COMPLETED_AT),
+            "None is an absent attribute"
+        );
 
         let done = encode_apply(&sample_apply(State::Completed));
         assert!(!done.contains_key(attr::ACTIVE_PK) && !done.contains_key(attr::ACTIVE_SK));
@@ -629,7 +653,10 @@ mod tests {
         item.insert(attr::STATE.into(), s("sideways"));
         assert!(matches!(
             decode_apply(&item),
-            Err(DecodeError::Invalid { attribute: "state", .. })
+            Err(DecodeError::Invalid {
+                attribute: "state",
+                ..
+            })
         ));
         item.remove(attr::STATE);
         assert_eq!(

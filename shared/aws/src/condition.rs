@@ -182,7 +182,9 @@ mod tests {
     #[test]
     fn transition_condition_lists_exactly_the_allowed_predecessors() {
         let condition = transition_condition(4, State::CuttingOver).unwrap();
-        assert!(condition.expression.starts_with("#version = :v0 AND #state IN ("));
+        assert!(condition
+            .expression
+            .starts_with("#version = :v0 AND #state IN ("));
         assert_eq!(condition.names["#state"], "state");
         assert_eq!(condition.values[":v0"], AttributeValue::N("4".into()));
         let listed: Vec<&AttributeValue> = condition

@@ -64,7 +64,10 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the same request may succeed when retried later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Transient { .. } | StoreError::TableNotReady { .. })
+        matches!(
+            self,
+            StoreError::Transient { .. } | StoreError::TableNotReady { .. }
+        )
     }
 
     pub(crate) fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreError
@@ -89,7 +92,10 @@ impl StoreError {
         }
     }
 
-    pub(crate) fn build(operation: &'static str, err: aws_smithy_types::error::operation::BuildError) -> StoreError {
+    pub(crate) fn build(
+        operation: &'static str,
+        err: aws_smithy_types::error::operation::BuildError,
+    ) -> StoreError {
         StoreError::Permanent {
             operation,
             code: "BuildError".to_string(),

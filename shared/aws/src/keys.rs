@@ -5,7 +5,7 @@
 //! |-------------------------|-------------------------|-----------------------------|
 //! | apply                   | `APPLY#<apply id>`      | `APPLY`                     |
 //! | task                    | `APPLY#<apply id>`      | `TASK#<task id>`            |
-//! | tracked PR comment      | `APPLY#<apply id>`      | `COMMENT#progress|cutover|summary` |
+//! | tracked PR comment      | `APPLY#<apply id>`      | `COMMENT#<kind>` (progress, cutover, summary) |
 //! | poll chain              | `APPLY#<apply id>`      | `POLL`                      |
 //! | audit event             | `EVENTS#<apply id>`     | `EVENT#<time>#<seq>`        |
 //! | webhook delivery dedup  | `DELIVERY#<delivery id>`| `DELIVERY`                  |

@@ -193,7 +193,8 @@ impl JobQueue {
         if delay > MAX_DELAY {
             return Err(QueueError::DelayTooLong(delay));
         }
-        let delay_seconds = i32::try_from(delay.as_secs()).map_err(|_| QueueError::DelayTooLong(delay))?;
+        let delay_seconds =
+            i32::try_from(delay.as_secs()).map_err(|_| QueueError::DelayTooLong(delay))?;
         let body = serde_json::to_string(envelope).map_err(QueueError::Encode)?;
         let sent = self
             .client

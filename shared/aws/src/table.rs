@@ -7,9 +7,9 @@ use crate::error::StoreError;
 use crate::DynamoClient;
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -269,7 +269,10 @@ mod tests {
         assert_eq!(props["BillingMode"], "PAY_PER_REQUEST");
         assert_eq!(props["KeySchema"][0]["AttributeName"], "pk");
         assert_eq!(props["GlobalSecondaryIndexes"][0]["IndexName"], "active");
-        assert_eq!(props["TimeToLiveSpecification"]["AttributeName"], "expires_at");
+        assert_eq!(
+            props["TimeToLiveSpecification"]["AttributeName"],
+            "expires_at"
+        );
         assert!(TABLE.cloudformation_mismatches(&props).is_empty());
     }
 

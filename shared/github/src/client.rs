@@ -273,7 +273,7 @@ impl GithubClient {
                 },
             };
 
-            if retries_done >= policy.max_retries {
+            if !failure.error.is_transient() || retries_done >= policy.max_retries {
                 return Err(failure.error);
             }
             if replay == Replay::OnlyIfNotPerformed && failure.error.outcome_unknown() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 
-use crate::dsn::TargetDsn;
+use crate::dsn::{DsnSource, TargetDsn};
 use crate::error::SentinelError;
 
 /// The table Spirit creates with defer-cutover and waits on.
@@ -81,6 +81,19 @@ impl SentinelChecker {
             other => other,
         }
         .map(|count| count > 0)
+    }
+
+    /// [`SentinelChecker::sentinel_present`] on the target database of
+    /// `(deployment, environment)`, its DSN taken from `source`.
+    pub async fn sentinel_present_for(
+        &self,
+        source: &impl DsnSource,
+        deployment: &str,
+        environment: &str,
+        schema: &str,
+    ) -> Result<bool, SentinelError> {
+        let dsn = source.target_dsn(deployment, environment).await?;
+        self.sentinel_present(&dsn, schema).await
     }
 
     /// Closes every pool (for a clean shutdown; not needed between invocations).

@@ -59,7 +59,9 @@ impl fmt::Debug for DsnResolver {
             .iter()
             .map(|(dep, envs)| (dep.as_str(), envs.keys().map(String::as_str).collect()))
             .collect();
-        f.debug_struct("DsnResolver").field("targets", &names).finish()
+        f.debug_struct("DsnResolver")
+            .field("targets", &names)
+            .finish()
     }
 }
 
@@ -77,8 +79,8 @@ impl DsnResolver {
 
     /// Parses `{"<deployment>":{"<environment>":"mysql://user:pass@host:port"}}`.
     pub fn from_json(json: &str) -> Result<Self, SentinelError> {
-        let parsed: BTreeMap<String, BTreeMap<String, String>> =
-            serde_json::from_str(json).map_err(|e| {
+        let parsed: BTreeMap<String, BTreeMap<String, String>> = serde_json::from_str(json)
+            .map_err(|e| {
                 // serde_json's message can quote the offending value (a DSN): keep the position.
                 SentinelError::MalformedConfiguration(format!(
                     "{:?} error at line {} column {}",
@@ -104,7 +106,11 @@ impl DsnResolver {
         self
     }
 
-    pub fn resolve(&self, deployment: &str, environment: &str) -> Result<&TargetDsn, SentinelError> {
+    pub fn resolve(
+        &self,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<&TargetDsn, SentinelError> {
         self.by_deployment
             .get(deployment)
             .ok_or_else(|| SentinelError::UnknownDeployment(deployment.to_string()))?

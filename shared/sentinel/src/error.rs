@@ -48,12 +48,19 @@ impl SentinelError {
         use mysql_async::{Error, IoError};
         match error {
             Error::Server(server) => SentinelError::Refused(scrub(
-                &format!("ERROR {} ({}): {}", server.code, server.state, server.message),
+                &format!(
+                    "ERROR {} ({}): {}",
+                    server.code, server.state, server.message
+                ),
                 secrets,
             )),
-            Error::Io(IoError::Io(io)) => SentinelError::Unreachable(scrub(&io.to_string(), secrets)),
+            Error::Io(IoError::Io(io)) => {
+                SentinelError::Unreachable(scrub(&io.to_string(), secrets))
+            }
             Error::Io(IoError::Tls(_)) => SentinelError::Unreachable("TLS handshake failed".into()),
-            Error::Driver(driver) => SentinelError::Unreachable(scrub(&driver.to_string(), secrets)),
+            Error::Driver(driver) => {
+                SentinelError::Unreachable(scrub(&driver.to_string(), secrets))
+            }
             // URL errors quote the URL; other errors are opaque. Say nothing about their text.
             Error::Url(_) => SentinelError::InvalidDsn,
             Error::Other(_) => SentinelError::Unreachable("unexpected driver error".into()),

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mysql_async::prelude::Queryable;
-use schemabot_sentinel::{SentinelChecker, SentinelConfig, SentinelError, TargetDsn};
+use schemabot_sentinel::{DsnResolver, SentinelChecker, SentinelConfig, SentinelError, TargetDsn};
 
 fn root_dsn() -> String {
     std::env::var("SCHEMABOT_TEST_MYSQL_DSN").expect(
@@ -14,7 +14,10 @@ fn root_dsn() -> String {
 
 fn unique_schema(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!(
         "{prefix}_{}_{nanos:x}_{}",
         std::process::id(),
@@ -47,6 +50,19 @@ async fn sentinel_appears_and_disappears() {
         .sentinel_present(&dsn, &format!("{schema}_other"))
         .await
         .unwrap());
+
+    // The same check through configuration keyed by (deployment, environment).
+    let resolver = DsnResolver::new().with_dsn("testapp", "staging", dsn.clone());
+    assert!(checker
+        .sentinel_present_for(&resolver, "testapp", "staging", &schema)
+        .await
+        .unwrap());
+    assert!(matches!(
+        checker
+            .sentinel_present_for(&resolver, "testapp", "production", &schema)
+            .await,
+        Err(SentinelError::UnknownEnvironment { .. })
+    ));
 
     admin(&format!("DROP TABLE `{schema}`.`_spirit_sentinel`")).await;
     assert!(!checker.sentinel_present(&dsn, &schema).await.unwrap());

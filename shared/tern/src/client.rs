@@ -54,7 +54,9 @@ pub type ProgressTarget = TernTarget;
 pub enum CutoverOutcome {
     Accepted,
     /// A refusal that is not an error (for example, recovering after a restart).
-    NotAccepted { message: String },
+    NotAccepted {
+        message: String,
+    },
 }
 
 /// What Tern said to an Apply request that it answered.
@@ -100,7 +102,11 @@ impl ProgressReport {
             error_message: response.error_message,
             started_at: response.started_at,
             completed_at: response.completed_at,
-            tables: response.tables.into_iter().map(TableReport::from_wire).collect(),
+            tables: response
+                .tables
+                .into_iter()
+                .map(TableReport::from_wire)
+                .collect(),
         }
     }
 }
@@ -440,9 +446,15 @@ mod tests {
             ..Default::default()
         };
         let wire = spec.to_wire();
-        assert_eq!(wire.options.get("defer_cutover").map(String::as_str), Some("true"));
+        assert_eq!(
+            wire.options.get("defer_cutover").map(String::as_str),
+            Some("true")
+        );
         assert!(!wire.options.contains_key("allow_unsafe"));
-        assert_eq!(wire.options.get("caller").map(String::as_str), Some("octocat"));
+        assert_eq!(
+            wire.options.get("caller").map(String::as_str),
+            Some("octocat")
+        );
         assert_eq!(wire.r#type, "mysql");
         assert_eq!(wire.environment, "staging");
     }

@@ -13,14 +13,18 @@ pub const TERN_ENDPOINTS_ENV: &str = "SCHEMABOT_TERN_ENDPOINTS";
 pub enum EndpointError {
     #[error("{TERN_ENDPOINTS_ENV} is not set")]
     MissingConfiguration,
-    #[error("tern endpoint configuration is not a JSON object of deployment -> environment -> URI: {0}")]
+    #[error(
+        "tern endpoint configuration is not a JSON object of deployment -> environment -> URI: {0}"
+    )]
     MalformedConfiguration(String),
     #[error("tern endpoint for {deployment}/{environment} is not a valid URI")]
     InvalidUri {
         deployment: String,
         environment: String,
     },
-    #[error("tern endpoint for {deployment}/{environment} uses TLS, which this build does not support")]
+    #[error(
+        "tern endpoint for {deployment}/{environment} uses TLS, which this build does not support"
+    )]
     TlsUnsupported {
         deployment: String,
         environment: String,
@@ -93,12 +97,13 @@ impl TernEndpoints {
             .by_deployment
             .get(deployment)
             .ok_or_else(|| EndpointError::UnknownDeployment(deployment.to_string()))?;
-        let uri = environments
-            .get(environment)
-            .ok_or_else(|| EndpointError::UnknownEnvironment {
-                deployment: deployment.to_string(),
-                environment: environment.to_string(),
-            })?;
+        let uri =
+            environments
+                .get(environment)
+                .ok_or_else(|| EndpointError::UnknownEnvironment {
+                    deployment: deployment.to_string(),
+                    environment: environment.to_string(),
+                })?;
         if uri.is_empty() {
             return Err(EndpointError::NotConfigured {
                 deployment: deployment.to_string(),
@@ -117,7 +122,11 @@ impl TernEndpoints {
     }
 }
 
-fn normalise_uri(deployment: &str, environment: &str, address: &str) -> Result<String, EndpointError> {
+fn normalise_uri(
+    deployment: &str,
+    environment: &str,
+    address: &str,
+) -> Result<String, EndpointError> {
     let address = address.trim();
     if address.is_empty() {
         return Ok(String::new());
@@ -189,7 +198,10 @@ mod tests {
     fn empty_address_is_reported_on_resolution() {
         let endpoints = TernEndpoints::from_json(r#"{"testapp":{"staging":""}}"#).unwrap();
         assert_eq!(
-            endpoints.resolve("testapp", "staging").unwrap_err().to_string(),
+            endpoints
+                .resolve("testapp", "staging")
+                .unwrap_err()
+                .to_string(),
             "endpoint not configured for testapp/staging"
         );
     }

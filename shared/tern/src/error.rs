@@ -42,6 +42,9 @@ impl TernError {
     /// A status produced locally by the transport carries its cause as `source()`; one sent by
     /// the server never does. That separates "the connection broke" from "Tern said no".
     pub fn from_status(status: Status) -> TernError {
+        if caused_by_client_timeout(&status) {
+            return TernError::Timeout(Duration::ZERO);
+        }
         match status.code() {
             Code::Unavailable => TernError::Unavailable(status.message().to_string()),
             // Tern's own deadline, or ours propagated in grpc-timeout.
@@ -58,6 +61,19 @@ impl TernError {
             _ => TernError::Rejected(status),
         }
     }
+}
+
+/// tonic enforces the request's deadline itself and reports it as `Cancelled` with a
+/// `TimeoutExpired` cause.
+fn caused_by_client_timeout(status: &Status) -> bool {
+    let mut cause = std::error::Error::source(status);
+    while let Some(error) = cause {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 impl From<Status> for TernError {
@@ -111,6 +127,15 @@ mod tests {
         assert_eq!(status.code(), Code::Unknown);
         let err = TernError::from_status(status);
         assert!(matches!(err, TernError::Transport { .. }), "{err:?}");
+        assert!(err.is_transient());
+    }
+
+    #[test]
+    fn tonic_deadline_expiry_is_a_timeout() {
+        let status = Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        assert_eq!(status.code(), Code::Cancelled);
+        let err = TernError::from_status(status);
+        assert!(matches!(err, TernError::Timeout(_)), "{err:?}");
         assert!(err.is_transient());
     }
 

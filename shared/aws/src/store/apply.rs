@@ -10,9 +10,7 @@ use crate::store::changes::{ApplyChanges, TaskChanges};
 use crate::table::ACTIVE_INDEX;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use schemabot_domain::apply::{
-    Apply, AuditEvent, CommentKind, CommentRecord, CutoverClaim, Task,
-};
+use schemabot_domain::apply::{Apply, AuditEvent, CommentKind, CommentRecord, CutoverClaim, Task};
 use schemabot_domain::state::transition::predecessors;
 use schemabot_domain::{ApplyId, Environment, PrNumber, Repository, State};
 
@@ -141,7 +139,10 @@ impl Store {
 
     /// The apply, its tasks, its tracked comments and its poll chain: one strongly consistent
     /// Query on the apply's partition (more only if it exceeds 1 MB).
-    pub async fn load_apply(&self, apply_id: &ApplyId) -> Result<Option<ApplySnapshot>, StoreError> {
+    pub async fn load_apply(
+        &self,
+        apply_id: &ApplyId,
+    ) -> Result<Option<ApplySnapshot>, StoreError> {
         let mut expr = Expression::default();
         let condition = expr.equals(attr::PK, codec::s(keys::apply_pk(apply_id)));
         let items = self.query_all(None, condition, expr, true).await?;
@@ -161,7 +162,8 @@ impl Store {
             } else if sk.starts_with(keys::COMMENT_PREFIX) {
                 comments.push(codec::decode_comment(item)?);
             } else if sk == keys::POLL_SK {
-                poll_chain_seq = Some(codec::ItemReader::new(item, "poll chain").u64(attr::CHAIN_SEQ)?);
+                poll_chain_seq =
+                    Some(codec::ItemReader::new(item, "poll chain").u64(attr::CHAIN_SEQ)?);
             }
             // Anything else is a record kind this build does not know yet: ignore it.
         }
@@ -197,7 +199,10 @@ impl Store {
         }
         changes.write(&mut spec);
 
-        let task_key = key(keys::apply_pk(&task.apply_id), &keys::task_sk(&task.task_id));
+        let task_key = key(
+            keys::apply_pk(&task.apply_id),
+            &keys::task_sk(&task.task_id),
+        );
         let actions = vec![
             self.update_action(task_key, &spec)?,
             self.put_action(codec::encode_event(event), None)?,
@@ -227,7 +232,10 @@ impl Store {
         let guard = spec.expr.equals(attr::VERSION, codec::n(task.version));
         spec.require(guard).increment_version();
         changes.write(&mut spec);
-        let task_key = key(keys::apply_pk(&task.apply_id), &keys::task_sk(&task.task_id));
+        let task_key = key(
+            keys::apply_pk(&task.apply_id),
+            &keys::task_sk(&task.task_id),
+        );
         match self.update_item(task_key, &spec).await? {
             Ok(()) => {
                 let mut written = task.clone();
@@ -398,7 +406,8 @@ impl Store {
 
         let mut actions = vec![self.update_action(apply_key(apply_id), &spec)?];
         if let Some(comment) = comment {
-            actions.push(self.put_action(codec::encode_comment(comment), Some(&Condition::absent()))?);
+            actions
+                .push(self.put_action(codec::encode_comment(comment), Some(&Condition::absent()))?);
         }
         actions.push(self.put_action(codec::encode_event(event), None)?);
         match self.transact(actions).await? {
@@ -421,7 +430,10 @@ impl Store {
         record: &CommentRecord,
     ) -> Result<WriteOutcome<CommentRecord>, StoreError> {
         let absent = Condition::absent();
-        match self.put_item(codec::encode_comment(record), Some(&absent)).await? {
+        match self
+            .put_item(codec::encode_comment(record), Some(&absent))
+            .await?
+        {
             Ok(()) => Ok(WriteOutcome::Written(record.clone())),
             Err(current) => Ok(WriteOutcome::ConditionFailed {
                 current: decode_current(current.as_ref(), codec::decode_comment)?,
@@ -635,10 +647,16 @@ fn decode_active_ref(item: &Item) -> Result<ActiveApplyRef, StoreError> {
 /// The `ExclusiveStartKey` of an index query: index keys plus the table keys of the item.
 fn active_start_key(cursor: &ActiveCursor) -> Result<Item, StoreError> {
     let apply_id = keys::apply_id_from_active_sk(cursor.as_str()).ok_or_else(|| {
-        StoreError::InvalidRequest(format!("`{}` is not an active-index cursor", cursor.as_str()))
+        StoreError::InvalidRequest(format!(
+            "`{}` is not an active-index cursor",
+            cursor.as_str()
+        ))
     })?;
     let mut start = apply_key(&apply_id);
-    start.insert(attr::ACTIVE_PK.to_string(), codec::s(keys::ACTIVE_PARTITION));
+    start.insert(
+        attr::ACTIVE_PK.to_string(),
+        codec::s(keys::ACTIVE_PARTITION),
+    );
     start.insert(attr::ACTIVE_SK.to_string(), codec::s(cursor.as_str()));
     Ok(start)
 }

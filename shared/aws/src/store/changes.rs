@@ -7,20 +7,16 @@ use crate::condition::UpdateSpec;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::{Apply, Task};
+use schemabot_domain::state::reconcile::ProgressUpdate;
 
 /// What to do with an optional field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Change<T> {
+    #[default]
     Keep,
     Set(T),
     /// Remove the value (the attribute is deleted).
     Clear,
-}
-
-impl<T> Default for Change<T> {
-    fn default() -> Self {
-        Change::Keep
-    }
 }
 
 impl<T: Clone> Change<T> {
@@ -49,10 +45,6 @@ fn encode_time(at: &DateTime<Utc>) -> AttributeValue {
     codec::time(*at)
 }
 
-fn encode_string(value: &String) -> AttributeValue {
-    codec::s(value.as_str())
-}
-
 fn encode_u64(value: &u64) -> AttributeValue {
     codec::n(value)
 }
@@ -71,6 +63,18 @@ pub struct TaskChanges {
 }
 
 impl TaskChanges {
+    /// These changes plus the progress numbers the reconciliation decided to store.
+    pub fn with_progress(mut self, progress: &ProgressUpdate) -> Self {
+        self.rows_copied = Some(progress.rows_copied);
+        self.rows_total = Some(progress.rows_total);
+        self.percent = Some(progress.percent);
+        self.eta_seconds = match progress.eta_seconds {
+            Some(eta) => Change::Set(eta),
+            None => Change::Clear,
+        };
+        self
+    }
+
     pub(crate) fn write(&self, spec: &mut UpdateSpec) {
         if let Some(rows) = self.rows_copied {
             spec.set(attr::ROWS_COPIED, codec::n(rows));
@@ -83,9 +87,12 @@ impl TaskChanges {
         }
         self.eta_seconds.write(spec, attr::ETA_SECONDS, encode_u64);
         self.error_message
-            .write(spec, attr::ERROR_MESSAGE, encode_string);
+            .write(spec, attr::ERROR_MESSAGE, |message: &String| {
+                codec::s(message.as_str())
+            });
         self.started_at.write(spec, attr::STARTED_AT, encode_time);
-        self.completed_at.write(spec, attr::COMPLETED_AT, encode_time);
+        self.completed_at
+            .write(spec, attr::COMPLETED_AT, encode_time);
         self.engine_silent_since
             .write(spec, attr::ENGINE_SILENT_SINCE, encode_time);
     }
@@ -121,14 +128,38 @@ pub struct ApplyChanges {
 impl ApplyChanges {
     pub(crate) fn write(&self, spec: &mut UpdateSpec) {
         self.started_at.write(spec, attr::STARTED_AT, encode_time);
-        self.completed_at.write(spec, attr::COMPLETED_AT, encode_time);
+        self.completed_at
+            .write(spec, attr::COMPLETED_AT, encode_time);
         self.error_message
-            .write(spec, attr::ERROR_MESSAGE, encode_string);
+            .write(spec, attr::ERROR_MESSAGE, |message: &String| {
+                codec::s(message.as_str())
+            });
     }
 
     pub(crate) fn apply_to(&self, apply: &mut Apply) {
         self.started_at.apply_to(&mut apply.started_at);
         self.completed_at.apply_to(&mut apply.completed_at);
         self.error_message.apply_to(&mut apply.error_message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_changes_write_and_apply_the_same_fields() {
+        let changes = TaskChanges::default().with_progress(&ProgressUpdate {
+            rows_copied: 5,
+            rows_total: 10,
+            percent: 50,
+            eta_seconds: None,
+        });
+        let mut spec = UpdateSpec::default();
+        changes.write(&mut spec);
+        assert_eq!(
+            spec.update_expression(),
+            "SET #rows_copied = :v0, #rows_total = :v1, #percent = :v2 REMOVE #eta_seconds"
+        );
     }
 }

@@ -71,8 +71,14 @@ impl Store {
                 (attr::ITEM_TYPE, codec::s(record_type)),
                 (attr::DELIVERY_ID, codec::s(delivery_id.as_str())),
                 (attr::STATUS, codec::s(PENDING)),
-                (attr::LEASE_EXPIRES_AT_MS, codec::n(now_ms.saturating_add(lease_ms))),
-                (attr::EXPIRES_AT, codec::n(now.timestamp().saturating_add(retention))),
+                (
+                    attr::LEASE_EXPIRES_AT_MS,
+                    codec::n(now_ms.saturating_add(lease_ms)),
+                ),
+                (
+                    attr::EXPIRES_AT,
+                    codec::n(now.timestamp().saturating_add(retention)),
+                ),
                 (attr::FIRST_SEEN_AT, codec::time(now)),
             ] {
                 item.insert(name.to_string(), value);
@@ -96,10 +102,12 @@ impl Store {
 
         let delivery_record = record(keys::delivery_pk(delivery_id), item_type::DELIVERY);
         let Some(comment_key) = comment_key else {
-            return Ok(match self.put_item(delivery_record, Some(&takeable)).await? {
-                Ok(()) => DeliveryOutcome::Fresh,
-                Err(current) => classify_refusal([current.as_ref()]),
-            });
+            return Ok(
+                match self.put_item(delivery_record, Some(&takeable)).await? {
+                    Ok(()) => DeliveryOutcome::Fresh,
+                    Err(current) => classify_refusal([current.as_ref()]),
+                },
+            );
         };
         let comment_record = record(
             keys::comment_delivery_pk(comment_key),

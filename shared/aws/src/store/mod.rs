@@ -314,7 +314,9 @@ impl Store {
         match request.send().await {
             Ok(_) => Ok(Ok(())),
             Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(e)) => Ok(Err(e.item().cloned())),
+                Some(PutItemError::ConditionalCheckFailedException(e)) => {
+                    Ok(Err(e.item().cloned()))
+                }
                 _ => Err(StoreError::from_sdk("PutItem", err)),
             },
         }

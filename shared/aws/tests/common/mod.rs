@@ -130,9 +130,16 @@ pub async fn seeded(store: &Store, state: State) -> (Apply, Task) {
     let apply = apply_in(state);
     let task = task_of(&apply, state);
     let created = store
-        .create_apply(&apply, std::slice::from_ref(&task), &event(&apply.id, "apply_created", None, Some(state)))
+        .create_apply(
+            &apply,
+            std::slice::from_ref(&task),
+            &event(&apply.id, "apply_created", None, Some(state)),
+        )
         .await
         .expect("create apply");
-    assert!(created.is_written(), "fresh apply must be written: {created:?}");
+    assert!(
+        created.is_written(),
+        "fresh apply must be written: {created:?}"
+    );
     (apply, task)
 }
