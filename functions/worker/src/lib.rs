@@ -1,1 +1,103 @@
-//! placeholder
+//! The worker Lambda: performs queued jobs (cutover commands, replies, per-apply polls) and the
+//! scheduled progress sweep. Every job is idempotent: SQS may deliver a message more than once,
+//! and a crashed attempt is re-run from what DynamoDB, Tern and the sentinel say.
+
+pub mod batch;
+pub mod config;
+pub mod deployments;
+pub mod errors;
+pub mod jobs;
+pub mod outcome;
+pub mod post;
+pub mod progress;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use batch::Delivery;
+use config::WorkerConfig;
+use deployments::DeploymentDsns;
+use outcome::{Attempt, JobError};
+use schemabot_aws::queue::JobQueue;
+use schemabot_aws::store::Store;
+use schemabot_domain::job::{Job, JobEnvelope, JOB_SCHEMA_VERSION};
+use schemabot_github::GithubClient;
+use schemabot_sentinel::SentinelChecker;
+use schemabot_tern::TernClient;
+
+/// Everything a warm worker keeps between invocations: clients (with their connection pools and
+/// the GitHub token cache) and configuration.
+pub struct Worker {
+    pub config: WorkerConfig,
+    pub store: Store,
+    pub queue: JobQueue,
+    pub tern: TernClient,
+    pub github: GithubClient,
+    pub sentinel: SentinelChecker,
+    pub dsns: DeploymentDsns,
+}
+
+impl Worker {
+    /// Handles one SQS batch with FIFO semantics and partial batch failures. A failed message's
+    /// visibility is set to an exponential backoff before it is handed back to SQS.
+    pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
+        let deliveries = event
+            .records
+            .into_iter()
+            .map(|m| Delivery::from_sqs(m, self.config.max_receive_count))
+            .collect();
+        let (response, _) = batch::process(
+            deliveries,
+            |delivery| self.run_message(delivery),
+            |delivery, transient| self.back_off(delivery, transient),
+        )
+        .await;
+        response
+    }
+
+    async fn run_message(&self, delivery: Delivery) -> Result<(), JobError> {
+        let envelope: JobEnvelope = serde_json::from_str(&delivery.body)
+            .map_err(|e| JobError::permanent(format!("unreadable job: {e}")))?;
+        if envelope.v != JOB_SCHEMA_VERSION {
+            return Err(JobError::permanent(format!(
+                "job schema version {} is not supported (this worker speaks {JOB_SCHEMA_VERSION})",
+                envelope.v
+            )));
+        }
+        self.run_job(&envelope.job, delivery.attempt).await
+    }
+
+    /// Runs one job. Public so tests and the demo drive the same code path as SQS does.
+    pub async fn run_job(&self, job: &Job, attempt: Attempt) -> Result<(), JobError> {
+        let job_id = job.id();
+        let span = tracing::info_span!("job", job = %job_id, kind = job.kind(), attempt = attempt.receive_count);
+        let _entered = span.enter();
+        let result = match job {
+            Job::Cutover(cutover) => jobs::cutover::run(self, cutover, &job_id, attempt).await,
+            Job::Reply(reply) => jobs::reply::run(self, reply, &job_id, attempt).await,
+            Job::Poll(poll) => jobs::poll::run(self, poll).await,
+        };
+        match &result {
+            Ok(()) => tracing::info!("job done"),
+            Err(error) => tracing::warn!(%error, "job failed"),
+        }
+        result
+    }
+
+    async fn back_off(&self, delivery: Delivery, transient: bool) {
+        let (Some(handle), true) = (delivery.receipt_handle.as_deref(), transient) else {
+            return;
+        };
+        let seconds = delivery.attempt.backoff_seconds();
+        if let Err(error) = self
+            .queue
+            .client()
+            .change_message_visibility()
+            .queue_url(self.queue.queue_url())
+            .receipt_handle(handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+        {
+            tracing::warn!(%error, "could not set the retry backoff; SQS's visibility timeout applies");
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Worker configuration from the environment. Names and endpoints come from variables; secrets
+//! (GitHub App key, target DSNs) from Secrets Manager in AWS or from variables/files locally.
+
+use crate::deployments::Deployments;
+use schemabot_domain::{Environment, IdError};
+use schemabot_github::Permission;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("{name}: {source}")]
+    Id {
+        name: &'static str,
+        source: IdError,
+    },
+    #[error("could not read secret for {what}: {reason}")]
+    Secret { what: &'static str, reason: String },
+}
+
+/// Tunables of the worker; defaults suit production, tests shorten them.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub table: String,
+    /// The FIFO job queue (commands).
+    pub queue_url: String,
+    /// The standard queue for delayed per-apply polls.
+    pub poll_queue_url: Option<String>,
+    /// The redrive policy's maxReceiveCount: the attempt that posts a final failure reply.
+    pub max_receive_count: u32,
+    pub environments: Vec<Environment>,
+    /// Minimum repository permission to trigger a cutover, per environment (default `write`).
+    pub permission_minimums: BTreeMap<Environment, Permission>,
+    pub deployments: Deployments,
+    /// How long a running task may be reported "no active change" before it is abandoned.
+    pub abandon_grace: Duration,
+    /// Delay between polls of one active apply.
+    pub poll_interval: Duration,
+    /// Most applies reconciled at once by a sweep.
+    pub sweep_concurrency: usize,
+    /// Least time between two edits of one progress comment.
+    pub min_edit_interval: Duration,
+}
+
+impl WorkerConfig {
+    pub fn permission_minimum(&self, environment: &Environment) -> Permission {
+        self.permission_minimums
+            .get(environment)
+            .copied()
+            .unwrap_or(Permission::Write)
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
+        let environments = var("SCHEMABOT_ENVIRONMENTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|e| {
+                Environment::parse(e).map_err(|source| ConfigError::Id {
+                    name: "SCHEMABOT_ENVIRONMENTS",
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let permission_minimums =
+            parse_permission_minimums(&var("SCHEMABOT_PERMISSION_MINIMUMS").unwrap_or_default())?;
+        let max_receive_count = match var("SCHEMABOT_MAX_RECEIVE_COUNT") {
+            Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "SCHEMABOT_MAX_RECEIVE_COUNT",
+                reason: "not a positive number".into(),
+            })?,
+            None => 5,
+        };
+        let deployments = Deployments::from_json(&required("SCHEMABOT_DEPLOYMENTS")?)?;
+        Ok(WorkerConfig {
+            table: required("SCHEMABOT_TABLE")?,
+            queue_url: required("SCHEMABOT_QUEUE_URL")?,
+            poll_queue_url: var("SCHEMABOT_POLL_QUEUE_URL"),
+            max_receive_count,
+            environments,
+            permission_minimums,
+            deployments,
+            abandon_grace: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(12),
+            sweep_concurrency: 16,
+            min_edit_interval: Duration::from_secs(5),
+        })
+    }
+}
+
+/// `{"production": "maintain"}` → per-environment minimums. Empty → all `write`.
+pub fn parse_permission_minimums(
+    json: &str,
+) -> Result<BTreeMap<Environment, Permission>, ConfigError> {
+    if json.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let raw: BTreeMap<String, String> =
+        serde_json::from_str(json).map_err(|e| ConfigError::Invalid {
+            name: "SCHEMABOT_PERMISSION_MINIMUMS",
+            reason: e.to_string(),
+        })?;
+    raw.into_iter()
+        .map(|(env, perm)| {
+            let env = Environment::parse(&env).map_err(|source| ConfigError::Id {
+                name: "SCHEMABOT_PERMISSION_MINIMUMS",
+                source,
+            })?;
+            let perm = Permission::parse(&perm).ok_or_else(|| ConfigError::Invalid {
+                name: "SCHEMABOT_PERMISSION_MINIMUMS",
+                reason: format!("`{perm}` is not a GitHub permission"),
+            })?;
+            Ok((env, perm))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_minimums_parse_and_default_to_write() {
+        let m = parse_permission_minimums(r#"{"production":"maintain"}"#).unwrap();
+        assert_eq!(m.get(&"production".parse().unwrap()), Some(&Permission::Maintain));
+        assert!(parse_permission_minimums(r#"{"production":"superuser"}"#).is_err());
+        assert!(parse_permission_minimums("").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,31 @@
+//! Classifying adapter errors into retryable and permanent job errors.
+
+use crate::outcome::JobError;
+
+pub fn store(error: schemabot_aws::StoreError) -> JobError {
+    if error.is_retryable() {
+        JobError::transient(format!("DynamoDB: {error}"))
+    } else {
+        JobError::permanent(format!("DynamoDB: {error}"))
+    }
+}
+
+pub fn github(error: schemabot_github::GithubError) -> JobError {
+    if error.is_transient() {
+        JobError::transient(format!("GitHub: {error}"))
+    } else {
+        JobError::permanent(format!("GitHub: {error}"))
+    }
+}
+
+pub fn render(error: schemabot_render::RenderError) -> JobError {
+    JobError::permanent(format!("rendering a comment failed: {error}"))
+}
+
+pub fn queue(error: schemabot_aws::queue::QueueError) -> JobError {
+    if error.is_retryable() {
+        JobError::transient(format!("SQS: {error}"))
+    } else {
+        JobError::permanent(format!("SQS: {error}"))
+    }
+}

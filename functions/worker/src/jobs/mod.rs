@@ -1,0 +1,5 @@
+//! One module per job kind.
+
+pub mod cutover;
+pub mod poll;
+pub mod reply;
