@@ -2,6 +2,7 @@
 //! stand-ins for Tern (gRPC, simulating Spirit against a real MariaDB) and GitHub (REST subset).
 
 pub mod github_standin;
+pub mod harness;
 pub mod lambda_api;
 pub mod services;
 pub mod tern_standin;
