@@ -3,59 +3,82 @@
 //! Fields are borrowed from the body where possible and unknown fields are skipped, so parsing a
 //! typical 11 KB payload costs little beyond one pass over it.
 
+use crate::json_scan::{Kind, ScanError, Scanner};
 use schemabot_domain::{CommentId, InstallationId, Login, PrNumber, Repository};
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 use std::borrow::Cow;
 
-#[derive(Debug, Deserialize)]
-struct Payload<'a> {
-    #[serde(borrow, default)]
+/// The fields read from the payload; everything else is skipped unread.
+#[derive(Default)]
+struct Fields<'a> {
     action: Option<Cow<'a, str>>,
-    #[serde(default)]
-    issue: Option<Issue>,
-    #[serde(borrow, default)]
-    comment: Option<Comment<'a>>,
-    #[serde(borrow, default)]
-    repository: Option<RepositoryPart<'a>>,
-    #[serde(default)]
-    installation: Option<Installation>,
+    issue_number: Option<u64>,
+    /// `issue.pull_request` is present (and not null) only for pull requests.
+    is_pull_request: bool,
+    has_issue: bool,
+    comment_id: Option<u64>,
+    comment_body: Option<Cow<'a, str>>,
+    login: Option<Cow<'a, str>>,
+    user_type: Option<Cow<'a, str>>,
+    full_name: Option<Cow<'a, str>>,
+    installation_id: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Issue {
-    number: u64,
-    /// Present (an object) only when the issue is a pull request.
-    #[serde(default)]
-    pull_request: Option<IgnoredAny>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Comment<'a> {
-    id: u64,
-    #[serde(borrow, default)]
-    body: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    user: User<'a>,
-}
-
-#[derive(Debug, Deserialize)]
-struct User<'a> {
-    #[serde(borrow)]
-    login: Cow<'a, str>,
-    #[serde(borrow, rename = "type", default)]
-    kind: Option<Cow<'a, str>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RepositoryPart<'a> {
-    #[serde(borrow)]
-    full_name: Cow<'a, str>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Installation {
-    id: u64,
+fn read_fields(body: &[u8]) -> Result<Fields<'_>, ScanError> {
+    let mut f = Fields::default();
+    let mut s = Scanner::new(body);
+    s.object(|key, s| {
+        match key {
+            b"action" if s.kind()? == Kind::String => f.action = Some(s.string()?),
+            b"issue" if s.kind()? == Kind::Object => {
+                f.has_issue = true;
+                s.object(|key, s| {
+                    match key {
+                        b"number" if s.kind()? == Kind::Other => f.issue_number = Some(s.unsigned()?),
+                        b"pull_request" => {
+                            f.is_pull_request = s.kind()? != Kind::Null;
+                            return Ok(false);
+                        }
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+            }
+            b"comment" if s.kind()? == Kind::Object => s.object(|key, s| {
+                match key {
+                    b"id" if s.kind()? == Kind::Other => f.comment_id = Some(s.unsigned()?),
+                    b"body" if s.kind()? == Kind::String => f.comment_body = Some(s.string()?),
+                    b"user" if s.kind()? == Kind::Object => s.object(|key, s| {
+                        match key {
+                            b"login" if s.kind()? == Kind::String => f.login = Some(s.string()?),
+                            b"type" if s.kind()? == Kind::String => f.user_type = Some(s.string()?),
+                            _ => return Ok(false),
+                        }
+                        Ok(true)
+                    })?,
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            })?,
+            b"repository" if s.kind()? == Kind::Object => s.object(|key, s| {
+                if key == b"full_name" && s.kind()? == Kind::String {
+                    f.full_name = Some(s.string()?);
+                    return Ok(true);
+                }
+                Ok(false)
+            })?,
+            b"installation" if s.kind()? == Kind::Object => s.object(|key, s| {
+                if key == b"id" && s.kind()? == Kind::Other {
+                    f.installation_id = Some(s.unsigned()?);
+                    return Ok(true);
+                }
+                Ok(false)
+            })?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    s.finish()?;
+    Ok(f)
 }
 
 /// A PR comment that was just created by a person: the only event that can carry a command.
@@ -89,43 +112,85 @@ pub enum PayloadError {
 /// Reads an `issue_comment` payload. Ignore rules follow the reference order: not a creation or
 /// not on a PR, then bot authors.
 pub fn parse_issue_comment(body: &[u8]) -> Result<CommentEvent<'_>, PayloadError> {
-    let payload: Payload<'_> =
-        serde_json::from_slice(body).map_err(|e| PayloadError::Json(e.to_string()))?;
-    let (Some(action), Some(issue), Some(comment), Some(repository)) = (
-        payload.action.as_deref(),
-        payload.issue,
-        payload.comment,
-        payload.repository,
-    ) else {
-        return Ok(CommentEvent::Ignored(
-            "event ignored (not a PR comment creation)",
-        ));
+    let f = read_fields(body).map_err(|e| PayloadError::Json(e.to_string()))?;
+    let (Some(action), true, Some(comment_id), Some(login), Some(full_name)) =
+        (f.action.as_deref(), f.has_issue, f.comment_id, f.login, f.full_name)
+    else {
+        return Ok(CommentEvent::Ignored("event ignored (not a PR comment creation)"));
     };
     if action != "created" {
-        return Ok(CommentEvent::Ignored(
-            "event ignored (comment edited or deleted)",
-        ));
+        return Ok(CommentEvent::Ignored("event ignored (comment edited or deleted)"));
     }
-    if issue.pull_request.is_none() {
-        return Ok(CommentEvent::Ignored(
-            "event ignored (comment on an issue, not a pull request)",
-        ));
+    let Some(issue_number) = f.issue_number else {
+        return Ok(CommentEvent::Ignored("event ignored (not a PR comment creation)"));
+    };
+    if !f.is_pull_request {
+        return Ok(CommentEvent::Ignored("event ignored (comment on an issue, not a pull request)"));
     }
-    if comment.user.kind.as_deref() == Some("Bot") {
+    if f.user_type.as_deref() == Some("Bot") {
         return Ok(CommentEvent::Ignored("event ignored (comment from bot)"));
     }
-    let repository = Repository::parse(&repository.full_name)
-        .map_err(|_| PayloadError::Field("repository.full_name"))?;
-    let installation_id = match payload.installation {
-        Some(Installation { id }) if id > 0 => InstallationId(id),
+    let repository =
+        Repository::parse(&full_name).map_err(|_| PayloadError::Field("repository.full_name"))?;
+    let installation_id = match f.installation_id {
+        Some(id) if id > 0 => InstallationId(id),
         _ => return Err(PayloadError::MissingInstallation),
     };
     Ok(CommentEvent::Created(PrComment {
         installation_id,
         repository,
-        pr: PrNumber(issue.number),
-        comment_id: CommentId(comment.id),
-        commenter: Login(comment.user.login.into_owned()),
-        body: comment.body.unwrap_or(Cow::Borrowed("")),
+        pr: PrNumber(issue_number),
+        comment_id: CommentId(comment_id),
+        commenter: Login(login.into_owned()),
+        body: f.comment_body.unwrap_or(Cow::Borrowed("")),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../tests/fixtures/issue_comment_cutover.json");
+
+    #[test]
+    fn reads_the_fields_of_a_real_payload() {
+        let CommentEvent::Created(c) = parse_issue_comment(FIXTURE.as_bytes()).unwrap() else {
+            panic!("not a created PR comment");
+        };
+        assert_eq!(c.repository.as_str(), "acme-payments/schemas");
+        assert_eq!((c.pr, c.comment_id, c.installation_id), (PrNumber(42), CommentId(2496111222), InstallationId(55667788)));
+        assert_eq!(c.commenter.0, "alice-dba");
+        assert!(c.body.ends_with("schemabot cutover apply-0123456789abcdef -e staging"));
+        assert!(c.body.contains("\r\n"), "the CRLF escapes are decoded");
+    }
+
+    #[test]
+    fn agrees_with_a_full_json_parse_on_escaped_and_unicode_bodies() {
+        let mut v: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+        let body = "quote \"x\" é 🚀 \u{1}\nschemabot help\t`code` \\ end";
+        v["comment"]["body"] = serde_json::json!(body);
+        v["comment"]["user"]["login"] = serde_json::json!("zoë");
+        let text = v.to_string();
+        let CommentEvent::Created(c) = parse_issue_comment(text.as_bytes()).unwrap() else {
+            panic!();
+        };
+        assert_eq!(c.body, body);
+        assert_eq!(c.commenter.0, "zoë");
+    }
+
+    #[test]
+    fn a_null_pull_request_field_means_a_plain_issue() {
+        let mut v: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+        v["issue"]["pull_request"] = serde_json::Value::Null;
+        assert_eq!(
+            parse_issue_comment(v.to_string().as_bytes()).unwrap(),
+            CommentEvent::Ignored("event ignored (comment on an issue, not a pull request)")
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_an_error() {
+        assert!(matches!(parse_issue_comment(b"{not json"), Err(PayloadError::Json(_))));
+        assert!(matches!(parse_issue_comment(b"[]"), Err(PayloadError::Json(_))));
+    }
 }

@@ -6,6 +6,7 @@ pub mod front_door;
 pub mod github_event;
 pub mod handler;
 pub mod intake;
+pub mod json_scan;
 pub mod routing;
 pub mod signature;
 
