@@ -56,6 +56,20 @@ fn bench(c: &mut Criterion) {
     c.bench_function("admit_issue_comment_11k", |b| {
         b.iter(|| black_box(admit(&secrets, &routing, black_box(&comment_req))))
     });
+    // Components of the comment path, to see where time goes beyond the HMAC.
+    c.bench_function("component_scan_issue_comment_11k", |b| {
+        b.iter(|| black_box(webhook::github_event::parse_issue_comment(black_box(comment))))
+    });
+    c.bench_function("component_serde_json_ignored_11k", |b| {
+        b.iter(|| black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(comment))))
+    });
+    c.bench_function("component_parse_command", |b| {
+        b.iter(|| {
+            black_box(schemabot_domain::command::parse(black_box(
+                "Staging looks good. Traffic is low now, proceeding.\r\n\r\nschemabot cutover apply-0123456789abcdef -e staging",
+            )))
+        })
+    });
     c.bench_function("admit_pull_request_23k", |b| {
         b.iter(|| black_box(admit(&secrets, &routing, black_box(&pull_req))))
     });

@@ -64,7 +64,21 @@ impl Webhook {
             }
         };
         tracing::info!(status = answer.status, outcome = %answer.text, "webhook answered");
+        schemabot_aws::emf::count("WebhookRequests", &[("Outcome", outcome_class(&answer))]);
         to_response(&answer)
+    }
+}
+
+/// A low-cardinality outcome for the `WebhookRequests` metric.
+fn outcome_class(answer: &Answer) -> &'static str {
+    match (answer.status, answer.job_kind) {
+        (202, Some("cutover")) => "cutover_enqueued",
+        (202, _) => "reply_enqueued",
+        (200, _) if answer.text == "duplicate delivery" => "duplicate",
+        (200, _) => "ignored",
+        (401, _) => "invalid_signature",
+        (400..=499, _) => "rejected",
+        _ => "error",
     }
 }
 

@@ -11,6 +11,7 @@ pub fn store(error: schemabot_aws::StoreError) -> JobError {
 }
 
 pub fn github(error: schemabot_github::GithubError) -> JobError {
+    schemabot_aws::emf::count("DependencyErrors", &[("Dependency", "GitHub")]);
     if error.is_transient() {
         JobError::transient(format!("GitHub: {error}"))
     } else {
@@ -28,4 +29,9 @@ pub fn queue(error: schemabot_aws::queue::QueueError) -> JobError {
     } else {
         JobError::permanent(format!("SQS: {error}"))
     }
+}
+
+/// Counts a failed Tern call (the caller decides retry or reply).
+pub fn tern_failed() {
+    schemabot_aws::emf::count("DependencyErrors", &[("Dependency", "Tern")]);
 }

@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod condition;
 pub mod config;
+pub mod emf;
 pub mod error;
 pub mod keys;
 pub mod metrics;

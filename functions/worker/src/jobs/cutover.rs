@@ -20,7 +20,9 @@ use schemabot_domain::apply::{Apply, AuditEvent, CommentKind, CommentRecord, Cut
 use schemabot_domain::job::{CommandSource, CutoverJob};
 use schemabot_domain::{CommentId, DeliveryId, PrNumber, Repository, State};
 use schemabot_github::{InstallationClient, Permission, Reaction};
-use schemabot_render::{render_cutover_reply, render_cutover_triggered, Actor, CutoverReply, CutoverTarget};
+use schemabot_render::{
+    render_cutover_reply, render_cutover_triggered, Actor, CutoverReply, CutoverTarget,
+};
 use schemabot_tern::{CutoverOutcome, TernTarget};
 
 /// Who asked, and where answers go.
@@ -39,6 +41,7 @@ struct ReplyTo {
 }
 
 struct Run<'a> {
+    started: std::time::Instant,
     worker: &'a Worker,
     job: &'a CutoverJob,
     job_id: &'a str,
@@ -46,7 +49,12 @@ struct Run<'a> {
     requester: Requester,
 }
 
-pub async fn run(worker: &Worker, job: &CutoverJob, job_id: &str, attempt: Attempt) -> Result<(), JobError> {
+pub async fn run(
+    worker: &Worker,
+    job: &CutoverJob,
+    job_id: &str,
+    attempt: Attempt,
+) -> Result<(), JobError> {
     let requester = match &job.source {
         CommandSource::PrComment(origin) => Requester {
             actor: Actor::GitHub(origin.commenter.clone()),
@@ -62,6 +70,7 @@ pub async fn run(worker: &Worker, job: &CutoverJob, job_id: &str, attempt: Attem
         },
     };
     let run = Run {
+        started: std::time::Instant::now(),
         worker,
         job,
         job_id,
@@ -99,8 +108,13 @@ impl Run<'_> {
         // Another repository's (or PR's) apply is reported as not found: never reveal it.
         if let CommandSource::PrComment(origin) = &self.job.source {
             if apply.repository != origin.repository || apply.pr != origin.pr {
-                self.audit(&apply, "cutover_refused", "apply_not_found", Some("the apply belongs to another pull request".into()))
-                    .await;
+                self.audit(
+                    &apply,
+                    "cutover_refused",
+                    "apply_not_found",
+                    Some("the apply belongs to another pull request".into()),
+                )
+                .await;
                 return self.refuse_without_apply().await;
             }
         }
@@ -118,7 +132,9 @@ impl Run<'_> {
                 .await;
         }
         if let Some(refusal) = self.check_permission(&apply).await? {
-            return self.refuse(&reply_to, &apply, "permission_denied", refusal).await;
+            return self
+                .refuse(&reply_to, &apply, "permission_denied", refusal)
+                .await;
         }
         self.gate_and_claim(apply, &reply_to).await
     }
@@ -144,7 +160,9 @@ impl Run<'_> {
         {
             Ok(actual) if actual.at_least(required) => Ok(None),
             Ok(actual) => Ok(Some(denied(Some(actual)))),
-            Err(error) if error.is_transient() && !self.attempt.is_final() => Err(errors::github(error)),
+            Err(error) if error.is_transient() && !self.attempt.is_final() => {
+                Err(errors::github(error))
+            }
             Err(error) => {
                 tracing::warn!(%error, "permission could not be verified; refusing (fail closed)");
                 Ok(Some(denied(None)))
@@ -156,7 +174,10 @@ impl Run<'_> {
         let mut apply = apply;
         // At most two rounds: a lost claim race re-evaluates the gate with the winner's item.
         for _ in 0..2 {
-            let ours = apply.claim.as_ref().is_some_and(|c| c.command_id == self.job_id);
+            let ours = apply
+                .claim
+                .as_ref()
+                .is_some_and(|c| c.command_id == self.job_id);
             if ours {
                 return self.resume(apply, reply_to).await;
             }
@@ -164,7 +185,12 @@ impl Run<'_> {
                 State::WaitingForCutover if apply.claim.is_none() => {}
                 State::WaitingForCutover | State::CuttingOver | State::Completed => {
                     return self
-                        .refuse(reply_to, &apply, "already_triggered", CutoverReply::already_triggered(&apply))
+                        .refuse(
+                            reply_to,
+                            &apply,
+                            "already_triggered",
+                            CutoverReply::already_triggered(&apply),
+                        )
                         .await;
                 }
                 State::Recovering => {
@@ -211,22 +237,35 @@ impl Run<'_> {
                     apply,
                     already_held: false,
                 }) => return self.trigger(apply, reply_to).await,
-                WriteOutcome::Written(ClaimGranted { apply, .. }) => return self.resume(apply, reply_to).await,
-                WriteOutcome::ConditionFailed { current: Some(current) } => apply = current,
+                WriteOutcome::Written(ClaimGranted { apply, .. }) => {
+                    return self.resume(apply, reply_to).await
+                }
+                WriteOutcome::ConditionFailed {
+                    current: Some(current),
+                } => apply = current,
                 WriteOutcome::ConditionFailed { current: None } => {
                     return self.refuse_without_apply().await;
                 }
             }
         }
-        self.refuse(reply_to, &apply, "already_triggered", CutoverReply::already_triggered(&apply))
-            .await
+        self.refuse(
+            reply_to,
+            &apply,
+            "already_triggered",
+            CutoverReply::already_triggered(&apply),
+        )
+        .await
     }
 
     /// This command holds the claim from an earlier attempt (a redelivery or a crashed run): the
     /// outcome of that attempt's Tern call is unknown, so settle it from evidence.
     async fn resume(&self, apply: Apply, reply_to: &ReplyTo) -> Result<(), JobError> {
         match apply.state {
-            State::CuttingOver | State::Completed | State::Failed | State::Cancelled | State::Reverted => {
+            State::CuttingOver
+            | State::Completed
+            | State::Failed
+            | State::Cancelled
+            | State::Reverted => {
                 // The state write happened; only the comment may be missing (or this is a
                 // duplicate message and everything is done).
                 let snapshot = self
@@ -242,7 +281,16 @@ impl Run<'_> {
                     tracing::info!("duplicate cutover command: already triggered and announced");
                     return Ok(());
                 }
-                let comment = self.announce(&apply, reply_to, Attempt { receive_count: 2, ..self.attempt }).await?;
+                let comment = self
+                    .announce(
+                        &apply,
+                        reply_to,
+                        Attempt {
+                            receive_count: 2,
+                            ..self.attempt
+                        },
+                    )
+                    .await?;
                 let record = cutover_comment_record(&apply, comment);
                 self.worker
                     .store
@@ -251,14 +299,16 @@ impl Run<'_> {
                     .map_err(errors::store)?;
                 Ok(())
             }
-            State::WaitingForCutover | State::Recovering => match self.sentinel_present(&apply).await {
-                Ok(false) => {
-                    tracing::info!("sentinel is gone: the earlier Tern call took effect");
-                    self.finish(apply, reply_to, true).await
+            State::WaitingForCutover | State::Recovering => {
+                match self.sentinel_present(&apply).await {
+                    Ok(false) => {
+                        tracing::info!("sentinel is gone: the earlier Tern call took effect");
+                        self.finish(apply, reply_to, true).await
+                    }
+                    Ok(true) => self.trigger(apply, reply_to).await,
+                    Err(error) => Err(error),
                 }
-                Ok(true) => self.trigger(apply, reply_to).await,
-                Err(error) => Err(error),
-            },
+            }
             state => {
                 tracing::warn!(%state, "claimed apply left the waiting state; nothing to trigger");
                 Ok(())
@@ -276,9 +326,17 @@ impl Run<'_> {
             database_type: apply.database_type.clone(),
         };
         match self.worker.tern.cutover(&target).await {
-            Ok(CutoverOutcome::Accepted) => self.finish(apply, reply_to, !self.attempt.is_first()).await,
+            Ok(CutoverOutcome::Accepted) => {
+                self.finish(apply, reply_to, !self.attempt.is_first()).await
+            }
             Ok(CutoverOutcome::NotAccepted { message }) => {
-                let event = self.event(&apply, "cutover_not_accepted", "not_accepted", Some(message.clone()));
+                self.count_outcome("not_accepted");
+                let event = self.event(
+                    &apply,
+                    "cutover_not_accepted",
+                    "not_accepted",
+                    Some(message.clone()),
+                );
                 self.release(&apply, &event).await?;
                 self.reply(
                     reply_to,
@@ -290,17 +348,26 @@ impl Run<'_> {
                 .await
             }
             Err(error) if error.is_transient() && !self.attempt.is_final() => {
+                crate::errors::tern_failed();
                 // Keep the claim: the retry settles the unknown outcome from evidence.
                 Err(JobError::transient(format!("Tern: {error}")))
             }
-            Err(error) => self.give_up(apply, reply_to, error.to_string()).await,
+            Err(error) => {
+                crate::errors::tern_failed();
+                self.give_up(apply, reply_to, error.to_string()).await
+            }
         }
     }
 
     /// The last attempt failed to reach Tern. If the sentinel shows the cutover happened anyway,
     /// record it; if it shows it did not, release the claim so someone can try again; either way
     /// tell the PR.
-    async fn give_up(&self, apply: Apply, reply_to: &ReplyTo, error: String) -> Result<(), JobError> {
+    async fn give_up(
+        &self,
+        apply: Apply,
+        reply_to: &ReplyTo,
+        error: String,
+    ) -> Result<(), JobError> {
         match self.sentinel_present(&apply).await {
             Ok(false) => return self.finish(apply, reply_to, true).await,
             Ok(true) => {
@@ -309,9 +376,16 @@ impl Run<'_> {
             }
             // Evidence unavailable: keep the claim; the sweep settles it later.
             Err(_) => {
-                self.audit(&apply, "cutover_failed", "outcome_unknown", Some(error.clone())).await;
+                self.audit(
+                    &apply,
+                    "cutover_failed",
+                    "outcome_unknown",
+                    Some(error.clone()),
+                )
+                .await;
             }
         }
+        self.count_outcome("failed");
         self.reply(
             reply_to,
             &CutoverReply::Failed {
@@ -325,9 +399,17 @@ impl Run<'_> {
 
     /// Tern accepted: post Cutover Triggered and move the apply to `cutting_over` with the
     /// comment tracked as the apply's cutover comment, in one conditional transaction.
-    async fn finish(&self, apply: Apply, reply_to: &ReplyTo, maybe_posted: bool) -> Result<(), JobError> {
+    async fn finish(
+        &self,
+        apply: Apply,
+        reply_to: &ReplyTo,
+        maybe_posted: bool,
+    ) -> Result<(), JobError> {
         let attempt = if maybe_posted {
-            Attempt { receive_count: self.attempt.receive_count.max(2), ..self.attempt }
+            Attempt {
+                receive_count: self.attempt.receive_count.max(2),
+                ..self.attempt
+            }
         } else {
             self.attempt
         };
@@ -341,11 +423,29 @@ impl Run<'_> {
         match self
             .worker
             .store
-            .mark_cutting_over(&apply.id, self.job_id, &self.requester.actor_id, now, Some(&record), &event)
+            .mark_cutting_over(
+                &apply.id,
+                self.job_id,
+                &self.requester.actor_id,
+                now,
+                Some(&record),
+                &event,
+            )
             .await
             .map_err(errors::store)?
         {
-            WriteOutcome::Written(()) => Ok(()),
+            WriteOutcome::Written(()) => {
+                self.count_outcome("triggered");
+                schemabot_aws::emf::emit(
+                    &[("Command", "cutover")],
+                    &[(
+                        "CutoverLatency",
+                        self.started.elapsed().as_secs_f64() * 1000.0,
+                        schemabot_aws::emf::Unit::Milliseconds,
+                    )],
+                );
+                Ok(())
+            }
             WriteOutcome::ConditionFailed { current } => {
                 // Already moved (a duplicate of this command, or the sweep settled the claim
                 // first): the comment record is what matters.
@@ -358,7 +458,12 @@ impl Run<'_> {
         }
     }
 
-    async fn announce(&self, apply: &Apply, reply_to: &ReplyTo, attempt: Attempt) -> Result<CommentId, JobError> {
+    async fn announce(
+        &self,
+        apply: &Apply,
+        reply_to: &ReplyTo,
+        attempt: Attempt,
+    ) -> Result<CommentId, JobError> {
         let body = render_cutover_triggered(apply, &self.requester.actor, Utc::now(), self.job_id)
             .map_err(errors::render)?;
         post_once(
@@ -387,7 +492,12 @@ impl Run<'_> {
     async fn sentinel_present(&self, apply: &Apply) -> Result<bool, JobError> {
         self.worker
             .sentinel
-            .sentinel_present_for(&self.worker.dsns, &apply.deployment, apply.environment.as_str(), &apply.target_schema)
+            .sentinel_present_for(
+                &self.worker.dsns,
+                &apply.deployment,
+                apply.environment.as_str(),
+                &apply.target_schema,
+            )
             .await
             .map_err(|e| {
                 if e.is_transient() {
@@ -415,6 +525,7 @@ impl Run<'_> {
 
     /// Apply Not Found, answered where the command came from (never revealing other applies).
     async fn refuse_without_apply(&self) -> Result<(), JobError> {
+        self.count_outcome("apply_not_found");
         let CommandSource::PrComment(origin) = &self.job.source else {
             tracing::info!("CLI cutover for an unknown apply");
             return Ok(());
@@ -433,7 +544,14 @@ impl Run<'_> {
         .await
     }
 
-    async fn refuse(&self, reply_to: &ReplyTo, apply: &Apply, outcome: &str, reply: CutoverReply) -> Result<(), JobError> {
+    async fn refuse(
+        &self,
+        reply_to: &ReplyTo,
+        apply: &Apply,
+        outcome: &str,
+        reply: CutoverReply,
+    ) -> Result<(), JobError> {
+        self.count_outcome(outcome);
         self.audit(apply, "cutover_refused", outcome, None).await;
         self.reply(reply_to, &reply).await
     }
@@ -452,7 +570,18 @@ impl Run<'_> {
         .map(drop)
     }
 
-    fn event(&self, apply: &Apply, event: &str, outcome: &str, message: Option<String>) -> AuditEvent {
+    /// Counts the command's outcome (`Commands` metric, by outcome).
+    fn count_outcome(&self, outcome: &str) {
+        schemabot_aws::emf::count("Commands", &[("Command", "cutover"), ("Outcome", outcome)]);
+    }
+
+    fn event(
+        &self,
+        apply: &Apply,
+        event: &str,
+        outcome: &str,
+        message: Option<String>,
+    ) -> AuditEvent {
         AuditEvent {
             apply_id: apply.id.clone(),
             at: Utc::now(),
