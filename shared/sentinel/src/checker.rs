@@ -17,6 +17,12 @@ pub const SENTINEL_TABLE: &str = "_spirit_sentinel";
 /// Exactly the reference's check; the schema is bound, never interpolated.
 pub const SENTINEL_QUERY: &str = "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = '_spirit_sentinel'";
 
+/// What actually runs: [`SENTINEL_QUERY`] plus, in the same round trip, whether the schema is
+/// visible to this user at all. `information_schema` hides what a user has no privilege on, so
+/// without the visibility check a missing grant would read as "sentinel absent" — which the
+/// worker treats as "the cutover happened".
+pub const CHECK_QUERY: &str = "SELECT (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?), (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = '_spirit_sentinel')";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SentinelConfig {
     /// Getting a connection (from the pool, or a new one).
@@ -123,14 +129,17 @@ impl SentinelChecker {
             .await
             .map_err(|_| SentinelError::ConnectTimeout(self.config.connect_timeout))?
             .map_err(|e| SentinelError::from_driver(&e, secrets))?;
-        let count: Option<u64> = tokio::time::timeout(
+        let row: Option<(u64, u64)> = tokio::time::timeout(
             self.config.query_timeout,
-            conn.exec_first(SENTINEL_QUERY, (schema,)),
+            conn.exec_first(CHECK_QUERY, (schema, schema)),
         )
         .await
         .map_err(|_| SentinelError::QueryTimeout(self.config.query_timeout))?
         .map_err(|e| SentinelError::from_driver(&e, secrets))?;
-        Ok(count.unwrap_or(0))
+        match row {
+            Some((visible, sentinels)) if visible > 0 => Ok(sentinels),
+            _ => Err(SentinelError::SchemaNotVisible(schema.to_string())),
+        }
     }
 
     fn pool_for(&self, dsn: &TargetDsn) -> Result<Pool, SentinelError> {

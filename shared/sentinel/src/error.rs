@@ -26,6 +26,10 @@ pub enum SentinelError {
     /// The server refused (bad credentials, missing privilege, ...). Retrying will not help.
     #[error("the target database refused the request: {0}")]
     Refused(String),
+    /// The DSN's user cannot see the schema at all (missing privilege, wrong schema name). Then an
+    /// absent sentinel proves nothing, so no answer is given rather than a false "absent".
+    #[error("schema {0:?} is not visible to the sentinel check's database user")]
+    SchemaNotVisible(String),
     /// Network or protocol trouble. Retrying may help.
     #[error("the target database could not be reached: {0}")]
     Unreachable(String),

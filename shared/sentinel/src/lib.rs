@@ -7,6 +7,6 @@ mod checker;
 mod dsn;
 mod error;
 
-pub use checker::{SentinelChecker, SentinelConfig, SENTINEL_QUERY, SENTINEL_TABLE};
+pub use checker::{SentinelChecker, SentinelConfig, CHECK_QUERY, SENTINEL_QUERY, SENTINEL_TABLE};
 pub use dsn::{DsnResolver, DsnSource, TargetDsn, TARGET_DSNS_ENV};
 pub use error::SentinelError;

@@ -46,10 +46,12 @@ async fn sentinel_appears_and_disappears() {
     .await;
     assert!(checker.sentinel_present(&dsn, &schema).await.unwrap());
     // Another schema's sentinel does not count.
+    admin(&format!("CREATE DATABASE `{schema}_other`")).await;
     assert!(!checker
         .sentinel_present(&dsn, &format!("{schema}_other"))
         .await
         .unwrap());
+    admin(&format!("DROP DATABASE `{schema}_other`")).await;
 
     // The same check through configuration keyed by (deployment, environment).
     let resolver = DsnResolver::new().with_dsn("testapp", "staging", dsn.clone());
@@ -77,7 +79,10 @@ async fn schema_names_are_bound_not_interpolated() {
     let dsn = TargetDsn::new(root_dsn());
     // Would match every schema if it were spliced into the SQL.
     let hostile = "x' OR '1'='1";
-    assert!(!checker.sentinel_present(&dsn, hostile).await.unwrap());
+    assert!(matches!(
+        checker.sentinel_present(&dsn, hostile).await,
+        Err(SentinelError::SchemaNotVisible(_))
+    ));
     checker.disconnect_all().await;
 }
 
@@ -110,4 +115,29 @@ async fn unreachable_server_is_transient() {
     let err = checker.sentinel_present(&dsn, "db").await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("s3cret"));
+}
+
+#[tokio::test]
+async fn a_user_who_cannot_see_the_schema_gets_no_answer_rather_than_absent() {
+    let schema = unique_schema("hidden");
+    let user = format!("u{}", &schema[schema.len() - 8..]);
+    admin(&format!("CREATE DATABASE `{schema}`")).await;
+    admin(&format!(
+        "CREATE TABLE `{schema}`.`_spirit_sentinel` (id int NOT NULL PRIMARY KEY)"
+    ))
+    .await;
+    admin(&format!("CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'pw'")).await;
+    let host = root_dsn().rsplit_once('@').unwrap().1.to_string();
+    let dsn = TargetDsn::new(format!("mysql://{user}:pw@{host}"));
+    let checker = SentinelChecker::default();
+    // Without any grant the sentinel is invisible: that must not read as "absent".
+    let err = checker.sentinel_present(&dsn, &schema).await.unwrap_err();
+    assert!(matches!(err, SentinelError::SchemaNotVisible(_)), "{err:?}");
+    assert!(!err.is_transient());
+    // With a grant on the schema the real answer comes back.
+    admin(&format!("GRANT SELECT ON `{schema}`.* TO '{user}'@'127.0.0.1'")).await;
+    assert!(checker.sentinel_present(&dsn, &schema).await.unwrap());
+    checker.disconnect_all().await;
+    admin(&format!("DROP USER '{user}'@'127.0.0.1'")).await;
+    admin(&format!("DROP DATABASE `{schema}`")).await;
 }
