@@ -45,7 +45,7 @@ impl Answer {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ready {
     pub delivery_id: DeliveryId,
-    pub job: Job,
+    pub job: Box<Job>,
 }
 
 /// The outcome of admission: answer at once, or enqueue.
@@ -100,6 +100,9 @@ fn admit_comment(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[u8]) 
         }
         Err(_) => return Admission::Answer(Answer::error(400, "invalid webhook payload")),
     };
+    let span = tracing::Span::current();
+    span.record("repo", comment.repository.as_str());
+    span.record("pr", comment.pr.0);
     let parsed = parse(&comment.body);
     match route(&delivery_id, &comment, parsed, routing) {
         Routed::Ignored(why) => Admission::Answer(Answer::message(200, why)),
@@ -119,7 +122,7 @@ fn sanitize_event_name(name: &str) -> String {
 /// when enqueueing fails the delivery record is withdrawn and 503 returned, so GitHub's
 /// redelivery can succeed later.
 pub async fn enqueue(intake: &Intake, ready: Ready) -> Answer {
-    let envelope = JobEnvelope::new(ready.job);
+    let envelope = JobEnvelope::new(*ready.job);
     let kind = envelope.job.kind();
     let dedup_key = envelope.job.id();
     match intake.admit(&ready.delivery_id, &dedup_key).await {

@@ -51,18 +51,20 @@ impl Webhook {
             pr = tracing::field::Empty,
             job = tracing::field::Empty,
         );
-        let _entered = span.enter();
-        let answer = match admit(&self.secrets, &self.routing, &request) {
+        // Entered only around synchronous work; the I/O future is instrumented instead, so the
+        // span is never held across an await.
+        let admission = span.in_scope(|| admit(&self.secrets, &self.routing, &request));
+        let answer = match admission {
             Admission::Answer(answer) => answer,
             Admission::Enqueue(ready) => {
-                if let schemabot_domain::job::Job::Cutover(_)
-                | schemabot_domain::job::Job::Reply(_) = &ready.job
-                {
-                    span.record("job", ready.job.id().as_str());
-                }
-                handler::enqueue(&self.intake, ready).await
+                use tracing::Instrument;
+                span.record("job", ready.job.id().as_str());
+                handler::enqueue(&self.intake, ready)
+                    .instrument(span.clone())
+                    .await
             }
         };
+        let _entered = span.enter();
         tracing::info!(status = answer.status, outcome = %answer.text, "webhook answered");
         schemabot_aws::emf::count("WebhookRequests", &[("Outcome", outcome_class(&answer))]);
         to_response(&answer)

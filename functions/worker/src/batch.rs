@@ -16,6 +16,8 @@ pub struct Delivery {
     pub group: Option<String>,
     pub body: String,
     pub attempt: Attempt,
+    /// The source queue's name (from the event source ARN), to act on the right queue.
+    pub source_queue: Option<String>,
 }
 
 impl Delivery {
@@ -29,6 +31,11 @@ impl Delivery {
             message_id: message.message_id.unwrap_or_default(),
             receipt_handle: message.receipt_handle,
             group: message.attributes.get("MessageGroupId").cloned(),
+            source_queue: message
+                .event_source_arn
+                .as_deref()
+                .and_then(|arn| arn.rsplit(':').next())
+                .map(str::to_string),
             body: message.body.unwrap_or_default(),
             attempt: Attempt {
                 receive_count,
@@ -42,7 +49,9 @@ impl Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemResult {
     Done,
-    Failed { transient: bool },
+    Failed {
+        transient: bool,
+    },
     /// Not attempted because an earlier message of its FIFO group failed.
     SkippedAfterGroupFailure,
 }
@@ -108,6 +117,7 @@ mod tests {
             group: Some(group.into()),
             body: id.into(),
             attempt: Attempt::first(),
+            source_queue: Some("jobs.fifo".into()),
         }
     }
 
@@ -153,8 +163,10 @@ mod tests {
         let mut m = SqsMessage::default();
         m.message_id = Some("m".into());
         m.body = Some("{}".into());
-        m.attributes.insert("ApproximateReceiveCount".into(), "3".into());
-        m.attributes.insert("MessageGroupId".into(), "apply:x".into());
+        m.attributes
+            .insert("ApproximateReceiveCount".into(), "3".into());
+        m.attributes
+            .insert("MessageGroupId".into(), "apply:x".into());
         let d = Delivery::from_sqs(m, 5);
         assert_eq!(d.attempt.receive_count, 3);
         assert_eq!(d.group.as_deref(), Some("apply:x"));

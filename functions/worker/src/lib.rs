@@ -67,13 +67,20 @@ impl Worker {
 
     /// Runs one job. Public so tests and the demo drive the same code path as SQS does.
     pub async fn run_job(&self, job: &Job, attempt: Attempt) -> Result<(), JobError> {
+        use tracing::Instrument;
+        let span = job_span(job, attempt);
+        self.run_job_in_span(job, attempt).instrument(span).await
+    }
+
+    async fn run_job_in_span(&self, job: &Job, attempt: Attempt) -> Result<(), JobError> {
         let job_id = job.id();
-        let span = tracing::info_span!("job", job = %job_id, kind = job.kind(), attempt = attempt.receive_count);
-        let _entered = span.enter();
         let result = match job {
-            Job::Cutover(cutover) => jobs::cutover::run(self, cutover, &job_id, attempt).await,
+            // Boxed: the cutover flow's future is deep enough to overflow the compiler's layout
+            // depth of the Lambda entry point's future when stored inline.
+            Job::Cutover(cutover) => Box::pin(jobs::cutover::run(self, cutover, &job_id, attempt)).await,
             Job::Reply(reply) => jobs::reply::run(self, reply, &job_id, attempt).await,
             Job::Poll(poll) => jobs::poll::run(self, poll).await,
+            Job::RegisterApply(register) => Box::pin(progress::register::run(self, register, attempt)).await,
         };
         match &result {
             Ok(()) => tracing::info!("job done"),
@@ -86,12 +93,20 @@ impl Worker {
         let (Some(handle), true) = (delivery.receipt_handle.as_deref(), transient) else {
             return;
         };
+        // The visibility belongs to the queue the message came from: commands (FIFO) or polls.
+        let queue_url = match delivery.source_queue.as_deref() {
+            Some(name) if !name.ends_with(".fifo") => match self.queue.delay_queue_url() {
+                Some(url) => url.to_string(),
+                None => return,
+            },
+            _ => self.queue.queue_url().to_string(),
+        };
         let seconds = delivery.attempt.backoff_seconds();
         if let Err(error) = self
             .queue
             .client()
             .change_message_visibility()
-            .queue_url(self.queue.queue_url())
+            .queue_url(queue_url)
             .receipt_handle(handle)
             .visibility_timeout(seconds)
             .send()
@@ -100,4 +115,45 @@ impl Worker {
             tracing::warn!(%error, "could not set the retry backoff; SQS's visibility timeout applies");
         }
     }
+}
+
+/// The correlation fields of a job's log lines (SPEC §8: delivery_id, apply_id, repo, pr).
+fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
+    use schemabot_domain::job::CommandSource;
+    let span = tracing::info_span!(
+        "job",
+        job = %job.id(),
+        kind = job.kind(),
+        attempt = attempt.receive_count,
+        apply_id = tracing::field::Empty,
+        repo = tracing::field::Empty,
+        pr = tracing::field::Empty,
+        delivery_id = tracing::field::Empty,
+    );
+    let origin = match job {
+        Job::Cutover(j) => {
+            span.record("apply_id", j.apply_id.as_str());
+            match &j.source {
+                CommandSource::PrComment(origin) => Some(origin),
+                CommandSource::Cli { .. } => None,
+            }
+        }
+        Job::Reply(j) => Some(&j.origin),
+        Job::Poll(j) => {
+            span.record("apply_id", j.apply_id.as_str());
+            None
+        }
+        Job::RegisterApply(j) => {
+            span.record("apply_id", j.apply_id.as_str());
+            span.record("repo", j.repository.as_str());
+            span.record("pr", j.pr.0);
+            None
+        }
+    };
+    if let Some(origin) = origin {
+        span.record("repo", origin.repository.as_str());
+        span.record("pr", origin.pr.0);
+        span.record("delivery_id", origin.delivery_id.as_str());
+    }
+    span
 }
