@@ -69,7 +69,9 @@ impl Worker {
     pub async fn run_job(&self, job: &Job, attempt: Attempt) -> Result<(), JobError> {
         use tracing::Instrument;
         let span = job_span(job, attempt);
-        self.run_job_in_span(job, attempt).instrument(span).await
+        // Boxed: the job futures are deep enough to overflow the compiler's layout depth when the
+        // Lambda entry point stores them inline.
+        Box::pin(self.run_job_in_span(job, attempt).instrument(span)).await
     }
 
     async fn run_job_in_span(&self, job: &Job, attempt: Attempt) -> Result<(), JobError> {
