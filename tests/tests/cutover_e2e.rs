@@ -619,3 +619,40 @@ async fn every_cutover_reply_from_a_real_scenario() {
         "the triggered one and the refused one"
     );
 }
+
+#[tokio::test]
+async fn a_cli_cutover_is_recorded_even_while_github_is_down() {
+    let stack = Stack::start().await;
+    let apply = stack.waiting_apply("staging", &[ORDERS]).await;
+    let job = Job::Cutover(CutoverJob {
+        source: CommandSource::Cli {
+            request_id: "9f1c2b3a-4d5e-4f70-8192-a3b4c5d6e7f8".into(),
+            actor: "arn:aws:sts::123456789012:assumed-role/oncall/dana".into(),
+        },
+        apply_id: apply.id.clone(),
+        environment: Environment::parse("staging").unwrap(),
+    });
+    stack.github.fail_next(100, 502);
+    let first = stack.worker.run_job(&job, Attempt::first()).await;
+    assert!(matches!(first, Err(ref e) if e.is_transient()), "{first:?}");
+    let stored = stack.store.get_apply(&apply.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, State::CuttingOver, "recorded before the comment");
+    assert_eq!(
+        stored.cutover_triggered_by.as_deref(),
+        Some("cli:arn:aws:sts::123456789012:assumed-role/oncall/dana")
+    );
+    assert_eq!(stack.tern.cutover_calls(), 1);
+    assert!(stack.pr_comments().is_empty());
+
+    // GitHub is back: SQS redelivers, and only the comment is posted.
+    stack.github.clear_faults();
+    stack
+        .worker
+        .run_job(&job, Attempt { receive_count: 2, max_receive_count: 3 })
+        .await
+        .unwrap();
+    assert_eq!(stack.tern.cutover_calls(), 1);
+    let comments = stack.pr_comments();
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].starts_with("## Cutover Triggered"), "{}", comments[0]);
+}

@@ -26,6 +26,7 @@ mod metadata;
 mod progress;
 mod replies;
 mod summary;
+pub mod terminal;
 
 pub use actor::Actor;
 pub use cutover::render_cutover_triggered;
@@ -33,3 +34,4 @@ pub use error::RenderError;
 pub use progress::{render_progress, render_progress_finalized};
 pub use replies::{render_cutover_reply, render_reply, CutoverReply, CutoverTarget};
 pub use summary::render_summary;
+pub use terminal::{render_progress_terminal, TerminalColors};

@@ -413,13 +413,37 @@ impl Run<'_> {
         } else {
             self.attempt
         };
-        let comment = self.announce(&apply, reply_to, attempt).await?;
-        let now = Utc::now();
-        let record = cutover_comment_record(&apply, comment);
         let event = AuditEvent {
             to_state: Some(State::CuttingOver),
             ..self.event(&apply, "cutover_triggered", "accepted", None)
         };
+        if matches!(self.job.source, CommandSource::Cli { .. }) {
+            // The CLI is the path for when GitHub is down: record the cutover first, so the
+            // operator's confirmation never waits on GitHub; the comment follows (a failed post
+            // is retried, and the retry finds the state written and only posts).
+            self.record_cutting_over(&apply, None, &event).await?;
+            let comment = self.announce(&apply, reply_to, attempt).await?;
+            let record = cutover_comment_record(&apply, comment);
+            self.worker
+                .store
+                .put_comment_record(&record)
+                .await
+                .map_err(errors::store)?;
+            return Ok(());
+        }
+        // PR comments: the comment and the state change are one transaction (one request).
+        let comment = self.announce(&apply, reply_to, attempt).await?;
+        let record = cutover_comment_record(&apply, comment);
+        self.record_cutting_over(&apply, Some(&record), &event).await
+    }
+
+    /// Moves the claimed apply to `cutting_over` (with the comment record, when given).
+    async fn record_cutting_over(
+        &self,
+        apply: &Apply,
+        record: Option<&CommentRecord>,
+        event: &AuditEvent,
+    ) -> Result<(), JobError> {
         match self
             .worker
             .store
@@ -427,9 +451,9 @@ impl Run<'_> {
                 &apply.id,
                 self.job_id,
                 &self.requester.actor_id,
-                now,
-                Some(&record),
-                &event,
+                Utc::now(),
+                record,
+                event,
             )
             .await
             .map_err(errors::store)?
@@ -450,8 +474,10 @@ impl Run<'_> {
                 // Already moved (a duplicate of this command, or the sweep settled the claim
                 // first): the comment record is what matters.
                 tracing::info!(state = ?current.as_ref().map(|a| a.state), "apply already past the claim");
-                if let Err(error) = self.worker.store.put_comment_record(&record).await {
-                    tracing::warn!(%error, "could not track the cutover comment");
+                if let Some(record) = record {
+                    if let Err(error) = self.worker.store.put_comment_record(record).await {
+                        tracing::warn!(%error, "could not track the cutover comment");
+                    }
                 }
                 Ok(())
             }

@@ -1,0 +1,184 @@
+//! The command line. Ids and names are parsed into the domain types here, so a malformed apply
+//! id or environment is a usage error (exit 64) before anything touches AWS.
+
+use crate::exit::EXIT_CODES_HELP;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use schemabot_domain::{ApplyId, Environment, Repository};
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "schemabot",
+    version,
+    about = "Operate SchemaBot schema changes from a terminal: list, watch, cut over, audit.",
+    long_about = "Operate SchemaBot schema changes from a terminal: list, watch, cut over, audit.\n\n\
+                  Uses your own AWS credentials and the same DynamoDB table and SQS queue as the \
+                  SchemaBot functions; `cutover` enqueues the same job as a PR comment, so it \
+                  works while GitHub is down.",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The SchemaBot DynamoDB table.
+    #[arg(long, global = true, env = "SCHEMABOT_TABLE", value_name = "TABLE")]
+    pub table: Option<String>,
+    /// The SchemaBot SQS FIFO job queue (needed by `cutover`).
+    #[arg(long, global = true, env = "SCHEMABOT_QUEUE_URL", value_name = "URL")]
+    pub queue_url: Option<String>,
+    /// Print one JSON document on stdout (errors included) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Colours: `auto` uses them on a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Active (not yet finished) applies: state, tables ready for cutover, elapsed time.
+    List(ListArgs),
+    /// An apply's progress, as its PR comment shows it.
+    Progress(ProgressArgs),
+    /// Trigger the deferred cutover of an apply, and wait for the outcome.
+    ///
+    /// Enqueues the same cutover job as the PR comment `schemabot cutover <apply-id> -e <env>`;
+    /// the worker applies every check except the GitHub permission check (IAM replaces it) and
+    /// posts the Cutover Triggered comment on the PR, naming your AWS identity.
+    Cutover(CutoverArgs),
+    /// An apply's audit trail: who did what, when, with what outcome.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only applies of this repository (owner/name).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<Repository>,
+    /// Only applies in this environment.
+    #[arg(long, short = 'e', visible_alias = "environment", value_name = "ENV")]
+    pub env: Option<Environment>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProgressArgs {
+    pub apply_id: ApplyId,
+    /// Refresh in place until the apply reaches a terminal state.
+    #[arg(long)]
+    pub watch: bool,
+    /// Refresh interval for --watch (e.g. 2s, 500ms, 1m).
+    #[arg(long, value_parser = parse_duration, default_value = "2s", value_name = "DURATION")]
+    pub interval: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct CutoverArgs {
+    pub apply_id: ApplyId,
+    /// The apply's environment (must match it, as in the PR command).
+    #[arg(
+        long = "env",
+        short = 'e',
+        visible_alias = "environment",
+        value_name = "ENV"
+    )]
+    pub environment: Environment,
+    /// How long to wait for the worker's outcome (e.g. 60s, 2m).
+    #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    pub apply_id: ApplyId,
+}
+
+/// `500ms`, `30s`, `2m`, `1h`; a bare number is seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let text = raw.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let amount: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration (try 30s, 2m or 500ms)"))?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(amount),
+        "" | "s" => Duration::from_secs(amount),
+        "m" => Duration::from_secs(amount.saturating_mul(60)),
+        "h" => Duration::from_secs(amount.saturating_mul(3600)),
+        other => return Err(format!("unknown unit `{other}` (use ms, s, m or h)")),
+    };
+    if duration.is_zero() {
+        return Err("the duration must be greater than zero".to_string());
+    }
+    Ok(duration)
+}
+
+/// A duration as the flags take it: `500ms`, `45s`, `2m 30s`.
+pub fn display_duration(duration: Duration) -> String {
+    if duration.as_secs() == 0 {
+        format!("{}ms", duration.as_millis())
+    } else {
+        schemabot_render::format::duration(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "s", "0s", "-1s", "5 parsecs", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(display_duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(display_duration(Duration::from_secs(150)), "2m 30s");
+    }
+
+    #[test]
+    fn ids_are_validated_while_parsing() {
+        assert!(Cli::try_parse_from(["schemabot", "progress", "not-an-apply"]).is_err());
+        assert!(Cli::try_parse_from(["schemabot", "cutover", "apply-00ab"]).is_err());
+        let cli = Cli::try_parse_from([
+            "schemabot",
+            "cutover",
+            "APPLY-00AB",
+            "-e",
+            "Production",
+            "--json",
+        ])
+        .unwrap();
+        let Command::Cutover(args) = cli.command else {
+            panic!("not a cutover");
+        };
+        assert_eq!(args.apply_id.as_str(), "apply-00ab");
+        assert_eq!(args.environment.as_str(), "production");
+        assert!(cli.global.json);
+    }
+}

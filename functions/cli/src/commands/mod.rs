@@ -1,0 +1,49 @@
+//! One module per subcommand. Each returns the exit status of a command that reached an
+//! answer, or the [`CliError`] that kept it from one.
+
+pub mod cutover;
+pub mod history;
+pub mod list;
+pub mod progress;
+
+use crate::aws::Aws;
+use crate::error::CliError;
+use crate::output::Console;
+use schemabot_aws::Store;
+use schemabot_domain::apply::Apply;
+use schemabot_domain::{ApplyId, State};
+use schemabot_render::terminal::{paint, state_color};
+use schemabot_render::TerminalColors;
+
+/// What every command works with.
+pub struct Context<'a, 'c> {
+    pub console: &'a mut Console<'c>,
+    pub json: bool,
+    pub colors: TerminalColors,
+    pub aws: Aws,
+    pub store: Store,
+    /// The job queue (only `cutover` needs it).
+    pub queue_url: Option<String>,
+}
+
+impl Context<'_, '_> {
+    pub fn table(&self) -> &str {
+        self.store.table_name()
+    }
+
+    pub async fn require_apply(&self, apply_id: &ApplyId) -> Result<Apply, CliError> {
+        self.store
+            .get_apply(apply_id)
+            .await
+            .map_err(|e| CliError::from_store(e, self.table()))?
+            .ok_or_else(|| CliError::ApplyNotFound(apply_id.clone()))
+    }
+}
+
+/// A state name in the colour of its progress bar.
+pub fn painted_state(state: State, colors: TerminalColors) -> String {
+    match state_color(state) {
+        Some(color) => paint(state.as_str(), color, colors),
+        None => state.as_str().to_string(),
+    }
+}
