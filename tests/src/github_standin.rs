@@ -11,6 +11,9 @@
 //! | `GET /repos/{o}/{r}/issues/{n}/comments` | `per_page` (≤ 100, default 30) / `page`, with a `Link` header |
 //! | `POST /repos/{o}/{r}/issues/comments/{id}/reactions` | 201 when new, 200 when already there |
 //! | `GET /repos/{o}/{r}/collaborators/{u}/permission` | per-user configured level; unknown users 404 |
+//! | `GET /repos/{o}/{r}/pulls/{n}` | seeded head sha ([`GithubStandin::seed_pull_request`]); unknown PRs 404 |
+//! | `GET /repos/{o}/{r}/pulls/{n}/files` | the seeded changed files, paginated like comments |
+//! | `GET /repos/{o}/{r}/contents/{path}?ref={sha}` | seeded file contents per ref, base64; else 404 |
 //!
 //! Everything except the token route needs an installation token this stand-in issued and that
 //! has not expired or been revoked (else 401 "Bad credentials").
@@ -50,6 +53,9 @@ pub enum CallKind {
     ListComments,
     AddReaction,
     CollaboratorPermission,
+    GetPullRequest,
+    ListPullRequestFiles,
+    GetFileContents,
     /// Anything outside the subset (answered 404).
     Unknown,
 }
@@ -165,6 +171,17 @@ struct StandinState {
     calls: Vec<RecordedCall>,
     token_ttl: chrono::Duration,
     latency: Duration,
+    /// (repo, pr) → seeded pull request.
+    pulls: HashMap<(String, u64), SeededPull>,
+    /// (repo, ref, path) → file text.
+    contents: HashMap<(String, String, String), String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct SeededPull {
+    head_sha: String,
+    /// (filename, status)
+    files: Vec<(String, String)>,
 }
 
 type Shared = Arc<Mutex<StandinState>>;
@@ -201,6 +218,8 @@ impl GithubStandin {
             calls: Vec::new(),
             token_ttl: chrono::Duration::hours(1),
             latency: Duration::ZERO,
+            pulls: HashMap::new(),
+            contents: HashMap::new(),
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -292,6 +311,35 @@ impl GithubStandin {
     }
 
     /// Lifetime of tokens issued from now on (default one hour).
+    /// Seeds (or replaces) a pull request: its head commit and the files it changes, as
+    /// `(filename, status)` with GitHub's statuses (`added`, `modified`, `removed`, …).
+    pub fn seed_pull_request(
+        &self,
+        repo: &Repository,
+        pr: PrNumber,
+        head_sha: &str,
+        files: &[(&str, &str)],
+    ) {
+        lock(&self.state).pulls.insert(
+            (repo.to_string(), pr.0),
+            SeededPull {
+                head_sha: head_sha.to_string(),
+                files: files
+                    .iter()
+                    .map(|(f, st)| ((*f).to_string(), (*st).to_string()))
+                    .collect(),
+            },
+        );
+    }
+
+    /// Seeds a file's text at a ref (commit sha or branch).
+    pub fn seed_file(&self, repo: &Repository, git_ref: &str, path: &str, text: &str) {
+        lock(&self.state).contents.insert(
+            (repo.to_string(), git_ref.to_string(), path.to_string()),
+            text.to_string(),
+        );
+    }
+
     pub fn set_token_ttl(&self, ttl: Duration) {
         lock(&self.state).token_ttl =
             chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
@@ -467,6 +515,18 @@ enum Route {
     CollaboratorPermission {
         login: String,
     },
+    GetPullRequest {
+        repo: Repository,
+        pr: PrNumber,
+    },
+    ListPullRequestFiles {
+        repo: Repository,
+        pr: PrNumber,
+    },
+    GetFileContents {
+        repo: Repository,
+        path: String,
+    },
     Unknown,
 }
 
@@ -506,6 +566,31 @@ impl Route {
                             pr: PrNumber(n),
                         })
                 }
+                ("GET", ["repos", o, r, "pulls", n]) => {
+                    repo(o, r)
+                        .zip(number(n))
+                        .map(|(repo, n)| Route::GetPullRequest {
+                            repo,
+                            pr: PrNumber(n),
+                        })
+                }
+                ("GET", ["repos", o, r, "pulls", n, "files"]) => {
+                    repo(o, r)
+                        .zip(number(n))
+                        .map(|(repo, n)| Route::ListPullRequestFiles {
+                            repo,
+                            pr: PrNumber(n),
+                        })
+                }
+                ("GET", ["repos", o, r, "contents", rest @ ..]) if !rest.is_empty() => repo(o, r)
+                    .map(|repo| Route::GetFileContents {
+                        repo,
+                        path: rest
+                            .iter()
+                            .map(|s| percent_decode(s))
+                            .collect::<Vec<_>>()
+                            .join("/"),
+                    }),
                 ("GET", ["repos", o, r, "collaborators", user, "permission"]) => {
                     repo(o, r).map(|_| Route::CollaboratorPermission {
                         login: percent_decode(user),
@@ -524,6 +609,9 @@ impl Route {
             Route::UpdateComment { .. } => CallKind::UpdateComment,
             Route::AddReaction { .. } => CallKind::AddReaction,
             Route::CollaboratorPermission { .. } => CallKind::CollaboratorPermission,
+            Route::GetPullRequest { .. } => CallKind::GetPullRequest,
+            Route::ListPullRequestFiles { .. } => CallKind::ListPullRequestFiles,
+            Route::GetFileContents { .. } => CallKind::GetFileContents,
             Route::Unknown => CallKind::Unknown,
         }
     }
@@ -806,8 +894,87 @@ impl StandinState {
                     None => Answer::message(404, "Not Found"),
                 }
             }
+            Route::GetPullRequest { repo, pr } => match self.pulls.get(&(repo.to_string(), pr.0)) {
+                Some(pull) => Answer::json(
+                    200,
+                    json!({
+                        "number": pr.0,
+                        "state": "open",
+                        "head": {"sha": pull.head_sha, "ref": "feature"},
+                        "base": {"ref": "main"},
+                    }),
+                ),
+                None => Answer::message(404, "Not Found"),
+            },
+            Route::ListPullRequestFiles { repo, pr } => self.list_files(repo, *pr, query),
+            Route::GetFileContents { repo, path } => {
+                let git_ref = query
+                    .split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .find(|(key, _)| *key == "ref")
+                    .map(|(_, value)| percent_decode(value))
+                    .unwrap_or_else(|| "main".to_string());
+                match self
+                    .contents
+                    .get(&(repo.to_string(), git_ref, path.clone()))
+                {
+                    Some(text) => {
+                        let encoded = base64_lines(text.as_bytes());
+                        Answer::json(
+                            200,
+                            json!({
+                                "type": "file",
+                                "path": path,
+                                "encoding": "base64",
+                                "size": text.len(),
+                                "content": encoded,
+                            }),
+                        )
+                    }
+                    None => Answer::message(404, "Not Found"),
+                }
+            }
             Route::AccessToken { .. } | Route::Unknown => Answer::message(404, "Not Found"),
         }
+    }
+
+    fn list_files(&self, repo: &Repository, pr: PrNumber, query: &str) -> Answer {
+        let Some(pull) = self.pulls.get(&(repo.to_string(), pr.0)) else {
+            return Answer::message(404, "Not Found");
+        };
+        let param = |name: &str| {
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(key, _)| *key == name)
+                .and_then(|(_, value)| value.parse::<usize>().ok())
+        };
+        let per_page = param("per_page").unwrap_or(30).clamp(1, 100);
+        let page = param("page").unwrap_or(1).max(1);
+        let last_page = pull.files.len().div_ceil(per_page).max(1);
+        let items: Vec<Value> = pull
+            .files
+            .iter()
+            .skip((page - 1) * per_page)
+            .take(per_page)
+            .map(|(filename, status)| {
+                json!({"filename": filename, "status": status, "additions": 1, "deletions": 0, "changes": 1})
+            })
+            .collect();
+        let mut answer = Answer::json(200, Value::Array(items));
+        if page < last_page {
+            answer.headers.push((
+                "link",
+                format!(
+                    "<{}/repos/{}/pulls/{}/files?per_page={per_page}&page={}>; rel=\"next\"",
+                    self.base_url,
+                    repo,
+                    pr.0,
+                    page + 1
+                ),
+            ));
+        }
+        answer
     }
 
     fn list_comments(&self, repo: &Repository, pr: PrNumber, query: &str) -> Answer {
@@ -961,6 +1128,36 @@ fn user_json(base: &str, login: &str, is_bot: bool) -> Value {
         "type": if is_bot { "Bot" } else { "User" },
         "site_admin": false,
     })
+}
+
+/// Standard base64 in 60-character lines, as GitHub's contents API sends it.
+fn base64_lines(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    let mut lines = String::with_capacity(out.len() + out.len() / 60 + 1);
+    for (i, c) in out.chars().enumerate() {
+        if i > 0 && i % 60 == 0 {
+            lines.push('\n');
+        }
+        lines.push(c);
+    }
+    lines.push('\n');
+    lines
 }
 
 fn body_text(body: Option<&Value>) -> Option<String> {

@@ -45,7 +45,10 @@ impl RuntimeApi {
         let shared = Arc::new(Shared::default());
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next_event))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(respond),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(Arc::clone(&shared));
@@ -74,7 +77,10 @@ impl RuntimeApi {
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_string()),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
             ("AWS_LAMBDA_LOG_STREAM_NAME", "local".to_string()),
-            ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function_name}")),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{function_name}"),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -105,6 +111,11 @@ impl RuntimeApi {
             let left = deadline.checked_duration_since(Instant::now())?;
             let _ = tokio::time::timeout(left, notified).await;
         }
+    }
+
+    /// Events queued and not yet fetched by the function (`/invocation/next`).
+    pub fn pending(&self) -> usize {
+        lock(&self.shared.pending).len()
     }
 
     /// An initialisation error the function reported (e.g. a missing secret: fail closed).
@@ -165,12 +176,20 @@ fn record(shared: &Shared, id: String, ok: bool, body: &str) {
     shared.new_result.notify_waiters();
 }
 
-async fn respond(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: String) -> StatusCode {
+async fn respond(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: String,
+) -> StatusCode {
     record(&shared, id, true, &body);
     StatusCode::ACCEPTED
 }
 
-async fn fail(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: String) -> StatusCode {
+async fn fail(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: String,
+) -> StatusCode {
     record(&shared, id, false, &body);
     StatusCode::ACCEPTED
 }
@@ -179,4 +198,123 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: String) -> StatusCo
     *lock(&shared.init_error) = Some(body);
     shared.new_result.notify_waiters();
     StatusCode::ACCEPTED
+}
+
+/// A Lambda binary running as a child process with exactly the environment it is given (nothing
+/// inherited), stdout discarded and stderr kept for diagnostics. Killed by PID and reaped on
+/// [`LambdaProcess::kill`] or drop, so a failing test leaks no process.
+pub struct LambdaProcess {
+    child: std::process::Child,
+    started_at: Instant,
+}
+
+impl LambdaProcess {
+    /// Spawns `binary`; `started_at` is taken just before the spawn (the cold-start origin).
+    pub fn spawn(binary: &std::path::Path, env: &[(String, String)]) -> std::io::Result<Self> {
+        let mut command = std::process::Command::new(binary);
+        command
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let started_at = Instant::now();
+        let child = command.spawn()?;
+        Ok(LambdaProcess { child, started_at })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn started_at(&self) -> Instant {
+        self.started_at
+    }
+
+    /// Peak resident set size so far (`VmHWM`), in KiB; `None` once the process is gone.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        peak_rss_kib(self.pid())
+    }
+
+    /// Waits up to `timeout` for the process to exit on its own.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// What the process wrote to stderr. Reads to end of file: call it once the process exited.
+    pub fn stderr(&mut self) -> String {
+        use std::io::Read;
+        let mut text = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// SIGKILL by PID (if still running) and reap.
+    pub fn kill(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for LambdaProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Peak resident set size (`VmHWM` in `/proc/<pid>/status`) in KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The standard AWS variables of this process (endpoint, region, credentials), to pass to a
+/// Lambda child that otherwise gets a clean environment.
+pub fn aws_env_from_current() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("AWS_") && !k.starts_with("AWS_LAMBDA_"))
+        .collect()
+}
+
+/// A GitHub delivery in an API Gateway HTTP API (v2) event built from `template` (a v2 event with
+/// an empty body): the GitHub headers set (lower-case, as API Gateway v2 delivers them) and
+/// `body` as the text body.
+pub fn github_http_v2_event(
+    template: &serde_json::Value,
+    event: &str,
+    delivery: &str,
+    signature: Option<&str>,
+    body: &str,
+) -> serde_json::Value {
+    let mut v = template.clone();
+    v["headers"]["x-github-event"] = serde_json::Value::from(event);
+    v["headers"]["x-github-delivery"] = serde_json::Value::from(delivery);
+    v["headers"]["content-length"] = serde_json::Value::from(body.len().to_string());
+    match signature {
+        Some(sig) => v["headers"]["x-hub-signature-256"] = serde_json::Value::from(sig),
+        None => {
+            if let Some(headers) = v["headers"].as_object_mut() {
+                headers.remove("x-hub-signature-256");
+            }
+        }
+    }
+    v["body"] = serde_json::Value::from(body);
+    v["isBase64Encoded"] = serde_json::Value::from(false);
+    v
 }

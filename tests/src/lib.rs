@@ -4,5 +4,8 @@
 pub mod github_standin;
 pub mod harness;
 pub mod lambda_api;
+pub mod plan_support;
+pub mod progress_support;
+pub mod schema_diff;
 pub mod services;
 pub mod tern_standin;

@@ -16,7 +16,10 @@ pub fn mysql_dsn() -> String {
 /// A short unique suffix for per-test tables, queues and schemas, so tests share one emulator
 /// without interfering.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// An AWS SDK configuration pointed at the local emulator.

@@ -272,6 +272,28 @@ impl ApplyRegistration {
     }
 }
 
+/// A Progress answer reported for an apply instead of what the simulation would say (the
+/// simulation itself carries on underneath). For tests of engine reports Spirit rarely makes,
+/// e.g. a table reported `copyRows` again after it waited at the sentinel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForcedReport {
+    /// The overall state.
+    pub state: proto::State,
+    /// Every table's `status` (a Spirit or canonical state string).
+    pub table_status: String,
+    pub summary: String,
+}
+
+impl ForcedReport {
+    pub fn new(state: proto::State, table_status: &str) -> Self {
+        Self {
+            state,
+            table_status: table_status.to_string(),
+            summary: String::new(),
+        }
+    }
+}
+
 /// Entry point: `TernStandin::start(config)`.
 pub struct TernStandin;
 
@@ -305,11 +327,14 @@ impl TernStandin {
                 fail_next: 0,
                 lose_next: 0,
                 counts: TernCallCounts::default(),
+                forced: HashMap::new(),
             }),
             serial: tokio::sync::Mutex::new(()),
         });
 
-        let incoming = TcpIncoming::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        // No Nagle: with delayed ACKs on the client, every answer would otherwise wait ~40 ms.
+        let incoming =
+            TcpIncoming::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?.with_nodelay(Some(true));
         let addr = incoming.local_addr()?;
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let service = TernServer::new(StandinService(Arc::clone(&shared)));
@@ -470,6 +495,22 @@ impl TernStandinHandle {
     /// the response was lost on the way back.
     pub fn lose_next_responses(&self, n: u32) {
         self.shared.sim().lose_next = n;
+    }
+
+    /// Reports `report` for `apply_id` from now on, until [`TernStandinHandle::clear_forced_report`].
+    pub fn force_report(&self, apply_id: &str, report: ForcedReport) {
+        self.shared
+            .sim()
+            .forced
+            .insert(apply_id.to_ascii_lowercase(), report);
+    }
+
+    /// Reports the simulation's own view of `apply_id` again.
+    pub fn clear_forced_report(&self, apply_id: &str) {
+        self.shared
+            .sim()
+            .forced
+            .remove(&apply_id.to_ascii_lowercase());
     }
 
     /// Clears delay and pending injected failures.
@@ -999,6 +1040,8 @@ struct Sim {
     fail_next: u32,
     lose_next: u32,
     counts: TernCallCounts,
+    /// Forced Progress answers by lower-cased apply id.
+    forced: HashMap<String, ForcedReport>,
 }
 
 impl Sim {
@@ -1290,10 +1333,17 @@ impl Shared {
         let Some(apply) = sim.find_mut(&apply_id) else {
             return Err(Status::internal(format!("apply {apply_id} vanished")));
         };
-        let response = apply.progress_response(pace, sentinel_present);
+        let mut response = apply.progress_response(pace, sentinel_present);
         // Report first, then move on: every state is observed at least once.
         if let CopyPace::PerProgressCall { rows } = pace {
             apply.step(rows);
+        }
+        if let Some(forced) = sim.forced.get(&apply_id.to_ascii_lowercase()) {
+            response.state = forced.state as i32;
+            response.summary = forced.summary.clone();
+            for table in &mut response.tables {
+                table.status = forced.table_status.clone();
+            }
         }
         Ok(response)
     }
@@ -1471,14 +1521,86 @@ impl Shared {
         })
     }
 
-    fn plan(&self, _request: proto::PlanRequest) -> proto::PlanResponse {
+    /// Diffs each namespace's `CREATE TABLE` files against the live schema of the same name
+    /// (see [`crate::schema_diff`]). Without schema files the plan is empty, as before.
+    async fn plan(&self, request: proto::PlanRequest) -> proto::PlanResponse {
         self.sim().counts.plan += 1;
-        // The stand-in does not diff schemas: callers pass DDL directly to Apply.
-        proto::PlanResponse {
+        let mut response = proto::PlanResponse {
             plan_id: format!("plan-{:016x}", uuid::Uuid::new_v4().as_u64_pair().0),
             engine: proto::Engine::Spirit as i32,
             ..Default::default()
+        };
+        let mut namespaces: Vec<_> = request.schema_files.iter().collect();
+        namespaces.sort_by(|a, b| a.0.cmp(b.0));
+        for (namespace, files) in namespaces {
+            match self.plan_namespace(namespace, &files.files).await {
+                Ok(changes) if changes.is_empty() => {}
+                Ok(table_changes) => response.changes.push(proto::SchemaChange {
+                    namespace: namespace.clone(),
+                    table_changes,
+                    metadata: HashMap::new(),
+                }),
+                Err(error) => response.errors.push(format!("{namespace}: {error}")),
+            }
         }
+        response
+    }
+
+    async fn plan_namespace(
+        &self,
+        namespace: &str,
+        files: &HashMap<String, String>,
+    ) -> Result<Vec<proto::TableChange>, String> {
+        use crate::schema_diff::{diff_table, parse_create_table, statements, TableDiff};
+        let schema = quote_ident(namespace).map_err(|e| e.to_string())?;
+        let mut names: Vec<_> = files.keys().filter(|n| n.ends_with(".sql")).collect();
+        names.sort();
+        let mut changes = Vec::new();
+        for name in names {
+            for statement in statements(&files[name]) {
+                let Some(desired) = parse_create_table(&statement) else {
+                    return Err(format!(
+                        "{name}: only CREATE TABLE statements are supported"
+                    ));
+                };
+                let table = quote_ident(&desired.name).map_err(|e| e.to_string())?;
+                let show = format!("SHOW CREATE TABLE {schema}.{table}");
+                let live_sql: Option<String> = bounded(async {
+                    let mut conn = self.pool.get_conn().await?;
+                    match conn.query_first::<(String, String), _>(&show).await {
+                        Ok(row) => Ok(row.map(|(_, create)| create)),
+                        // 1146: no such table; 1049: no such schema.
+                        Err(mysql_async::Error::Server(e)) if e.code == 1146 || e.code == 1049 => {
+                            Ok(None)
+                        }
+                        Err(other) => Err(other),
+                    }
+                })
+                .await?;
+                let live = live_sql.as_deref().and_then(parse_create_table);
+                let change = match diff_table(&statement, &desired, live.as_ref()) {
+                    None => continue,
+                    Some(TableDiff::Create { ddl }) => proto::TableChange {
+                        table_name: desired.name.clone(),
+                        ddl,
+                        change_type: proto::ChangeType::Create as i32,
+                        namespace: namespace.to_string(),
+                        is_unsafe: false,
+                        unsafe_reason: String::new(),
+                    },
+                    Some(TableDiff::Alter { ddl, unsafe_reason }) => proto::TableChange {
+                        table_name: desired.name.clone(),
+                        ddl,
+                        change_type: proto::ChangeType::Alter as i32,
+                        namespace: namespace.to_string(),
+                        is_unsafe: unsafe_reason.is_some(),
+                        unsafe_reason: unsafe_reason.unwrap_or_default(),
+                    },
+                };
+                changes.push(change);
+            }
+        }
+        Ok(changes)
     }
 }
 
@@ -1543,7 +1665,7 @@ impl Tern for StandinService {
         request: Request<proto::PlanRequest>,
     ) -> Result<Response<proto::PlanResponse>, Status> {
         self.0.enter().await?;
-        let result = Ok(self.0.plan(request.into_inner()));
+        let result = Ok(self.0.plan(request.into_inner()).await);
         self.0.leave(result)
     }
 

@@ -2,9 +2,9 @@
 //! followed by the only I/O the webhook does — record the delivery and enqueue the job.
 
 use crate::front_door::WebhookRequest;
-use crate::github_event::{parse_issue_comment, CommentEvent, PayloadError};
+use crate::github_event::{parse_issue_comment, parse_pull_request, CommentEvent, PayloadError};
 use crate::intake::{Admitted, Intake};
-use crate::routing::{route, Routed, RoutingConfig};
+use crate::routing::{route, route_pull_request, Routed, RoutingConfig};
 use crate::signature::WebhookSecrets;
 use schemabot_domain::command::parse;
 use schemabot_domain::job::{Job, JobEnvelope};
@@ -80,7 +80,7 @@ pub fn admit(
     match event {
         "ping" => Admission::Answer(Answer::message(200, "pong")),
         "issue_comment" => admit_comment(routing, delivery_id, &request.body),
-        "pull_request" => Admission::Answer(Answer::message(200, "pull_request action ignored")),
+        "pull_request" => admit_pull_request(routing, delivery_id, &request.body),
         other => Admission::Answer(Answer::message(
             200,
             format!("event type '{}' ignored", sanitize_event_name(other)),
@@ -105,6 +105,26 @@ fn admit_comment(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[u8]) 
     span.record("pr", comment.pr.0);
     let parsed = parse(&comment.body);
     match route(&delivery_id, &comment, parsed, routing) {
+        Routed::Ignored(why) => Admission::Answer(Answer::message(200, why)),
+        Routed::Enqueue(job) => Admission::Enqueue(Ready { delivery_id, job }),
+    }
+}
+
+fn admit_pull_request(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[u8]) -> Admission {
+    let event = match parse_pull_request(body) {
+        Ok(event) => event,
+        Err(PayloadError::MissingInstallation) => {
+            return Admission::Answer(Answer::error(
+                400,
+                "missing installation ID in webhook payload",
+            ))
+        }
+        Err(_) => return Admission::Answer(Answer::error(400, "invalid webhook payload")),
+    };
+    let span = tracing::Span::current();
+    span.record("repo", event.repository.as_str());
+    span.record("pr", event.pr.0);
+    match route_pull_request(&delivery_id, &event, routing) {
         Routed::Ignored(why) => Admission::Answer(Answer::message(200, why)),
         Routed::Enqueue(job) => Admission::Enqueue(Ready { delivery_id, job }),
     }

@@ -6,9 +6,11 @@
 //! names no environment we could route by is answered only by the primary stack, so a comment is
 //! never answered twice.
 
-use crate::github_event::PrComment;
+use crate::github_event::{PrComment, PullRequestEvent};
 use schemabot_domain::command::{Command, ParseOutcome};
-use schemabot_domain::job::{CommandSource, CommentOrigin, CutoverJob, Job, Reply, ReplyJob};
+use schemabot_domain::job::{
+    CommandSource, CommentOrigin, CutoverJob, Job, PlanJob, PlanTrigger, Reply, ReplyJob,
+};
 use schemabot_domain::{DeliveryId, Environment, Repository};
 
 /// Routing configuration of one stack.
@@ -115,10 +117,58 @@ pub fn route(
             apply_id,
             environment,
         }))),
+        Command::Plan {
+            environment,
+            database,
+        } => Routed::Enqueue(Box::new(Job::Plan(PlanJob {
+            delivery_id: origin.delivery_id.clone(),
+            installation_id: origin.installation_id,
+            repository: origin.repository.clone(),
+            pr: origin.pr,
+            head_sha: None,
+            environment,
+            database,
+            trigger: PlanTrigger::Comment {
+                comment_id: origin.comment_id,
+                commenter: origin.commenter.clone(),
+            },
+        }))),
         other => reply(Reply::NotAvailableYet {
             command: other.name(),
         }),
     }
+}
+
+/// Decides what a `pull_request` event means for this stack: an automatic plan of every
+/// configured environment on `opened`, `synchronize` and `reopened`. The event names no
+/// environment, so only the primary stack plans; an unregistered repository is ignored (there is
+/// no comment to answer).
+pub fn route_pull_request(
+    delivery_id: &DeliveryId,
+    event: &PullRequestEvent<'_>,
+    config: &RoutingConfig,
+) -> Routed {
+    if !matches!(&*event.action, "opened" | "synchronize" | "reopened") {
+        return Routed::Ignored("pull_request action ignored");
+    }
+    if !config.primary {
+        return Routed::Ignored("pull_request events are handled by the primary instance");
+    }
+    if !config.allows_repository(&event.repository) {
+        return Routed::Ignored("repository not registered");
+    }
+    Routed::Enqueue(Box::new(Job::Plan(PlanJob {
+        delivery_id: delivery_id.clone(),
+        installation_id: event.installation_id,
+        repository: event.repository.clone(),
+        pr: event.pr,
+        head_sha: Some(event.head_sha.clone()),
+        environment: None,
+        database: None,
+        trigger: PlanTrigger::PullRequest {
+            action: event.action.to_string(),
+        },
+    })))
 }
 
 #[cfg(test)]
@@ -160,7 +210,9 @@ mod tests {
     fn reply_of(routed: Routed) -> Reply {
         match routed {
             Routed::Enqueue(job) if matches!(*job, Job::Reply(_)) => {
-                let Job::Reply(job) = *job else { unreachable!() };
+                let Job::Reply(job) = *job else {
+                    unreachable!()
+                };
                 assert_eq!(job.origin.comment_id, CommentId(99));
                 job.reply
             }
@@ -176,7 +228,9 @@ mod tests {
         ) {
             Routed::Enqueue(job) if matches!(*job, Job::Cutover(_)) => {
                 assert_eq!(job.message_group(), "apply:apply-0123456789abcdef");
-                let Job::Cutover(c) = *job else { unreachable!() };
+                let Job::Cutover(c) = *job else {
+                    unreachable!()
+                };
                 assert_eq!(c.environment.as_str(), "staging");
                 assert!(
                     matches!(c.source, CommandSource::PrComment(ref o) if o.commenter.0 == "alice")
@@ -283,6 +337,139 @@ mod tests {
                 "primary ignored {body:?}"
             );
         }
+    }
+
+    fn plan_of(routed: Routed) -> PlanJob {
+        match routed {
+            Routed::Enqueue(job) if matches!(*job, Job::Plan(_)) => {
+                let Job::Plan(plan) = *job else {
+                    unreachable!()
+                };
+                plan
+            }
+            other => panic!("expected a plan job, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plan_commands_become_plan_jobs_grouped_by_pr() {
+        let plan = plan_of(decide("schemabot plan -e Staging -d payments", &config()));
+        assert_eq!(plan.environment, Some(env("staging")));
+        assert_eq!(plan.database.as_ref().map(|d| d.as_str()), Some("payments"));
+        assert_eq!(plan.head_sha, None);
+        assert_eq!(
+            plan.trigger,
+            PlanTrigger::Comment {
+                comment_id: CommentId(99),
+                commenter: Login("alice".into())
+            }
+        );
+        let job = Job::Plan(plan);
+        assert_eq!(job.message_group(), "pr:acme/schemas:42");
+        assert_eq!(job.id(), "plan:acme/schemas:99");
+
+        let all = plan_of(decide("schemabot plan", &config()));
+        assert_eq!((all.environment, all.database), (None, None));
+    }
+
+    #[test]
+    fn plan_commands_follow_the_environment_routing_rules() {
+        let staging_stack = RoutingConfig {
+            owned: vec![env("staging")],
+            primary: false,
+            ..config()
+        };
+        assert!(matches!(
+            decide("schemabot plan -e production", &staging_stack),
+            Routed::Ignored(_)
+        ));
+        assert!(matches!(
+            decide("schemabot plan", &staging_stack),
+            Routed::Ignored(_)
+        ));
+        assert_eq!(
+            plan_of(decide("schemabot plan -e staging", &staging_stack)).environment,
+            Some(env("staging"))
+        );
+        assert_eq!(
+            reply_of(decide("schemabot plan -e dev", &config())),
+            Reply::UnknownEnvironment {
+                command: CommandName::Plan,
+                given: env("dev"),
+                configured: vec![env("staging"), env("production")],
+            }
+        );
+        let allowlist = RoutingConfig {
+            repositories: vec![Repository::parse("acme/other").unwrap()],
+            ..config()
+        };
+        assert_eq!(
+            reply_of(decide("schemabot plan -e staging", &allowlist)),
+            Reply::RepositoryNotRegistered
+        );
+        for body in [
+            "schemabot apply -e staging",
+            "schemabot apply-confirm -e staging",
+            "schemabot unlock",
+        ] {
+            assert!(
+                matches!(
+                    reply_of(decide(body, &config())),
+                    Reply::NotAvailableYet { .. }
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    fn pr_event(action: &str) -> PullRequestEvent<'_> {
+        PullRequestEvent {
+            action: Cow::Borrowed(action),
+            installation_id: InstallationId(7),
+            repository: Repository::parse("acme/schemas").unwrap(),
+            pr: PrNumber(42),
+            head_sha: "abc123".into(),
+        }
+    }
+
+    #[test]
+    fn pull_request_pushes_plan_every_environment_on_the_primary_only() {
+        let delivery = DeliveryId::parse("d-9").unwrap();
+        for action in ["opened", "synchronize", "reopened"] {
+            let plan = plan_of(route_pull_request(&delivery, &pr_event(action), &config()));
+            assert_eq!(plan.head_sha.as_deref(), Some("abc123"));
+            assert_eq!((plan.environment, plan.database), (None, None));
+            assert_eq!(
+                plan.trigger,
+                PlanTrigger::PullRequest {
+                    action: action.into()
+                }
+            );
+            assert_eq!(plan.pr, PrNumber(42));
+        }
+        for action in ["closed", "edited", "labeled"] {
+            assert_eq!(
+                route_pull_request(&delivery, &pr_event(action), &config()),
+                Routed::Ignored("pull_request action ignored")
+            );
+        }
+        let secondary = RoutingConfig {
+            owned: vec![env("production")],
+            primary: false,
+            ..config()
+        };
+        assert!(matches!(
+            route_pull_request(&delivery, &pr_event("opened"), &secondary),
+            Routed::Ignored(_)
+        ));
+        let allowlist = RoutingConfig {
+            repositories: vec![Repository::parse("acme/other").unwrap()],
+            ..config()
+        };
+        assert_eq!(
+            route_pull_request(&delivery, &pr_event("opened"), &allowlist),
+            Routed::Ignored("repository not registered")
+        );
     }
 
     #[test]

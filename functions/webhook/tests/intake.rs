@@ -13,7 +13,7 @@ use schemabot_aws::store::Store;
 use schemabot_aws::table::create_table;
 use schemabot_aws::RequestCounter;
 use schemabot_domain::command::{CommandName, ParseError};
-use schemabot_domain::job::{Job, Reply};
+use schemabot_domain::job::{Job, PlanTrigger, Reply};
 use serde_json::{json, Value};
 use std::time::Duration;
 use webhook::front_door::HttpEvent;
@@ -332,6 +332,11 @@ async fn every_ignore_rule_answers_200_with_a_reason_and_enqueues_nothing() {
         .remove("pull_request");
     let mut bot: Value = serde_json::from_str(COMMENT_FIXTURE).unwrap();
     bot["comment"]["user"]["type"] = json!("Bot");
+    let pull_payload = |action: &str| {
+        let mut v: Value = serde_json::from_str(PULL_FIXTURE).unwrap();
+        v["action"] = json!(action);
+        v.to_string()
+    };
     let cases = [
         (
             "ping",
@@ -370,7 +375,12 @@ async fn every_ignore_rule_answers_200_with_a_reason_and_enqueues_nothing() {
         ),
         (
             "pull_request",
-            PULL_FIXTURE.to_string(),
+            pull_payload("closed"),
+            "pull_request action ignored",
+        ),
+        (
+            "pull_request",
+            pull_payload("labeled"),
             "pull_request action ignored",
         ),
         (
@@ -494,6 +504,110 @@ async fn every_argument_error_lands_as_the_right_reply_job() {
             other => panic!("{comment}: {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_plan_comment_becomes_a_plan_job() {
+    let h = harness().await;
+    let (status, body) = h
+        .send(signed(
+            HTTP_V2,
+            "issue_comment",
+            &unique("d-"),
+            &comment_payload("schemabot plan -e staging -d payments"),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["job"].as_str()),
+        (202, Some("plan")),
+        "{body}"
+    );
+    let jobs = h.queued_jobs().await;
+    match &jobs[..] {
+        [Job::Plan(plan)] => {
+            assert_eq!(plan.repository.as_str(), "acme-payments/schemas");
+            assert_eq!(plan.pr.0, 42);
+            assert_eq!(
+                plan.environment.as_ref().map(|e| e.as_str()),
+                Some("staging")
+            );
+            assert_eq!(plan.database.as_ref().map(|d| d.as_str()), Some("payments"));
+            assert_eq!(plan.head_sha, None);
+            assert!(matches!(plan.trigger, PlanTrigger::Comment { .. }));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pull_request_pushes_enqueue_an_automatic_plan_once() {
+    let h = harness().await;
+    for action in ["opened", "synchronize", "reopened"] {
+        let mut v: Value = serde_json::from_str(PULL_FIXTURE).unwrap();
+        v["action"] = json!(action);
+        let payload = v.to_string();
+        let delivery = unique("d-");
+        for _ in 0..2 {
+            let (status, body) = h
+                .send(signed(HTTP_V2, "pull_request", &delivery, &payload))
+                .await;
+            assert!(status == 202 || status == 200, "{action}: {body}");
+        }
+        let jobs = h.queued_jobs().await;
+        match &jobs[..] {
+            [Job::Plan(plan)] => {
+                assert_eq!(plan.repository.as_str(), "acme-payments/schemas");
+                assert_eq!(plan.pr.0, 42);
+                assert_eq!(plan.installation_id.0, 55667788);
+                assert_eq!(
+                    plan.head_sha.as_deref(),
+                    Some("4c5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b")
+                );
+                assert_eq!(plan.environment, None);
+                assert_eq!(
+                    plan.trigger,
+                    PlanTrigger::PullRequest {
+                        action: action.into()
+                    }
+                );
+            }
+            other => panic!("{action}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn pull_request_events_are_planned_by_the_primary_and_registered_repositories_only() {
+    let secondary = harness_with(
+        RoutingConfig {
+            owned: vec!["production".parse().unwrap()],
+            primary: false,
+            ..routing()
+        },
+        None,
+    )
+    .await;
+    let (status, _) = secondary
+        .send(signed(HTTP_V2, "pull_request", &unique("d-"), PULL_FIXTURE))
+        .await;
+    assert_eq!(status, 200);
+    assert!(secondary.queued_jobs().await.is_empty());
+    let unregistered = harness_with(
+        RoutingConfig {
+            repositories: vec!["acme-payments/other".parse().unwrap()],
+            ..routing()
+        },
+        None,
+    )
+    .await;
+    let (status, body) = unregistered
+        .send(signed(HTTP_V2, "pull_request", &unique("d-"), PULL_FIXTURE))
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (200, Some("repository not registered"))
+    );
+    assert!(unregistered.queued_jobs().await.is_empty());
 }
 
 #[tokio::test]

@@ -14,10 +14,7 @@ pub enum ConfigError {
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
     #[error("{name}: {source}")]
-    Id {
-        name: &'static str,
-        source: IdError,
-    },
+    Id { name: &'static str, source: IdError },
     #[error("could not read secret for {what}: {reason}")]
     Secret { what: &'static str, reason: String },
 }
@@ -129,7 +126,10 @@ mod tests {
     #[test]
     fn permission_minimums_parse_and_default_to_write() {
         let m = parse_permission_minimums(r#"{"production":"maintain"}"#).unwrap();
-        assert_eq!(m.get(&"production".parse().unwrap()), Some(&Permission::Maintain));
+        assert_eq!(
+            m.get(&"production".parse().unwrap()),
+            Some(&Permission::Maintain)
+        );
         assert!(parse_permission_minimums(r#"{"production":"superuser"}"#).is_err());
         assert!(parse_permission_minimums("").unwrap().is_empty());
     }

@@ -77,7 +77,13 @@ impl Deployments {
     }
 
     /// Adds (or replaces) one environment of a deployment.
-    pub fn with(mut self, deployment: &str, environment: &str, tern_endpoint: &str, dsn: &str) -> Self {
+    pub fn with(
+        mut self,
+        deployment: &str,
+        environment: &str,
+        tern_endpoint: &str,
+        dsn: &str,
+    ) -> Self {
         self.by_name
             .entry(deployment.to_string())
             .or_default()
@@ -107,7 +113,11 @@ impl Deployments {
         Ok(endpoints)
     }
 
-    fn get(&self, deployment: &str, environment: &str) -> Result<&DeploymentEnvironment, SentinelError> {
+    fn get(
+        &self,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<&DeploymentEnvironment, SentinelError> {
         self.by_name
             .get(deployment)
             .ok_or_else(|| SentinelError::UnknownDeployment(deployment.to_string()))?
@@ -137,7 +147,11 @@ impl DeploymentDsns {
 }
 
 impl DsnSource for DeploymentDsns {
-    async fn target_dsn(&self, deployment: &str, environment: &str) -> Result<TargetDsn, SentinelError> {
+    async fn target_dsn(
+        &self,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<TargetDsn, SentinelError> {
         let settings = self.deployments.get(deployment, environment)?;
         if let Some(dsn) = &settings.dsn {
             return Ok(TargetDsn::new(dsn.clone()));
@@ -150,17 +164,18 @@ impl DsnSource for DeploymentDsns {
         if let Some(dsn) = cache.get(&arn) {
             return Ok(dsn.clone());
         }
-        let client = self
-            .secrets
-            .as_ref()
-            .ok_or_else(|| SentinelError::Unreachable("no Secrets Manager client configured".into()))?;
+        let client = self.secrets.as_ref().ok_or_else(|| {
+            SentinelError::Unreachable("no Secrets Manager client configured".into())
+        })?;
         let value = client
             .get_secret_value()
             .secret_id(&arn)
             .send()
             .await
             // The SDK error names the ARN at most, never the secret value.
-            .map_err(|e| SentinelError::Unreachable(format!("reading the DSN secret failed: {e}")))?;
+            .map_err(|e| {
+                SentinelError::Unreachable(format!("reading the DSN secret failed: {e}"))
+            })?;
         let dsn = TargetDsn::new(value.secret_string().unwrap_or_default().trim().to_string());
         cache.insert(arn, dsn.clone());
         Ok(dsn)
@@ -178,15 +193,28 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{d:?}").contains("hunter2"));
-        assert!(d.tern_endpoints().unwrap().resolve("payments", "production").is_ok());
+        assert!(d
+            .tern_endpoints()
+            .unwrap()
+            .resolve("payments", "production")
+            .is_ok());
         assert!(Deployments::from_json(r#"{"p":{"e":{"tern_endpoint":"http://x:1"}}}"#).is_err());
-        assert!(Deployments::from_json(r#"{"p":{"e":{"tern_endpoint":"http://x:1","dsn":"d","extra":1}}}"#).is_err());
+        assert!(Deployments::from_json(
+            r#"{"p":{"e":{"tern_endpoint":"http://x:1","dsn":"d","extra":1}}}"#
+        )
+        .is_err());
     }
 
     #[tokio::test]
     async fn inline_dsns_resolve_and_unknown_targets_fail() {
-        let d = DeploymentDsns::new(Deployments::single("p", "staging", "http://x:1", "mysql://a@b/c"), None);
-        assert_eq!(d.target_dsn("p", "staging").await.unwrap().expose(), "mysql://a@b/c");
+        let d = DeploymentDsns::new(
+            Deployments::single("p", "staging", "http://x:1", "mysql://a@b/c"),
+            None,
+        );
+        assert_eq!(
+            d.target_dsn("p", "staging").await.unwrap().expose(),
+            "mysql://a@b/c"
+        );
         assert!(d.target_dsn("p", "production").await.is_err());
         assert!(d.target_dsn("q", "staging").await.is_err());
     }

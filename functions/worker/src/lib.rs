@@ -79,10 +79,15 @@ impl Worker {
         let result = match job {
             // Boxed: the cutover flow's future is deep enough to overflow the compiler's layout
             // depth of the Lambda entry point's future when stored inline.
-            Job::Cutover(cutover) => Box::pin(jobs::cutover::run(self, cutover, &job_id, attempt)).await,
+            Job::Cutover(cutover) => {
+                Box::pin(jobs::cutover::run(self, cutover, &job_id, attempt)).await
+            }
             Job::Reply(reply) => jobs::reply::run(self, reply, &job_id, attempt).await,
             Job::Poll(poll) => jobs::poll::run(self, poll).await,
-            Job::RegisterApply(register) => Box::pin(progress::register::run(self, register, attempt)).await,
+            Job::RegisterApply(register) => {
+                Box::pin(progress::register::run(self, register, attempt)).await
+            }
+            Job::Plan(plan) => Box::pin(jobs::plan::run(self, plan, &job_id, attempt)).await,
         };
         match &result {
             Ok(()) => tracing::info!("job done"),
@@ -149,6 +154,12 @@ fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
             span.record("apply_id", j.apply_id.as_str());
             span.record("repo", j.repository.as_str());
             span.record("pr", j.pr.0);
+            None
+        }
+        Job::Plan(j) => {
+            span.record("repo", j.repository.as_str());
+            span.record("pr", j.pr.0);
+            span.record("delivery_id", j.delivery_id.as_str());
             None
         }
     };

@@ -9,7 +9,9 @@ use schemabot_github::InstallationClient;
 /// The hidden marker text for a job id, exactly as the renderers append it (`<!-- schemabot:… -->`),
 /// so a search matches the marker line and never ordinary text.
 pub fn hidden_marker(job_id: &str) -> String {
-    schemabot_render::marker::append("", job_id).trim().to_string()
+    schemabot_render::marker::append("", job_id)
+        .trim()
+        .to_string()
 }
 
 /// Posts `body` (which must contain `marker`) unless an earlier attempt of the same job already
@@ -28,7 +30,10 @@ pub async fn post_once(
             .await
             .map_err(errors::github)?
         {
-            tracing::info!(comment = existing.0, "comment already posted by an earlier attempt");
+            tracing::info!(
+                comment = existing.0,
+                "comment already posted by an earlier attempt"
+            );
             return Ok(existing);
         }
     }

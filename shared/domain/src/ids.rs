@@ -255,7 +255,14 @@ mod tests {
             ApplyId::parse("apply_abc123").unwrap().as_str(),
             "apply_abc123"
         );
-        for bad in ["apply-", "apply-xyz", "apply", "apply-12 3", "aply-123", "apply:12"] {
+        for bad in [
+            "apply-",
+            "apply-xyz",
+            "apply",
+            "apply-12 3",
+            "aply-123",
+            "apply:12",
+        ] {
             assert!(ApplyId::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(

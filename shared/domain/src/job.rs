@@ -3,10 +3,13 @@
 //! Serialized as JSON inside a versioned envelope so that a worker can refuse (DLQ) a message it
 //! does not understand instead of misreading it.
 
+use crate::apply::ApplyMode;
 use crate::command::{CommandName, ParseError};
 use crate::ids::{
-    ApplyId, CommentId, DeliveryId, Environment, InstallationId, Login, PrNumber, Repository,
+    ApplyId, CommentId, Database, DeliveryId, Environment, InstallationId, Login, PrNumber,
+    Repository, TaskId,
 };
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Current envelope version. Bump when a job's meaning changes incompatibly.
@@ -46,7 +49,10 @@ pub enum CommandSource {
     PrComment(CommentOrigin),
     /// The operator CLI; `actor` is the caller's AWS identity (ARN). IAM replaced the GitHub
     /// permission check.
-    Cli { request_id: String, actor: String },
+    Cli {
+        request_id: String,
+        actor: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +97,72 @@ pub struct PollJob {
     pub chain_seq: u64,
 }
 
+/// One table of an apply being registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterTask {
+    pub task_id: TaskId,
+    /// The schema (or keyspace) the table lives in.
+    pub namespace: String,
+    pub table: String,
+    pub ddl: String,
+}
+
+/// Brings an apply Tern accepted into SchemaBot: its record and tasks, the PR's progress
+/// comment and its poll chain. What the apply flow sends once Tern answered an Apply (tests and
+/// the demo send it directly). Idempotent: re-running it finds what an earlier run created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterApplyJob {
+    pub apply_id: ApplyId,
+    /// The apply id on the Tern side.
+    pub tern_apply_id: String,
+    pub repository: Repository,
+    pub pr: PrNumber,
+    pub installation_id: InstallationId,
+    pub database: Database,
+    /// `mysql` or `vitess`, as Tern expects it.
+    pub database_type: String,
+    pub deployment: String,
+    pub environment: Environment,
+    /// The schema Spirit alters (where `_spirit_sentinel` lives).
+    pub target_schema: String,
+    pub mode: ApplyMode,
+    pub defer_cutover: bool,
+    pub requested_by: Option<Login>,
+    /// When Tern accepted the apply.
+    pub started_at: DateTime<Utc>,
+    pub tasks: Vec<RegisterTask>,
+}
+
+/// What asked for a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PlanTrigger {
+    /// `schemabot plan` in a PR comment.
+    Comment {
+        comment_id: CommentId,
+        commenter: Login,
+    },
+    /// A `pull_request` event (`opened`, `synchronize`, `reopened`).
+    PullRequest { action: String },
+}
+
+/// Plan the schema changes of a PR and post (or edit) one plan comment per (database,
+/// environment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanJob {
+    pub delivery_id: DeliveryId,
+    pub installation_id: InstallationId,
+    pub repository: Repository,
+    pub pr: PrNumber,
+    /// The PR head commit, when the event named it; a comment does not, so the worker looks it up.
+    pub head_sha: Option<String>,
+    /// `None` = every configured environment.
+    pub environment: Option<Environment>,
+    /// `None` = every database the PR changes.
+    pub database: Option<Database>,
+    pub trigger: PlanTrigger,
+}
+
 /// A job on the queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -98,6 +170,8 @@ pub enum Job {
     Cutover(CutoverJob),
     Reply(ReplyJob),
     Poll(PollJob),
+    RegisterApply(RegisterApplyJob),
+    Plan(PlanJob),
 }
 
 impl Job {
@@ -111,6 +185,15 @@ impl Job {
             },
             Job::Reply(j) => format!("reply:{}:{}", j.origin.repository, j.origin.comment_id),
             Job::Poll(j) => format!("poll:{}:{}", j.apply_id, j.chain_seq),
+            Job::RegisterApply(j) => format!("register:{}", j.apply_id),
+            Job::Plan(j) => match &j.trigger {
+                PlanTrigger::Comment { comment_id, .. } => {
+                    format!("plan:{}:{}", j.repository, comment_id)
+                }
+                PlanTrigger::PullRequest { .. } => {
+                    format!("plan:{}:{}:delivery:{}", j.repository, j.pr, j.delivery_id)
+                }
+            },
         }
     }
 
@@ -119,7 +202,9 @@ impl Job {
         match self {
             Job::Cutover(j) => format!("apply:{}", j.apply_id),
             Job::Poll(j) => format!("apply:{}", j.apply_id),
+            Job::RegisterApply(j) => format!("apply:{}", j.apply_id),
             Job::Reply(j) => format!("pr:{}:{}", j.origin.repository, j.origin.pr),
+            Job::Plan(j) => format!("pr:{}:{}", j.repository, j.pr),
         }
     }
 
@@ -128,6 +213,91 @@ impl Job {
             Job::Cutover(_) => "cutover",
             Job::Reply(_) => "reply",
             Job::Poll(_) => "poll",
+            Job::RegisterApply(_) => "register_apply",
+            Job::Plan(_) => "plan",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn register_job() -> RegisterApplyJob {
+        RegisterApplyJob {
+            apply_id: ApplyId::parse("apply-00000000000000ab").unwrap(),
+            tern_apply_id: "apply-00000000000000ab".into(),
+            repository: Repository::parse("octo/schemas").unwrap(),
+            pr: PrNumber(7),
+            installation_id: InstallationId(9),
+            database: Database::parse("payments").unwrap(),
+            database_type: "mysql".into(),
+            deployment: "payments".into(),
+            environment: Environment::parse("staging").unwrap(),
+            target_schema: "payments".into(),
+            mode: ApplyMode::Atomic,
+            defer_cutover: true,
+            requested_by: Some(Login("alice".into())),
+            started_at: DateTime::parse_from_rfc3339("2026-05-15T12:34:56Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            tasks: vec![RegisterTask {
+                task_id: TaskId::parse("task-01").unwrap(),
+                namespace: "payments".into(),
+                table: "orders".into(),
+                ddl: "ALTER TABLE orders ADD INDEX idx_status (status)".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn register_apply_jobs_are_named_and_grouped_by_apply() {
+        let job = Job::RegisterApply(register_job());
+        assert_eq!(job.id(), "register:apply-00000000000000ab");
+        assert_eq!(job.message_group(), "apply:apply-00000000000000ab");
+        assert_eq!(job.kind(), "register_apply");
+    }
+
+    fn plan_job(trigger: PlanTrigger) -> PlanJob {
+        PlanJob {
+            delivery_id: DeliveryId::parse("d-1").unwrap(),
+            installation_id: InstallationId(9),
+            repository: Repository::parse("octo/schemas").unwrap(),
+            pr: PrNumber(7),
+            head_sha: None,
+            environment: Some(Environment::parse("staging").unwrap()),
+            database: None,
+            trigger,
+        }
+    }
+
+    #[test]
+    fn plan_jobs_are_grouped_by_pr_and_named_by_their_trigger() {
+        let job = Job::Plan(plan_job(PlanTrigger::Comment {
+            comment_id: CommentId(99),
+            commenter: Login("alice".into()),
+        }));
+        assert_eq!(job.id(), "plan:octo/schemas:99");
+        assert_eq!(job.message_group(), "pr:octo/schemas:7");
+        assert_eq!(job.kind(), "plan");
+        let event = Job::Plan(plan_job(PlanTrigger::PullRequest {
+            action: "synchronize".into(),
+        }));
+        assert_eq!(event.id(), "plan:octo/schemas:7:delivery:d-1");
+        assert_eq!(event.message_group(), "pr:octo/schemas:7");
+        let envelope = JobEnvelope::new(event);
+        let json = serde_json::to_string(&envelope).unwrap();
+        assert!(json.contains(r#""kind":"plan""#), "{json}");
+        let back: JobEnvelope = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn register_apply_jobs_round_trip_through_the_envelope() {
+        let envelope = JobEnvelope::new(Job::RegisterApply(register_job()));
+        let json = serde_json::to_string(&envelope).unwrap();
+        assert!(json.contains(r#""kind":"register_apply""#), "{json}");
+        let back: JobEnvelope = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, envelope);
     }
 }

@@ -764,10 +764,17 @@ fn arguments_stop_at_the_end_of_the_line() {
 #[test]
 fn errors_carry_the_environment_they_named_for_routing() {
     assert_eq!(
-        parse("schemabot cutover -e Production").environment().map(|e| e.as_str()),
+        parse("schemabot cutover -e Production")
+            .environment()
+            .map(|e| e.as_str()),
         Some("production")
     );
-    assert_eq!(parse("schemabot cutover apply-xyz -e staging").environment().map(|e| e.as_str()), Some("staging"));
+    assert_eq!(
+        parse("schemabot cutover apply-xyz -e staging")
+            .environment()
+            .map(|e| e.as_str()),
+        Some("staging")
+    );
     assert_eq!(parse("schemabot cutover apply-ab").environment(), None);
     assert_eq!(parse("schemabot frobnicate -e staging").environment(), None);
 }

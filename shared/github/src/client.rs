@@ -73,6 +73,24 @@ pub struct IssueComment {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+/// A file a PR changes (`GET /pulls/{n}/files`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestFile {
+    pub filename: String,
+    /// `added`, `modified`, `removed`, `renamed`, …
+    pub status: String,
+}
+
+/// A PR as far as planning cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestInfo {
+    pub head_sha: String,
+    pub state: String,
+}
+
+/// A bound on `pulls/{n}/files` pagination (GitHub itself stops at 3 000 files).
+const MAX_FILE_PAGES: u32 = 30;
+
 /// The GitHub App client. Build one per process (e.g. before the Lambda runtime loop) and clone
 /// it freely: clones share the HTTP connection pool, the installation-token cache and the request
 /// counters, which is what makes tokens survive across warm invocations.
@@ -538,6 +556,115 @@ impl InstallationClient {
         }
     }
 
+    /// The PR's head commit and state. One request.
+    pub async fn get_pull_request(
+        &self,
+        repo: &Repository,
+        pr: PrNumber,
+    ) -> Result<PullRequestInfo, GithubError> {
+        let call = ApiCall {
+            kind: RequestKind::GetPullRequest,
+            verb: Verb::Get,
+            path: format!("{}/pulls/{}", repo_path(repo), pr.0),
+            body: None,
+        };
+        let reply = self.send(&call, Replay::Always).await?;
+        let wire: PullWire = decode(call.kind, &reply.body)?;
+        Ok(PullRequestInfo {
+            head_sha: wire.head.sha,
+            state: wire.state.unwrap_or_default(),
+        })
+    }
+
+    /// Every file the PR changes (100 per request).
+    pub async fn list_pull_request_files(
+        &self,
+        repo: &Repository,
+        pr: PrNumber,
+    ) -> Result<Vec<PullRequestFile>, GithubError> {
+        let mut all = Vec::new();
+        for page in 1..=MAX_FILE_PAGES {
+            let call = ApiCall {
+                kind: RequestKind::ListPullRequestFiles,
+                verb: Verb::Get,
+                path: format!(
+                    "{}/pulls/{}/files?per_page={COMMENTS_PER_PAGE}&page={page}",
+                    repo_path(repo),
+                    pr.0
+                ),
+                body: None,
+            };
+            let reply = self.send(&call, Replay::Always).await?;
+            let wire: Vec<PullFileWire> = decode(call.kind, &reply.body)?;
+            let received = wire.len();
+            all.extend(wire.into_iter().map(|f| PullRequestFile {
+                filename: f.filename,
+                status: f.status.unwrap_or_default(),
+            }));
+            if !has_next_page(reply.link.as_deref(), received) {
+                return Ok(all);
+            }
+        }
+        tracing::warn!(%repo, pr = pr.0, "stopped paging PR files at the page limit");
+        Ok(all)
+    }
+
+    /// A file's text at a commit (the contents API, base64). `Ok(None)` when the file does not
+    /// exist at that commit. One request.
+    pub async fn get_file_contents(
+        &self,
+        repo: &Repository,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<String>, GithubError> {
+        if path.is_empty() || git_ref.is_empty() {
+            return Err(GithubError::InvalidArgument("empty path or ref".into()));
+        }
+        let encoded_path = path
+            .split('/')
+            .map(encode_path_segment)
+            .collect::<Vec<_>>()
+            .join("/");
+        let call = ApiCall {
+            kind: RequestKind::GetFileContents,
+            verb: Verb::Get,
+            path: format!(
+                "{}/contents/{encoded_path}?ref={}",
+                repo_path(repo),
+                encode_path_segment(git_ref)
+            ),
+            body: None,
+        };
+        let reply = match self.send(&call, Replay::Always).await {
+            Ok(reply) => reply,
+            Err(GithubError::Status { status: 404, .. }) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        let wire: ContentsWire = decode(call.kind, &reply.body)?;
+        if wire.encoding.as_deref().is_some_and(|e| e != "base64") {
+            return Err(GithubError::Decode {
+                operation: call.kind,
+                message: "file contents are not base64-encoded".into(),
+            });
+        }
+        let packed: String = wire
+            .content
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let bytes = decode_base64(&packed).ok_or_else(|| GithubError::Decode {
+            operation: call.kind,
+            message: "invalid base64 in file contents".into(),
+        })?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| GithubError::Decode {
+                operation: call.kind,
+                message: "file contents are not UTF-8".into(),
+            })
+    }
+
     async fn send(&self, call: &ApiCall, replay: Replay) -> Result<ApiReply, GithubError> {
         let client = &self.client;
         client
@@ -723,8 +850,59 @@ fn has_next_page(link: Option<&str>, received: usize) -> bool {
     }
 }
 
+/// Standard base64 (with or without padding); `None` on any invalid character.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    let trimmed = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0u32;
+    for c in trimmed.bytes() {
+        acc = (acc << 6) | value(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Wire shapes: only the fields we read.
+
+#[derive(Deserialize)]
+struct PullWire {
+    head: PullHeadWire,
+    state: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PullHeadWire {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct PullFileWire {
+    filename: String,
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ContentsWire {
+    content: Option<String>,
+    encoding: Option<String>,
+}
 
 /// The token response. Deliberately not `Debug`: it holds the token.
 #[derive(Deserialize)]
@@ -810,6 +988,17 @@ mod tests {
         send(gh.list_comments(repo, PrNumber(1)));
         send(gh.find_comment_with_marker(repo, PrNumber(1), "m"));
         send(gh.collaborator_permission(repo, login));
+        send(gh.get_pull_request(repo, PrNumber(1)));
+        send(gh.list_pull_request_files(repo, PrNumber(1)));
+        send(gh.get_file_contents(repo, "a/b.sql", "abc"));
+    }
+
+    #[test]
+    fn base64_file_contents_decode_like_github_sends_them() {
+        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(decode_base64("aGVsbG8gd29ybGQ").unwrap(), b"hello world");
+        assert_eq!(decode_base64("").unwrap(), b"");
+        assert!(decode_base64("a*b=").is_none());
     }
 
     #[test]

@@ -19,7 +19,10 @@ mod retry;
 mod stats;
 mod token;
 
-pub use client::{GithubClient, InstallationClient, IssueComment, Reaction, MAX_COMMENT_CHARS};
+pub use client::{
+    GithubClient, InstallationClient, IssueComment, PullRequestFile, PullRequestInfo, Reaction,
+    MAX_COMMENT_CHARS,
+};
 pub use config::{
     GithubAppConfig, PrivateKeyPem, DEFAULT_API_BASE, ENV_API_URL, ENV_APP_ID, ENV_PRIVATE_KEY,
     ENV_PRIVATE_KEY_FILE,

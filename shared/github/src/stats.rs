@@ -19,16 +19,25 @@ pub enum RequestKind {
     ListComments,
     /// `GET /repos/{o}/{r}/collaborators/{u}/permission`
     CollaboratorPermission,
+    /// `GET /repos/{o}/{r}/pulls/{n}`
+    GetPullRequest,
+    /// `GET /repos/{o}/{r}/pulls/{n}/files` (one per page)
+    ListPullRequestFiles,
+    /// `GET /repos/{o}/{r}/contents/{path}?ref={sha}`
+    GetFileContents,
 }
 
 impl RequestKind {
-    pub const ALL: [RequestKind; 6] = [
+    pub const ALL: [RequestKind; 9] = [
         RequestKind::AccessToken,
         RequestKind::AddReaction,
         RequestKind::CreateComment,
         RequestKind::UpdateComment,
         RequestKind::ListComments,
         RequestKind::CollaboratorPermission,
+        RequestKind::GetPullRequest,
+        RequestKind::ListPullRequestFiles,
+        RequestKind::GetFileContents,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +48,9 @@ impl RequestKind {
             RequestKind::UpdateComment => "update_comment",
             RequestKind::ListComments => "list_comments",
             RequestKind::CollaboratorPermission => "collaborator_permission",
+            RequestKind::GetPullRequest => "get_pull_request",
+            RequestKind::ListPullRequestFiles => "list_pull_request_files",
+            RequestKind::GetFileContents => "get_file_contents",
         }
     }
 
@@ -92,6 +104,9 @@ impl RequestStats {
             update_comment: self.count(RequestKind::UpdateComment),
             list_comments: self.count(RequestKind::ListComments),
             collaborator_permission: self.count(RequestKind::CollaboratorPermission),
+            get_pull_request: self.count(RequestKind::GetPullRequest),
+            list_pull_request_files: self.count(RequestKind::ListPullRequestFiles),
+            get_file_contents: self.count(RequestKind::GetFileContents),
             retries: self.retries(),
         }
     }
@@ -106,6 +121,9 @@ pub struct RequestCounts {
     pub update_comment: u64,
     pub list_comments: u64,
     pub collaborator_permission: u64,
+    pub get_pull_request: u64,
+    pub list_pull_request_files: u64,
+    pub get_file_contents: u64,
     pub retries: u64,
 }
 
@@ -117,6 +135,9 @@ impl RequestCounts {
             + self.update_comment
             + self.list_comments
             + self.collaborator_permission
+            + self.get_pull_request
+            + self.list_pull_request_files
+            + self.get_file_contents
     }
 
     /// What happened between `earlier` and `self`.
@@ -130,6 +151,15 @@ impl RequestCounts {
             collaborator_permission: self
                 .collaborator_permission
                 .saturating_sub(earlier.collaborator_permission),
+            get_pull_request: self
+                .get_pull_request
+                .saturating_sub(earlier.get_pull_request),
+            list_pull_request_files: self
+                .list_pull_request_files
+                .saturating_sub(earlier.list_pull_request_files),
+            get_file_contents: self
+                .get_file_contents
+                .saturating_sub(earlier.get_file_contents),
             retries: self.retries.saturating_sub(earlier.retries),
         }
     }

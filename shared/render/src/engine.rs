@@ -54,6 +54,7 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     embedded!("cutover_not_accepted.md.tera"),
     embedded!("cutover_failed.md.tera"),
     embedded!("permission_denied.md.tera"),
+    embedded!("plan.md.tera"),
 ];
 
 /// The comment kinds, one template each. Partials are not listed: they are only included.
@@ -82,11 +83,12 @@ pub(crate) enum Template {
     CutoverNotAccepted,
     CutoverFailed,
     PermissionDenied,
+    Plan,
 }
 
 impl Template {
     #[cfg(test)]
-    pub(crate) const ALL: [Template; 23] = [
+    pub(crate) const ALL: [Template; 24] = [
         Template::Progress,
         Template::ProgressFinalized,
         Template::Summary,
@@ -110,6 +112,7 @@ impl Template {
         Template::CutoverNotAccepted,
         Template::CutoverFailed,
         Template::PermissionDenied,
+        Template::Plan,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -137,6 +140,7 @@ impl Template {
             Template::CutoverNotAccepted => "cutover_not_accepted.md.tera",
             Template::CutoverFailed => "cutover_failed.md.tera",
             Template::PermissionDenied => "permission_denied.md.tera",
+            Template::Plan => "plan.md.tera",
         }
     }
 }

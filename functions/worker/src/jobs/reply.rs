@@ -8,7 +8,12 @@ use crate::Worker;
 use schemabot_domain::job::{Reply, ReplyJob};
 use schemabot_github::Reaction;
 
-pub async fn run(worker: &Worker, job: &ReplyJob, job_id: &str, attempt: Attempt) -> Result<(), JobError> {
+pub async fn run(
+    worker: &Worker,
+    job: &ReplyJob,
+    job_id: &str,
+    attempt: Attempt,
+) -> Result<(), JobError> {
     let origin = &job.origin;
     let github = worker.github.installation(origin.installation_id);
     // Acknowledge commands (not help, as the original) before answering.
@@ -21,6 +26,14 @@ pub async fn run(worker: &Worker, job: &ReplyJob, job_id: &str, attempt: Attempt
         }
     }
     let body = schemabot_render::render_reply(&job.reply, job_id).map_err(errors::render)?;
-    post_once(&github, &origin.repository, origin.pr, &hidden_marker(job_id), &body, attempt).await?;
+    post_once(
+        &github,
+        &origin.repository,
+        origin.pr,
+        &hidden_marker(job_id),
+        &body,
+        attempt,
+    )
+    .await?;
     Ok(())
 }

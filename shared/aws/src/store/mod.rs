@@ -6,6 +6,7 @@
 mod apply;
 mod changes;
 mod delivery;
+mod plan;
 
 pub use apply::{ActiveApplyRef, ActiveCursor, ActivePage, ApplySnapshot, ClaimGranted};
 pub use changes::{ApplyChanges, Change, TaskChanges};

@@ -1,0 +1,465 @@
+//! Plan jobs (`schemabot plan [-e] [-d]` and automatic plans on PR pushes): find the schema
+//! directories the PR changes (a `schemabot.yaml` naming `database:` and `type:` next to `.sql`
+//! files), read the `.sql` files at the PR head commit, ask Tern for a plan per environment and
+//! post — or edit — one plan comment per (database, environment).
+
+use crate::errors;
+use crate::outcome::{Attempt, JobError};
+use crate::post::{hidden_marker, post_once};
+use crate::Worker;
+use schemabot_domain::job::{PlanJob, PlanTrigger};
+use schemabot_domain::{Database, Environment};
+use schemabot_github::{InstallationClient, Reaction};
+use schemabot_render::{render_plan, PlanComment, PlanLint, PlanTable, PlanTriggerText};
+use schemabot_tern::proto;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The config file that marks a schema directory.
+pub const SCHEMA_CONFIG_FILE: &str = "schemabot.yaml";
+
+/// `schemabot.yaml`: which database the directory's `.sql` files describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaConfig {
+    pub database: String,
+    /// `mysql` (default) or `vitess`.
+    pub database_type: String,
+}
+
+/// Reads the two `key: value` lines SchemaBot needs; other keys, comments and blank lines are
+/// ignored. `None` without a valid `database`.
+pub fn parse_schema_config(text: &str) -> Option<SchemaConfig> {
+    let mut database = None;
+    let mut database_type = None;
+    for line in text.lines() {
+        let line = line.split(" #").next().unwrap_or("").trim_end();
+        if line.trim_start().starts_with('#') || line.starts_with([' ', '\t']) {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'').trim();
+        match key.trim() {
+            "database" if !value.is_empty() => database = Some(value.to_string()),
+            "type" if !value.is_empty() => database_type = Some(value.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    Some(SchemaConfig {
+        database: database?,
+        database_type: database_type.unwrap_or_else(|| "mysql".to_string()),
+    })
+}
+
+/// The directory of a repository path (`""` for the root).
+fn parent_dir(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// A schema directory the PR changes, with its `.sql` files at the head commit.
+#[derive(Debug)]
+struct SchemaDir {
+    config: SchemaConfig,
+    /// File name (within the directory) → content.
+    files: HashMap<String, String>,
+}
+
+/// The marker of a (database, environment) plan comment: stable across re-plans.
+pub fn plan_marker(job: &PlanJob, database: &str, environment: &str) -> String {
+    format!(
+        "plan:{}:{}:{database}:{environment}",
+        job.repository, job.pr.0
+    )
+}
+
+pub async fn run(
+    worker: &Worker,
+    job: &PlanJob,
+    _job_id: &str,
+    attempt: Attempt,
+) -> Result<(), JobError> {
+    let github = worker.github.installation(job.installation_id);
+    if let (PlanTrigger::Comment { comment_id, .. }, true) = (&job.trigger, attempt.is_first()) {
+        if let Err(error) = github
+            .add_reaction(&job.repository, *comment_id, Reaction::Eyes)
+            .await
+        {
+            tracing::warn!(%error, "could not add the 👀 reaction");
+        }
+    }
+    let head_sha = match &job.head_sha {
+        Some(sha) => sha.clone(),
+        None => {
+            github
+                .get_pull_request(&job.repository, job.pr)
+                .await
+                .map_err(errors::github)?
+                .head_sha
+        }
+    };
+    let dirs = schema_dirs(&github, job, &head_sha).await?;
+    if dirs.is_empty() {
+        tracing::info!("the PR changes no schema directory; nothing to plan");
+        return Ok(());
+    }
+    let endpoints = worker.config.deployments.tern_endpoints().ok();
+    let has_environment = |deployment: &str, environment: &Environment| {
+        endpoints
+            .as_ref()
+            .is_some_and(|e| e.resolve(deployment, environment.as_str()).is_ok())
+    };
+    for dir in dirs.values() {
+        let database = &dir.config.database;
+        // The deployment is keyed by the database name (the reference's ResolveDeployment).
+        let deployment = database.as_str();
+        let environments: Vec<Environment> = match &job.environment {
+            Some(environment) => vec![environment.clone()],
+            None => worker
+                .config
+                .environments
+                .iter()
+                .filter(|e| has_environment(deployment, e))
+                .cloned()
+                .collect(),
+        };
+        if environments.is_empty() {
+            tracing::warn!(
+                database,
+                "no configured environment has a deployment for this database"
+            );
+        }
+        for environment in &environments {
+            let comment = if has_environment(deployment, environment) {
+                plan_one(worker, job, dir, deployment, environment, &head_sha).await?
+            } else {
+                error_comment(
+                    job,
+                    dir,
+                    environment,
+                    &head_sha,
+                    format!(
+                        "No deployment is configured for database `{database}` in environment `{environment}`."
+                    ),
+                )
+            };
+            publish(worker, &github, job, &comment, attempt).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The schema directories touched by the PR (optionally only `job.database`'s), keyed by path.
+async fn schema_dirs(
+    github: &InstallationClient,
+    job: &PlanJob,
+    head_sha: &str,
+) -> Result<BTreeMap<String, SchemaDir>, JobError> {
+    let files = github
+        .list_pull_request_files(&job.repository, job.pr)
+        .await
+        .map_err(errors::github)?;
+    let mut changed_sql: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut candidates = BTreeSet::new();
+    for file in &files {
+        let dir = parent_dir(&file.filename);
+        let name = &file.filename[dir.len()..].trim_start_matches('/');
+        if name.ends_with(".sql") {
+            candidates.insert(dir.to_string());
+            if file.status != "removed" {
+                changed_sql
+                    .entry(dir.to_string())
+                    .or_default()
+                    .insert(name.to_string());
+            }
+        } else if *name == SCHEMA_CONFIG_FILE {
+            candidates.insert(dir.to_string());
+        }
+    }
+    let mut dirs = BTreeMap::new();
+    for dir in candidates {
+        let Some(text) = github
+            .get_file_contents(&job.repository, &join(&dir, SCHEMA_CONFIG_FILE), head_sha)
+            .await
+            .map_err(errors::github)?
+        else {
+            continue;
+        };
+        let Some(config) = parse_schema_config(&text) else {
+            tracing::warn!(dir, "schemabot.yaml names no database; skipped");
+            continue;
+        };
+        if job
+            .database
+            .as_ref()
+            .is_some_and(|wanted| !wanted.as_str().eq_ignore_ascii_case(&config.database))
+        {
+            continue;
+        }
+        let mut contents = HashMap::new();
+        for name in changed_sql.get(&dir).into_iter().flatten() {
+            if let Some(text) = github
+                .get_file_contents(&job.repository, &join(&dir, name), head_sha)
+                .await
+                .map_err(errors::github)?
+            {
+                contents.insert(name.clone(), text);
+            }
+        }
+        dirs.insert(
+            dir,
+            SchemaDir {
+                config,
+                files: contents,
+            },
+        );
+    }
+    Ok(dirs)
+}
+
+fn trigger_text(job: &PlanJob) -> PlanTriggerText {
+    match &job.trigger {
+        PlanTrigger::Comment { commenter, .. } => PlanTriggerText::Command {
+            login: commenter.0.clone(),
+        },
+        PlanTrigger::PullRequest { action } => PlanTriggerText::PullRequest {
+            action: action.clone(),
+        },
+    }
+}
+
+/// A rendered-to-be plan for one (database, environment).
+struct Planned {
+    database: String,
+    environment: Environment,
+    view: PlanComment,
+}
+
+fn error_comment(
+    job: &PlanJob,
+    dir: &SchemaDir,
+    environment: &Environment,
+    head_sha: &str,
+    error: String,
+) -> Planned {
+    Planned {
+        database: dir.config.database.clone(),
+        environment: environment.clone(),
+        view: PlanComment {
+            database: dir.config.database.clone(),
+            environment: environment.to_string(),
+            commit: Some(head_sha.to_string()),
+            trigger: trigger_text(job),
+            tables: vec![],
+            lint: vec![],
+            errors: vec![error],
+        },
+    }
+}
+
+fn change_name(change_type: i32) -> &'static str {
+    match proto::ChangeType::try_from(change_type) {
+        Ok(proto::ChangeType::Create) => "create",
+        Ok(proto::ChangeType::Alter) => "alter",
+        Ok(proto::ChangeType::Drop) => "drop",
+        Ok(proto::ChangeType::Vschema) => "vschema",
+        _ => "other",
+    }
+}
+
+async fn plan_one(
+    worker: &Worker,
+    job: &PlanJob,
+    dir: &SchemaDir,
+    deployment: &str,
+    environment: &Environment,
+    head_sha: &str,
+) -> Result<Planned, JobError> {
+    let database = &dir.config.database;
+    let request = proto::PlanRequest {
+        database: database.clone(),
+        r#type: dir.config.database_type.clone(),
+        schema_files: HashMap::from([(
+            database.clone(),
+            proto::SchemaFiles {
+                files: dir.files.clone(),
+            },
+        )]),
+        repository: job.repository.to_string(),
+        pull_request: i32::try_from(job.pr.0).unwrap_or(i32::MAX),
+        environment: environment.to_string(),
+        target: String::new(),
+    };
+    let response = match worker
+        .tern
+        .plan(deployment, environment.as_str(), request)
+        .await
+    {
+        Ok(response) => response,
+        Err(error) => {
+            errors::tern_failed();
+            if error.is_transient() {
+                return Err(JobError::transient(format!("Tern Plan: {error}")));
+            }
+            return Ok(error_comment(
+                job,
+                dir,
+                environment,
+                head_sha,
+                format!("Tern could not plan: {error}"),
+            ));
+        }
+    };
+    let tables = response
+        .changes
+        .iter()
+        .flat_map(|change| {
+            change.table_changes.iter().map(move |t| PlanTable {
+                namespace: if t.namespace.is_empty() {
+                    change.namespace.clone()
+                } else {
+                    t.namespace.clone()
+                },
+                table: t.table_name.clone(),
+                change: change_name(t.change_type).to_string(),
+                ddl: t.ddl.clone(),
+                unsafe_reason: t.is_unsafe.then(|| t.unsafe_reason.clone()),
+            })
+        })
+        .collect();
+    let lint = response
+        .lint_violations
+        .iter()
+        .map(|l| PlanLint {
+            severity: if l.severity.is_empty() {
+                "warning".to_string()
+            } else {
+                l.severity.clone()
+            },
+            table: l.table.clone(),
+            message: l.message.clone(),
+        })
+        .collect();
+    Ok(Planned {
+        database: database.clone(),
+        environment: environment.clone(),
+        view: PlanComment {
+            database: database.clone(),
+            environment: environment.to_string(),
+            commit: Some(head_sha.to_string()),
+            trigger: trigger_text(job),
+            tables,
+            lint,
+            errors: response.errors,
+        },
+    })
+}
+
+/// Edits the recorded plan comment of (database, environment), or posts it and records it.
+async fn publish(
+    worker: &Worker,
+    github: &InstallationClient,
+    job: &PlanJob,
+    planned: &Planned,
+    attempt: Attempt,
+) -> Result<(), JobError> {
+    let marker_id = plan_marker(job, &planned.database, planned.environment.as_str());
+    let body = render_plan(&planned.view, &marker_id).map_err(errors::render)?;
+    let database = Database::parse(&planned.database).map_err(|e| {
+        JobError::permanent(format!("schemabot.yaml names an invalid database: {e}"))
+    })?;
+    let recorded = worker
+        .store
+        .plan_comment(&job.repository, job.pr, &database, &planned.environment)
+        .await
+        .map_err(errors::store)?;
+    if let Some(comment) = recorded {
+        return github
+            .update_comment(&job.repository, comment, &body)
+            .await
+            .map_err(errors::github);
+    }
+    let marker = hidden_marker(&marker_id);
+    // Not the first attempt, or an earlier plan job died between posting and recording: the
+    // marker finds the comment instead of posting a second one.
+    let existing = github
+        .find_comment_with_marker(&job.repository, job.pr, &marker)
+        .await
+        .map_err(errors::github)?;
+    let comment = match existing {
+        Some(comment) => {
+            github
+                .update_comment(&job.repository, comment, &body)
+                .await
+                .map_err(errors::github)?;
+            comment
+        }
+        None => post_once(github, &job.repository, job.pr, &marker, &body, attempt).await?,
+    };
+    let kept = worker
+        .store
+        .record_plan_comment(
+            &job.repository,
+            job.pr,
+            &database,
+            &planned.environment,
+            comment,
+        )
+        .await
+        .map_err(errors::store)?;
+    if kept != comment {
+        // Plans of one PR share a message group, so this only happens after manual meddling.
+        github
+            .update_comment(&job.repository, kept, &body)
+            .await
+            .map_err(errors::github)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_database_and_type_from_schemabot_yaml() {
+        assert_eq!(
+            parse_schema_config("# payments schema\ndatabase: payments\ntype: MySQL\n"),
+            Some(SchemaConfig {
+                database: "payments".into(),
+                database_type: "mysql".into()
+            })
+        );
+        assert_eq!(
+            parse_schema_config("database: \"orders\"  # quoted\n"),
+            Some(SchemaConfig {
+                database: "orders".into(),
+                database_type: "mysql".into()
+            })
+        );
+        assert_eq!(parse_schema_config("type: vitess\n"), None);
+        assert_eq!(
+            parse_schema_config("nested:\n  database: nope\ndatabase: yes_db\n")
+                .map(|c| c.database),
+            Some("yes_db".into())
+        );
+    }
+
+    #[test]
+    fn paths_split_into_directory_and_name() {
+        assert_eq!(
+            parent_dir("schemas/payments/orders.sql"),
+            "schemas/payments"
+        );
+        assert_eq!(parent_dir("orders.sql"), "");
+        assert_eq!(join("", "schemabot.yaml"), "schemabot.yaml");
+        assert_eq!(join("a/b", "schemabot.yaml"), "a/b/schemabot.yaml");
+    }
+}

@@ -1,0 +1,173 @@
+//! `schemabot plan` end to end: webhook → SQS → worker → GitHub contents API → Tern stand-in
+//! Plan over the real MariaDB schema → one plan comment per (database, environment), edited by
+//! re-plans; and automatic plans on `pull_request` pushes.
+//!
+//! The database is named after the harness's deployment (`payments`), so its live schema is the
+//! MariaDB schema `payments`; the table name is unique per run so parallel runs do not collide.
+
+use schemabot_tests::harness::Stack;
+use schemabot_tests::services;
+
+const HEAD: &str = "4c5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b";
+const NEXT_HEAD: &str = "5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b4c";
+
+fn plan_comments(stack: &Stack) -> Vec<String> {
+    stack
+        .pr_comments()
+        .into_iter()
+        .filter(|c| c.contains("Schema Change Plan"))
+        .collect()
+}
+
+#[tokio::test]
+async fn plan_comment_is_posted_edited_and_refreshed_on_push() {
+    let stack = Stack::start().await;
+    let table = services::unique("orders_");
+    stack
+        .mysql_exec(&[
+            "CREATE DATABASE IF NOT EXISTS `payments`",
+            &format!(
+                "CREATE TABLE `payments`.`{table}` (id bigint NOT NULL AUTO_INCREMENT, status varchar(32) NOT NULL, legacy int NULL, PRIMARY KEY (id))"
+            ),
+        ])
+        .await;
+    let desired = format!(
+        "CREATE TABLE `{table}` (\n  `id` bigint NOT NULL AUTO_INCREMENT,\n  `status` varchar(32) NOT NULL,\n  `legacy` int NULL,\n  `note` varchar(64) NULL,\n  PRIMARY KEY (`id`),\n  KEY `idx_status` (`status`)\n);\n"
+    );
+    stack.seed_pr_files(
+        HEAD,
+        &[
+            (
+                "schemas/payments/schemabot.yaml",
+                "database: payments\ntype: mysql\n",
+            ),
+            ("schemas/payments/orders.sql", &desired),
+            ("README.md", "docs"),
+        ],
+    );
+
+    // 1. `plan -e staging`: one plan comment with the ALTER.
+    let (status, body) = stack.comment("alice", "schemabot plan -e staging").await;
+    assert_eq!(
+        (status, body["job"].as_str()),
+        (202, Some("plan")),
+        "{body}"
+    );
+    stack.deliver_all().await;
+    let plans = plan_comments(&stack);
+    assert_eq!(plans.len(), 1, "{plans:#?}");
+    let first = &plans[0];
+    assert!(first.contains("**Environment**: `staging`"), "{first}");
+    assert!(
+        first.contains(&format!(
+            "ALTER TABLE `{table}` ADD COLUMN `note` varchar(64) NULL, ADD KEY `idx_status` (`status`)"
+        )),
+        "{first}"
+    );
+    assert!(first.contains("```sql"), "{first}");
+    assert!(first.contains("<!-- schemabot:plan:"), "{first}");
+    let comments_after_first = stack.pr_comments().len();
+
+    // 2. A second plan edits the same comment; the live schema changed meanwhile.
+    stack
+        .mysql_exec(&[&format!(
+            "ALTER TABLE `payments`.`{table}` ADD COLUMN note varchar(64) NULL"
+        )])
+        .await;
+    stack.comment("alice", "schemabot plan -e staging").await;
+    stack.deliver_all().await;
+    let plans = plan_comments(&stack);
+    assert_eq!(plans.len(), 1, "re-plan must edit, not post: {plans:#?}");
+    assert!(!plans[0].contains("ADD COLUMN `note`"), "{}", plans[0]);
+    assert!(plans[0].contains("ADD KEY `idx_status`"), "{}", plans[0]);
+    assert_eq!(stack.pr_comments().len(), comments_after_first);
+
+    // 3. A push drops a column: auto plan for every configured environment, unsafe marked.
+    let pushed = format!(
+        "CREATE TABLE `{table}` (\n  `id` bigint NOT NULL AUTO_INCREMENT,\n  `status` varchar(32) NOT NULL,\n  `note` varchar(64) NULL,\n  PRIMARY KEY (`id`)\n);\n"
+    );
+    stack.seed_pr_files(
+        NEXT_HEAD,
+        &[
+            (
+                "schemas/payments/schemabot.yaml",
+                "database: payments\ntype: mysql\n",
+            ),
+            ("schemas/payments/orders.sql", &pushed),
+        ],
+    );
+    let (status, body) = stack.pull_request_event("synchronize", NEXT_HEAD).await;
+    assert_eq!(
+        (status, body["job"].as_str()),
+        (202, Some("plan")),
+        "{body}"
+    );
+    stack.deliver_all().await;
+    let plans = plan_comments(&stack);
+    assert_eq!(plans.len(), 2, "one per environment: {plans:#?}");
+    let staging = plans
+        .iter()
+        .find(|c| c.contains("**Environment**: `staging`"))
+        .expect("staging plan");
+    let production = plans
+        .iter()
+        .find(|c| c.contains("**Environment**: `production`"))
+        .expect("production plan");
+    for plan in [staging, production] {
+        assert!(plan.contains("DROP COLUMN `legacy`"), "{plan}");
+        assert!(plan.contains("Unsafe changes"), "{plan}");
+        assert!(plan.contains("`5d6e7f8091a2`"), "{plan}");
+    }
+
+    // A closed PR is still ignored (lock release comes later).
+    let (status, body) = stack.pull_request_event("closed", NEXT_HEAD).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (200, Some("pull_request action ignored"))
+    );
+
+    stack
+        .mysql_exec(&[&format!("DROP TABLE IF EXISTS `payments`.`{table}`")])
+        .await;
+}
+
+#[tokio::test]
+async fn a_pr_without_schema_changes_gets_no_plan_comment_and_an_unchanged_schema_says_so() {
+    let stack = Stack::start().await;
+    stack.seed_pr_files(HEAD, &[("README.md", "docs")]);
+    stack.comment("alice", "schemabot plan").await;
+    stack.deliver_all().await;
+    assert!(
+        plan_comments(&stack).is_empty(),
+        "{:#?}",
+        stack.pr_comments()
+    );
+
+    let table = services::unique("same_");
+    stack
+        .mysql_exec(&[
+            "CREATE DATABASE IF NOT EXISTS `payments`",
+            &format!("CREATE TABLE `payments`.`{table}` (id bigint NOT NULL, PRIMARY KEY (id))"),
+        ])
+        .await;
+    stack.seed_pr_files(
+        HEAD,
+        &[
+            ("db/schemabot.yaml", "database: payments\n"),
+            (
+                "db/same.sql",
+                &format!("CREATE TABLE `{table}` (`id` bigint NOT NULL, PRIMARY KEY (`id`));"),
+            ),
+        ],
+    );
+    stack
+        .comment("alice", "schemabot plan -e production -d payments")
+        .await;
+    stack.deliver_all().await;
+    let plans = plan_comments(&stack);
+    assert_eq!(plans.len(), 1, "{plans:#?}");
+    assert!(plans[0].contains("No schema changes"), "{}", plans[0]);
+    stack
+        .mysql_exec(&[&format!("DROP TABLE IF EXISTS `payments`.`{table}`")])
+        .await;
+}
