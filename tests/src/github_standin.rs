@@ -13,7 +13,7 @@
 //! | `GET /repos/{o}/{r}/collaborators/{u}/permission` | per-user configured level; unknown users 404 |
 //! | `GET /repos/{o}/{r}/pulls/{n}` | seeded head sha ([`GithubStandin::seed_pull_request`]); unknown PRs 404 |
 //! | `GET /repos/{o}/{r}/pulls/{n}/files` | the seeded changed files, paginated like comments |
-//! | `GET /repos/{o}/{r}/contents/{path}?ref={sha}` | seeded file contents per ref, base64; else 404 |
+//! | `GET /repos/{o}/{r}/contents/{path}?ref={sha}` | seeded file contents per ref, base64; a directory of seeded files lists them; else 404 |
 //!
 //! Everything except the token route needs an installation token this stand-in issued and that
 //! has not expired or been revoked (else 401 "Bad credentials").
@@ -916,7 +916,7 @@ impl StandinState {
                     .unwrap_or_else(|| "main".to_string());
                 match self
                     .contents
-                    .get(&(repo.to_string(), git_ref, path.clone()))
+                    .get(&(repo.to_string(), git_ref.clone(), path.clone()))
                 {
                     Some(text) => {
                         let encoded = base64_lines(text.as_bytes());
@@ -931,11 +931,41 @@ impl StandinState {
                             }),
                         )
                     }
-                    None => Answer::message(404, "Not Found"),
+                    None => self.list_seeded_directory(repo, &git_ref, path),
                 }
             }
             Route::AccessToken { .. } | Route::Unknown => Answer::message(404, "Not Found"),
         }
+    }
+
+    /// A directory listing (GitHub's array form) of the files seeded under `dir` at `git_ref`;
+    /// 404 when none are.
+    fn list_seeded_directory(&self, repo: &Repository, git_ref: &str, dir: &str) -> Answer {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let mut children = std::collections::BTreeMap::new();
+        for (seeded_repo, seeded_ref, path) in self.contents.keys() {
+            if seeded_repo != repo.as_str() || seeded_ref != git_ref {
+                continue;
+            }
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let (name, kind) = match rest.split_once('/') {
+                Some((sub, _)) => (sub.to_string(), "dir"),
+                None => (rest.to_string(), "file"),
+            };
+            children.insert(name, kind);
+        }
+        if children.is_empty() {
+            return Answer::message(404, "Not Found");
+        }
+        let entries: Vec<Value> = children
+            .into_iter()
+            .map(|(name, kind)| {
+                json!({"name": name, "path": format!("{prefix}{name}"), "type": kind})
+            })
+            .collect();
+        Answer::json(200, Value::Array(entries))
     }
 
     fn list_files(&self, repo: &Repository, pr: PrNumber, query: &str) -> Answer {

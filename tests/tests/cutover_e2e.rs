@@ -636,7 +636,11 @@ async fn a_cli_cutover_is_recorded_even_while_github_is_down() {
     let first = stack.worker.run_job(&job, Attempt::first()).await;
     assert!(matches!(first, Err(ref e) if e.is_transient()), "{first:?}");
     let stored = stack.store.get_apply(&apply.id).await.unwrap().unwrap();
-    assert_eq!(stored.state, State::CuttingOver, "recorded before the comment");
+    assert_eq!(
+        stored.state,
+        State::CuttingOver,
+        "recorded before the comment"
+    );
     assert_eq!(
         stored.cutover_triggered_by.as_deref(),
         Some("cli:arn:aws:sts::123456789012:assumed-role/oncall/dana")
@@ -648,11 +652,21 @@ async fn a_cli_cutover_is_recorded_even_while_github_is_down() {
     stack.github.clear_faults();
     stack
         .worker
-        .run_job(&job, Attempt { receive_count: 2, max_receive_count: 3 })
+        .run_job(
+            &job,
+            Attempt {
+                receive_count: 2,
+                max_receive_count: 3,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(stack.tern.cutover_calls(), 1);
     let comments = stack.pr_comments();
     assert_eq!(comments.len(), 1);
-    assert!(comments[0].starts_with("## Cutover Triggered"), "{}", comments[0]);
+    assert!(
+        comments[0].starts_with("## Cutover Triggered"),
+        "{}",
+        comments[0]
+    );
 }

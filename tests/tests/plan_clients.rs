@@ -42,7 +42,8 @@ async fn pull_request_files_and_contents_come_from_the_github_api() {
     names.push("schemas/app/orders.sql".into());
     let files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "modified")).collect();
     standin.seed_pull_request(&repo(), pr, "abc123", &files);
-    let text = "CREATE TABLE `orders` (\n  `id` bigint NOT NULL, -- ünïcode ✓\n  PRIMARY KEY (`id`)\n);\n";
+    let text =
+        "CREATE TABLE `orders` (\n  `id` bigint NOT NULL, -- ünïcode ✓\n  PRIMARY KEY (`id`)\n);\n";
     standin.seed_file(&repo(), "abc123", "schemas/app/orders.sql", text);
 
     let info = gh.get_pull_request(&repo(), pr).await.unwrap();
@@ -66,6 +67,37 @@ async fn pull_request_files_and_contents_come_from_the_github_api() {
             .unwrap(),
         None,
         "a file missing at that ref is None"
+    );
+    standin.seed_file(
+        &repo(),
+        "abc123",
+        "schemas/app/schemabot.yaml",
+        "database: app\n",
+    );
+    standin.seed_file(&repo(), "abc123", "schemas/app/nested/x.sql", "");
+    let listing = gh
+        .list_directory(&repo(), "schemas/app", "abc123")
+        .await
+        .unwrap()
+        .unwrap();
+    let names: Vec<(&str, &str)> = listing
+        .iter()
+        .map(|e| (e.name.as_str(), e.kind.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("nested", "dir"),
+            ("orders.sql", "file"),
+            ("schemabot.yaml", "file")
+        ]
+    );
+    assert_eq!(listing[1].path, "schemas/app/orders.sql");
+    assert_eq!(
+        gh.list_directory(&repo(), "schemas/none", "abc123")
+            .await
+            .unwrap(),
+        None
     );
     assert!(gh.get_pull_request(&repo(), PrNumber(99)).await.is_err());
     let stats = client.stats();

@@ -46,6 +46,16 @@ async fn plan_comment_is_posted_edited_and_refreshed_on_push() {
         ],
     );
 
+    // A file of the schema directory the PR does not touch is still part of the plan (Tern
+    // plans the whole directory): its table does not exist yet, so it is created.
+    let untouched = services::unique("customers_");
+    stack.github.seed_file(
+        &Stack::repository(),
+        HEAD,
+        "schemas/payments/customers.sql",
+        &format!("CREATE TABLE `{untouched}` (`id` bigint NOT NULL, PRIMARY KEY (`id`));\n"),
+    );
+
     // 1. `plan -e staging`: one plan comment with the ALTER.
     let (status, body) = stack.comment("alice", "schemabot plan -e staging").await;
     assert_eq!(
@@ -65,6 +75,10 @@ async fn plan_comment_is_posted_edited_and_refreshed_on_push() {
         "{first}"
     );
     assert!(first.contains("```sql"), "{first}");
+    assert!(
+        first.contains(&format!("CREATE TABLE `{untouched}`")),
+        "{first}"
+    );
     assert!(first.contains("<!-- schemabot:plan:"), "{first}");
     let comments_after_first = stack.pr_comments().len();
 
@@ -170,4 +184,61 @@ async fn a_pr_without_schema_changes_gets_no_plan_comment_and_an_unchanged_schem
     stack
         .mysql_exec(&[&format!("DROP TABLE IF EXISTS `payments`.`{table}`")])
         .await;
+}
+
+#[tokio::test]
+async fn a_redelivered_plan_job_and_a_lost_github_answer_leave_one_comment_per_environment() {
+    use schemabot_domain::job::{Job, PlanJob, PlanTrigger};
+    use schemabot_domain::{CommentId, DeliveryId, InstallationId, Login, PrNumber};
+    use schemabot_tests::github_standin::CallKind;
+    use schemabot_tests::harness::{INSTALLATION, PR};
+    use worker::outcome::Attempt;
+
+    let stack = Stack::start().await;
+    let table = services::unique("redo_");
+    stack
+        .mysql_exec(&["CREATE DATABASE IF NOT EXISTS `payments`"])
+        .await;
+    stack.seed_pr_files(
+        HEAD,
+        &[
+            ("schemas/payments/schemabot.yaml", "database: payments\n"),
+            (
+                "schemas/payments/new.sql",
+                &format!("CREATE TABLE `{table}` (`id` bigint NOT NULL, PRIMARY KEY (`id`));"),
+            ),
+        ],
+    );
+    let job = Job::Plan(PlanJob {
+        delivery_id: DeliveryId::parse("d-redo").unwrap(),
+        installation_id: InstallationId(INSTALLATION),
+        repository: Stack::repository(),
+        pr: PrNumber(PR),
+        head_sha: None,
+        environment: None,
+        database: None,
+        trigger: PlanTrigger::Comment {
+            comment_id: CommentId(77),
+            commenter: Login("alice".into()),
+        },
+    });
+    // The first comment creation is performed but its answer lost: the job fails or finds it.
+    stack
+        .github
+        .lose_next_response_on(CallKind::CreateComment, 1);
+    let first = stack.worker.run_job(&job, Attempt::first()).await;
+    let retry = Attempt {
+        receive_count: 2,
+        max_receive_count: 5,
+    };
+    if first.is_err() {
+        stack.worker.run_job(&job, retry).await.expect("retry");
+    }
+    // A plain redelivery edits what is there.
+    stack.worker.run_job(&job, retry).await.expect("redelivery");
+    let plans = plan_comments(&stack);
+    assert_eq!(plans.len(), 2, "one per environment: {plans:#?}");
+    for plan in &plans {
+        assert!(plan.contains(&format!("CREATE TABLE `{table}`")), "{plan}");
+    }
 }

@@ -58,10 +58,18 @@ fn bench(c: &mut Criterion) {
     });
     // Components of the comment path, to see where time goes beyond the HMAC.
     c.bench_function("component_scan_issue_comment_11k", |b| {
-        b.iter(|| black_box(webhook::github_event::parse_issue_comment(black_box(comment))))
+        b.iter(|| {
+            black_box(webhook::github_event::parse_issue_comment(black_box(
+                comment,
+            )))
+        })
     });
     c.bench_function("component_serde_json_ignored_11k", |b| {
-        b.iter(|| black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(comment))))
+        b.iter(|| {
+            black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(
+                comment,
+            )))
+        })
     });
     c.bench_function("component_parse_command", |b| {
         b.iter(|| {

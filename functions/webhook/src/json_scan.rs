@@ -107,12 +107,18 @@ impl<'a> Scanner<'a> {
         if !escaped {
             return std::str::from_utf8(raw)
                 .map(Cow::Borrowed)
-                .map_err(|_| ScanError { at: start, what: "string is not UTF-8" });
+                .map_err(|_| ScanError {
+                    at: start,
+                    what: "string is not UTF-8",
+                });
         }
         let quoted = self.bytes.get(start..self.at).unwrap_or_default();
         serde_json::from_slice::<String>(quoted)
             .map(Cow::Owned)
-            .map_err(|_| ScanError { at: start, what: "invalid string escape" })
+            .map_err(|_| ScanError {
+                at: start,
+                what: "invalid string escape",
+            })
     }
 
     /// A non-negative integer value.
@@ -125,7 +131,10 @@ impl<'a> Scanner<'a> {
         std::str::from_utf8(&self.bytes[start..self.at])
             .ok()
             .and_then(|digits| digits.parse().ok())
-            .ok_or(ScanError { at: start, what: "expected an unsigned integer" })
+            .ok_or(ScanError {
+                at: start,
+                what: "expected an unsigned integer",
+            })
     }
 
     /// Skips one value of any kind.
@@ -239,13 +248,15 @@ mod tests {
 
     #[test]
     fn skips_nested_values_and_finds_fields() {
-        let json = r#"{"a":{"b":[1,2,{"c":"}"}],"d":null},"e":[],"x":-1.5e3,"t":true,"want":"yes"}"#;
+        let json =
+            r#"{"a":{"b":[1,2,{"c":"}"}],"d":null},"e":[],"x":-1.5e3,"t":true,"want":"yes"}"#;
         assert_eq!(field(json, "want").unwrap().as_deref(), Some("yes"));
     }
 
     #[test]
     fn unescapes_only_when_needed() {
-        let json = r#"{"skip":"a \"quoted\" \\ value","want":"line\nnext \u00e9 \ud83d\ude80 \"q\""}"#;
+        let json =
+            r#"{"skip":"a \"quoted\" \\ value","want":"line\nnext \u00e9 \ud83d\ude80 \"q\""}"#;
         assert_eq!(
             field(json, "want").unwrap().as_deref(),
             Some("line\nnext é 🚀 \"q\"")
@@ -257,8 +268,18 @@ mod tests {
     #[test]
     fn malformed_input_is_an_error_not_a_panic() {
         for bad in [
-            "", "{", "{\"a\"", "{\"a\":", "{\"a\":}", "{\"a\":1,}", "{\"a\":\"unterminated",
-            "[1,2]", "{\"a\":1} x", "{\"a\":\"\\", "{\"a\":[1,2}", "nul",
+            "",
+            "{",
+            "{\"a\"",
+            "{\"a\":",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":\"unterminated",
+            "[1,2]",
+            "{\"a\":1} x",
+            "{\"a\":\"\\",
+            "{\"a\":[1,2}",
+            "nul",
         ] {
             assert!(field(bad, "a").is_err(), "{bad:?} was accepted");
         }

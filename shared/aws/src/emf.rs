@@ -71,12 +71,18 @@ mod tests {
     fn documents_follow_the_embedded_metric_format() {
         let doc = document(
             &[("Command", "cutover"), ("Outcome", "triggered")],
-            &[("Commands", 1.0, Unit::Count), ("CutoverLatency", 812.0, Unit::Milliseconds)],
+            &[
+                ("Commands", 1.0, Unit::Count),
+                ("CutoverLatency", 812.0, Unit::Milliseconds),
+            ],
         );
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "SchemaBot");
         assert_eq!(directive["Dimensions"], json!([["Command", "Outcome"]]));
-        assert_eq!(directive["Metrics"][1], json!({"Name": "CutoverLatency", "Unit": "Milliseconds"}));
+        assert_eq!(
+            directive["Metrics"][1],
+            json!({"Name": "CutoverLatency", "Unit": "Milliseconds"})
+        );
         assert_eq!(doc["Outcome"], "triggered");
         assert_eq!(doc["CutoverLatency"], json!(812.0));
         assert!(doc["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);

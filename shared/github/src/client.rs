@@ -81,6 +81,16 @@ pub struct PullRequestFile {
     pub status: String,
 }
 
+/// An entry of a repository directory (`GET /contents/{dir}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    pub name: String,
+    /// The path from the repository root.
+    pub path: String,
+    /// `file`, `dir`, `symlink` or `submodule`.
+    pub kind: String,
+}
+
 /// A PR as far as planning cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequestInfo {
@@ -665,6 +675,55 @@ impl InstallationClient {
             })
     }
 
+    /// The entries of a directory at a commit. `Ok(None)` when there is no such directory (or
+    /// the path is a file). One request (GitHub lists up to 1 000 entries).
+    pub async fn list_directory(
+        &self,
+        repo: &Repository,
+        dir: &str,
+        git_ref: &str,
+    ) -> Result<Option<Vec<DirectoryEntry>>, GithubError> {
+        if git_ref.is_empty() {
+            return Err(GithubError::InvalidArgument("empty ref".into()));
+        }
+        let encoded_dir = dir
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(encode_path_segment)
+            .collect::<Vec<_>>()
+            .join("/");
+        let call = ApiCall {
+            kind: RequestKind::ListDirectory,
+            verb: Verb::Get,
+            path: format!(
+                "{}/contents/{encoded_dir}?ref={}",
+                repo_path(repo),
+                encode_path_segment(git_ref)
+            ),
+            body: None,
+        };
+        let reply = match self.send(&call, Replay::Always).await {
+            Ok(reply) => reply,
+            Err(GithubError::Status { status: 404, .. }) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        // A file answers with an object, a directory with an array.
+        let Ok(entries) = serde_json::from_str::<Vec<DirEntryWire>>(&reply.body) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            entries
+                .into_iter()
+                .map(|e| DirectoryEntry {
+                    name: e.name,
+                    path: e.path,
+                    kind: e.kind,
+                })
+                .collect(),
+        ))
+    }
+
     async fn send(&self, call: &ApiCall, replay: Replay) -> Result<ApiReply, GithubError> {
         let client = &self.client;
         client
@@ -899,6 +958,14 @@ struct PullFileWire {
 }
 
 #[derive(Deserialize)]
+struct DirEntryWire {
+    name: String,
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
 struct ContentsWire {
     content: Option<String>,
     encoding: Option<String>,
@@ -991,6 +1058,7 @@ mod tests {
         send(gh.get_pull_request(repo, PrNumber(1)));
         send(gh.list_pull_request_files(repo, PrNumber(1)));
         send(gh.get_file_contents(repo, "a/b.sql", "abc"));
+        send(gh.list_directory(repo, "a", "abc"));
     }
 
     #[test]

@@ -20,8 +20,8 @@ mod stats;
 mod token;
 
 pub use client::{
-    GithubClient, InstallationClient, IssueComment, PullRequestFile, PullRequestInfo, Reaction,
-    MAX_COMMENT_CHARS,
+    DirectoryEntry, GithubClient, InstallationClient, IssueComment, PullRequestFile,
+    PullRequestInfo, Reaction, MAX_COMMENT_CHARS,
 };
 pub use config::{
     GithubAppConfig, PrivateKeyPem, DEFAULT_API_BASE, ENV_API_URL, ENV_APP_ID, ENV_PRIVATE_KEY,

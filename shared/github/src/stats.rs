@@ -25,10 +25,12 @@ pub enum RequestKind {
     ListPullRequestFiles,
     /// `GET /repos/{o}/{r}/contents/{path}?ref={sha}`
     GetFileContents,
+    /// `GET /repos/{o}/{r}/contents/{dir}?ref={sha}` (a directory listing)
+    ListDirectory,
 }
 
 impl RequestKind {
-    pub const ALL: [RequestKind; 9] = [
+    pub const ALL: [RequestKind; 10] = [
         RequestKind::AccessToken,
         RequestKind::AddReaction,
         RequestKind::CreateComment,
@@ -38,6 +40,7 @@ impl RequestKind {
         RequestKind::GetPullRequest,
         RequestKind::ListPullRequestFiles,
         RequestKind::GetFileContents,
+        RequestKind::ListDirectory,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl RequestKind {
             RequestKind::GetPullRequest => "get_pull_request",
             RequestKind::ListPullRequestFiles => "list_pull_request_files",
             RequestKind::GetFileContents => "get_file_contents",
+            RequestKind::ListDirectory => "list_directory",
         }
     }
 
@@ -107,6 +111,7 @@ impl RequestStats {
             get_pull_request: self.count(RequestKind::GetPullRequest),
             list_pull_request_files: self.count(RequestKind::ListPullRequestFiles),
             get_file_contents: self.count(RequestKind::GetFileContents),
+            list_directory: self.count(RequestKind::ListDirectory),
             retries: self.retries(),
         }
     }
@@ -124,6 +129,7 @@ pub struct RequestCounts {
     pub get_pull_request: u64,
     pub list_pull_request_files: u64,
     pub get_file_contents: u64,
+    pub list_directory: u64,
     pub retries: u64,
 }
 
@@ -138,6 +144,7 @@ impl RequestCounts {
             + self.get_pull_request
             + self.list_pull_request_files
             + self.get_file_contents
+            + self.list_directory
     }
 
     /// What happened between `earlier` and `self`.
@@ -160,6 +167,7 @@ impl RequestCounts {
             get_file_contents: self
                 .get_file_contents
                 .saturating_sub(earlier.get_file_contents),
+            list_directory: self.list_directory.saturating_sub(earlier.list_directory),
             retries: self.retries.saturating_sub(earlier.retries),
         }
     }

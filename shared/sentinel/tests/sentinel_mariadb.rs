@@ -126,7 +126,10 @@ async fn a_user_who_cannot_see_the_schema_gets_no_answer_rather_than_absent() {
         "CREATE TABLE `{schema}`.`_spirit_sentinel` (id int NOT NULL PRIMARY KEY)"
     ))
     .await;
-    admin(&format!("CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'pw'")).await;
+    admin(&format!(
+        "CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'pw'"
+    ))
+    .await;
     let host = root_dsn().rsplit_once('@').unwrap().1.to_string();
     let dsn = TargetDsn::new(format!("mysql://{user}:pw@{host}"));
     let checker = SentinelChecker::default();
@@ -135,7 +138,10 @@ async fn a_user_who_cannot_see_the_schema_gets_no_answer_rather_than_absent() {
     assert!(matches!(err, SentinelError::SchemaNotVisible(_)), "{err:?}");
     assert!(!err.is_transient());
     // With a grant on the schema the real answer comes back.
-    admin(&format!("GRANT SELECT ON `{schema}`.* TO '{user}'@'127.0.0.1'")).await;
+    admin(&format!(
+        "GRANT SELECT ON `{schema}`.* TO '{user}'@'127.0.0.1'"
+    ))
+    .await;
     assert!(checker.sentinel_present(&dsn, &schema).await.unwrap());
     checker.disconnect_all().await;
     admin(&format!("DROP USER '{user}'@'127.0.0.1'")).await;

@@ -53,37 +53,75 @@ async fn run() -> DemoResult<()> {
 
     demo.heading("Act 1 — a deferred cutover, end to end");
     let first = demo
-        .start_apply(&[("orders", "ALTER TABLE `orders` ADD INDEX `idx_status` (`status`)")])
+        .start_apply(&[(
+            "orders",
+            "ALTER TABLE `orders` ADD INDEX `idx_status` (`status`)",
+        )])
         .await?;
     demo.stack.tern.advance(first.as_str(), 80_000)?;
     demo.sweep().await;
-    demo.show_progress(&first, "Spirit is copying rows: the progress comment shows a blue bar").await?;
+    demo.show_progress(
+        &first,
+        "Spirit is copying rows: the progress comment shows a blue bar",
+    )
+    .await?;
     demo.stack.tern.finish_copy(first.as_str())?;
     demo.sweep().await;
-    demo.show_progress(&first, "Rows copied; Spirit waits on its sentinel table").await?;
-    demo.say(&format!("`_spirit_sentinel` exists in MariaDB: {}", demo.stack.sentinel_present().await));
-    demo.command("alice-dba", &format!("Traffic is at its daily low, going ahead.\n\nschemabot cutover {first} -e staging")).await?;
-    demo.say(&format!("`_spirit_sentinel` exists in MariaDB: {}", demo.stack.sentinel_present().await));
+    demo.show_progress(&first, "Rows copied; Spirit waits on its sentinel table")
+        .await?;
+    demo.say(&format!(
+        "`_spirit_sentinel` exists in MariaDB: {}",
+        demo.stack.sentinel_present().await
+    ));
+    demo.command(
+        "alice-dba",
+        &format!(
+            "Traffic is at its daily low, going ahead.\n\nschemabot cutover {first} -e staging"
+        ),
+    )
+    .await?;
+    demo.say(&format!(
+        "`_spirit_sentinel` exists in MariaDB: {}",
+        demo.stack.sentinel_present().await
+    ));
     demo.sweep_until_done(&first).await?;
     demo.show_thread("The PR after act 1 (the Cutover Triggered comment became the summary)");
 
     demo.heading("Act 2 — Tern restarts while the apply waits for cutover");
     let second = demo
-        .start_apply(&[("payments", "ALTER TABLE `payments` ADD COLUMN `settled_at` datetime NULL")])
+        .start_apply(&[(
+            "payments",
+            "ALTER TABLE `payments` ADD COLUMN `settled_at` datetime NULL",
+        )])
         .await?;
     demo.stack.tern.finish_copy(second.as_str())?;
     demo.sweep().await;
     demo.show_progress(&second, "Ready for cutover").await?;
     demo.stack.tern.restart();
-    demo.say("Tern restarted: Spirit's in-memory migration is gone, the sentinel table is still there.");
+    demo.say(
+        "Tern restarted: Spirit's in-memory migration is gone, the sentinel table is still there.",
+    );
     demo.sweep().await;
-    demo.show_progress(&second, "SchemaBot found the sentinel: recovering, last bar kept").await?;
-    demo.command("bob-oncall", &format!("schemabot cutover {second} -e staging")).await?;
+    demo.show_progress(
+        &second,
+        "SchemaBot found the sentinel: recovering, last bar kept",
+    )
+    .await?;
+    demo.command(
+        "bob-oncall",
+        &format!("schemabot cutover {second} -e staging"),
+    )
+    .await?;
     demo.stack.tern.resume(second.as_str())?;
     demo.say("Spirit resumed from its checkpoint and reached the sentinel wait again.");
     demo.sweep().await;
-    demo.show_progress(&second, "Ready for cutover again").await?;
-    demo.command("bob-oncall", &format!("schemabot cutover {second} -e staging")).await?;
+    demo.show_progress(&second, "Ready for cutover again")
+        .await?;
+    demo.command(
+        "bob-oncall",
+        &format!("schemabot cutover {second} -e staging"),
+    )
+    .await?;
     demo.sweep_until_done(&second).await?;
     demo.show_thread("The whole PR conversation");
 
@@ -126,7 +164,8 @@ impl Demo {
         let pool = mysql_async::Pool::new(self.stack.mysql_dsn.as_str());
         let mut conn = pool.get_conn().await?;
         let schema = &self.stack.schema;
-        conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{schema}`")).await?;
+        conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{schema}`"))
+            .await?;
         conn.query_drop(format!(
             "CREATE TABLE IF NOT EXISTS `{schema}`.`orders` (id BIGINT PRIMARY KEY, status VARCHAR(16))"
         ))
@@ -210,13 +249,20 @@ impl Demo {
         });
         self.enqueue(&job).await?;
         self.stack.deliver_all().await;
-        self.say(&format!("Tern accepted apply `{apply_id}` with --defer-cutover; SchemaBot registered it."));
-        self.show_progress(&apply_id, "The progress comment is posted").await?;
+        self.say(&format!(
+            "Tern accepted apply `{apply_id}` with --defer-cutover; SchemaBot registered it."
+        ));
+        self.show_progress(&apply_id, "The progress comment is posted")
+            .await?;
         Ok(apply_id)
     }
 
     async fn enqueue(&self, job: &Job) -> DemoResult<()> {
-        self.stack.worker.queue.send(&JobEnvelope::new(job.clone())).await?;
+        self.stack
+            .worker
+            .queue
+            .send(&JobEnvelope::new(job.clone()))
+            .await?;
         Ok(())
     }
 
@@ -230,7 +276,10 @@ impl Demo {
             self.sweep().await;
             let state = self.stack.store.get_apply(apply).await?.map(|a| a.state);
             if state.is_some_and(|s| s.is_terminal()) {
-                self.say(&format!("Apply `{apply}` is {}.", state.map(|s| s.to_string()).unwrap_or_default()));
+                self.say(&format!(
+                    "Apply `{apply}` is {}.",
+                    state.map(|s| s.to_string()).unwrap_or_default()
+                ));
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -248,7 +297,11 @@ impl Demo {
         let comments = self.stack.pr_comments();
         for reply in comments.iter().skip(before) {
             self.step += 1;
-            let text = format!("**SchemaBot replies** (comment {}):\n\n{}\n", self.step, quote(&strip_marker(reply)));
+            let text = format!(
+                "**SchemaBot replies** (comment {}):\n\n{}\n",
+                self.step,
+                quote(&strip_marker(reply))
+            );
             self.out(&text);
         }
         Ok(())
@@ -274,14 +327,22 @@ impl Demo {
             .find(|c| c.id == progress.comment_id)
             .map(|c| c.body)
             .unwrap_or_default();
-        self.out(&format!("**{caption}** — the progress comment now reads:\n\n{}\n", quote(&strip_marker(&body))));
+        self.out(&format!(
+            "**{caption}** — the progress comment now reads:\n\n{}\n",
+            quote(&strip_marker(&body))
+        ));
         Ok(())
     }
 
     fn show_thread(&mut self, title: &str) {
         let mut text = format!("\n## {title}\n");
         for (i, body) in self.stack.pr_comments().iter().enumerate() {
-            let _ = write!(text, "\n### Comment {} by schemabot[bot]\n\n{}\n", i + 1, strip_marker(body));
+            let _ = write!(
+                text,
+                "\n### Comment {} by schemabot[bot]\n\n{}\n",
+                i + 1,
+                strip_marker(body)
+            );
         }
         self.out(&text);
     }
@@ -297,5 +358,8 @@ fn strip_marker(body: &str) -> String {
 }
 
 fn quote(text: &str) -> String {
-    text.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("> {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

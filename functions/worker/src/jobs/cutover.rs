@@ -434,7 +434,8 @@ impl Run<'_> {
         // PR comments: the comment and the state change are one transaction (one request).
         let comment = self.announce(&apply, reply_to, attempt).await?;
         let record = cutover_comment_record(&apply, comment);
-        self.record_cutting_over(&apply, Some(&record), &event).await
+        self.record_cutting_over(&apply, Some(&record), &event)
+            .await
     }
 
     /// Moves the claimed apply to `cutting_over` (with the comment record, when given).

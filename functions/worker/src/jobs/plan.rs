@@ -203,8 +203,22 @@ async fn schema_dirs(
         {
             continue;
         }
+        // Tern plans declaratively: every `.sql` file of the directory, changed or not. Without
+        // a listing (it should not happen), the changed ones are the best we have.
+        let names: BTreeSet<String> = match github
+            .list_directory(&job.repository, &dir, head_sha)
+            .await
+            .map_err(errors::github)?
+        {
+            Some(entries) => entries
+                .into_iter()
+                .filter(|e| e.kind == "file" && e.name.ends_with(".sql"))
+                .map(|e| e.name)
+                .collect(),
+            None => changed_sql.get(&dir).cloned().unwrap_or_default(),
+        };
         let mut contents = HashMap::new();
-        for name in changed_sql.get(&dir).into_iter().flatten() {
+        for name in &names {
             if let Some(text) = github
                 .get_file_contents(&job.repository, &join(&dir, name), head_sha)
                 .await
