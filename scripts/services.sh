@@ -2,7 +2,7 @@
 # Starts and stops the local services the tests and the demo use, on 127.0.0.1 only:
 #   * moto server (DynamoDB + SQS emulator) from the project virtualenv;
 #   * a private MariaDB instance (the target database for Spirit's sentinel table).
-# Usage: scripts/services.sh start|stop|status|env
+# Usage: scripts/services.sh start|stop|status|running|env
 # `start` writes .local/services.env (source it) and records every PID it started in .local/pids/.
 # `stop` stops exactly those PIDs.
 set -euo pipefail
@@ -101,7 +101,9 @@ stop_one() {
 case "${1:-}" in
   start) start_moto; start_mariadb; write_env; cat "$envfile" ;;
   stop) stop_one moto; stop_one mariadb ;;
+  # Exit status only: 0 when both services this script manages are running.
+  running) alive moto && alive mariadb ;;
   status) for s in moto mariadb; do if alive $s; then echo "$s: running (pid $(cat "$pids/$s"))"; else echo "$s: stopped"; fi; done ;;
   env) cat "$envfile" ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|running|env" >&2; exit 2 ;;
 esac

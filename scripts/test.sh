@@ -9,7 +9,8 @@ cd "$root"
 bash scripts/install.sh
 
 started_here=0
-if ! scripts/services.sh status | grep -q 'moto: running' || ! scripts/services.sh status | grep -q 'mariadb: running'; then
+# (No `status | grep -q` here: with pipefail, grep closing the pipe early can read as "not running".)
+if ! scripts/services.sh running; then
   scripts/services.sh start >/dev/null
   started_here=1
 fi

@@ -53,9 +53,20 @@ pub fn document(dimensions: &[(&str, &str)], metrics: &[(&str, f64, Unit)]) -> V
     Value::Object(root)
 }
 
-/// Emits one metric event to stdout.
+/// Emits one metric event to stdout — only inside Lambda (where the log pipeline extracts it), or
+/// when `SCHEMABOT_EMF=1` asks for it; local runs and tests keep their output readable.
 pub fn emit(dimensions: &[(&str, &str)], metrics: &[(&str, f64, Unit)]) {
-    println!("{}", document(dimensions, metrics));
+    if enabled() {
+        println!("{}", document(dimensions, metrics));
+    }
+}
+
+fn enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+            || std::env::var("SCHEMABOT_EMF").is_ok_and(|v| v == "1")
+    })
 }
 
 /// Counts one occurrence of `metric` with the given dimensions.
