@@ -12,8 +12,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 runs="${RUNS:-20}"
 
-if ! scripts/services.sh status | grep -q 'moto: running'; then
-  scripts/services.sh start >/dev/null
+if ! scripts/services.sh running; then
+  scripts/services.sh start >/dev/null  # idempotent; this script never stops shared services
 fi
 # shellcheck disable=SC1091
 source .local/services.env
