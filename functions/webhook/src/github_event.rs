@@ -23,6 +23,32 @@ struct Fields<'a> {
     installation_id: Option<u64>,
 }
 
+/// `repository.full_name`, shared by every event kind.
+fn read_full_name<'a>(s: &mut Scanner<'a>) -> Result<Option<Cow<'a, str>>, ScanError> {
+    let mut found = None;
+    s.object(|key, s| {
+        if key == b"full_name" && s.kind()? == Kind::String {
+            found = Some(s.string()?);
+            return Ok(true);
+        }
+        Ok(false)
+    })?;
+    Ok(found)
+}
+
+/// `installation.id`, shared by every event kind.
+fn read_installation_id(s: &mut Scanner<'_>) -> Result<Option<u64>, ScanError> {
+    let mut found = None;
+    s.object(|key, s| {
+        if key == b"id" && s.kind()? == Kind::Other {
+            found = Some(s.unsigned()?);
+            return Ok(true);
+        }
+        Ok(false)
+    })?;
+    Ok(found)
+}
+
 fn read_fields(body: &[u8]) -> Result<Fields<'_>, ScanError> {
     let mut f = Fields::default();
     let mut s = Scanner::new(body);
@@ -61,20 +87,10 @@ fn read_fields(body: &[u8]) -> Result<Fields<'_>, ScanError> {
                 }
                 Ok(true)
             })?,
-            b"repository" if s.kind()? == Kind::Object => s.object(|key, s| {
-                if key == b"full_name" && s.kind()? == Kind::String {
-                    f.full_name = Some(s.string()?);
-                    return Ok(true);
-                }
-                Ok(false)
-            })?,
-            b"installation" if s.kind()? == Kind::Object => s.object(|key, s| {
-                if key == b"id" && s.kind()? == Kind::Other {
-                    f.installation_id = Some(s.unsigned()?);
-                    return Ok(true);
-                }
-                Ok(false)
-            })?,
+            b"repository" if s.kind()? == Kind::Object => f.full_name = read_full_name(s)?,
+            b"installation" if s.kind()? == Kind::Object => {
+                f.installation_id = read_installation_id(s)?
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -197,20 +213,10 @@ pub fn parse_pull_request(body: &[u8]) -> Result<PullRequestEvent<'_>, PayloadEr
                     }
                     Ok(true)
                 })?,
-                b"repository" if s.kind()? == Kind::Object => s.object(|key, s| {
-                    if key == b"full_name" && s.kind()? == Kind::String {
-                        full_name = Some(s.string()?);
-                        return Ok(true);
-                    }
-                    Ok(false)
-                })?,
-                b"installation" if s.kind()? == Kind::Object => s.object(|key, s| {
-                    if key == b"id" && s.kind()? == Kind::Other {
-                        installation_id = Some(s.unsigned()?);
-                        return Ok(true);
-                    }
-                    Ok(false)
-                })?,
+                b"repository" if s.kind()? == Kind::Object => full_name = read_full_name(s)?,
+                b"installation" if s.kind()? == Kind::Object => {
+                    installation_id = read_installation_id(s)?
+                }
                 _ => return Ok(false),
             }
             Ok(true)
