@@ -27,3 +27,51 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     let _ = aws_endpoint();
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
+
+/// A moto server of one's own, for a timing test: moto gets slower as the shared instance
+/// accumulates every earlier test's tables, which would make a latency budget measure the test
+/// order instead of SchemaBot. Killed (by PID, through `Drop`) when the guard goes.
+pub struct PrivateMoto {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl PrivateMoto {
+    /// Starts `.venv/bin/moto_server` on a free loopback port and waits until it answers.
+    pub fn start() -> PrivateMoto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let binary =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+        let child = std::process::Command::new(binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto_server from the project venv (scripts/install.sh)");
+        let address = format!("127.0.0.1:{port}");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(&address).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        PrivateMoto {
+            child,
+            endpoint: format!("http://{address}"),
+        }
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

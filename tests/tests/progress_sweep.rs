@@ -25,6 +25,10 @@ const IDLE_RUNS: usize = 5;
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn a_sweep_of_100_applies_with_50ms_tern_latency_takes_at_most_2s_and_an_idle_one_edits_nothing(
 ) {
+    // A fresh emulator, so the figure does not depend on what earlier test binaries left in the
+    // shared one. (The other test in this binary does not use AWS.)
+    let moto = schemabot_tests::services::PrivateMoto::start();
+    std::env::set_var("AWS_ENDPOINT_URL", moto.endpoint());
     let mut stack = progress_stack().await;
     // Chains count as alive for 3 poll intervals: long enough to outlast the slow setup on moto.
     ProgressTiming {
