@@ -2,7 +2,8 @@
 # Cold start and peak memory of the release webhook binary, run as Lambda runs it: a local Lambda
 # Runtime API (tests/src/lambda_api.rs) serves one event to a freshly spawned process; the tool
 # (tests/src/bin/coldstart.rs) times process spawn -> first response received and reads VmHWM.
-# Scenarios: a signed `ping` (no I/O) and a signed cutover issue_comment (DynamoDB + SQS on moto).
+# Scenarios: a signed `ping` (no I/O) and a signed cutover issue_comment (DynamoDB + SQS on a fresh,
+# private moto).
 # Then a Node baseline for context: process start -> Probot loaded, with peak RSS (wait4 ru_maxrss).
 #
 # Usage: scripts/bench-coldstart.sh            (RUNS=20 by default; JSON lands in target/coldstart/)
@@ -29,7 +30,8 @@ cargo build -p schemabot-tests --bin coldstart
 
 echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== webhook (release) cold start through the Runtime API, $runs runs per scenario"
-"$target_dir/debug/coldstart" --binary "$target_dir/release/webhook" --runs "$runs" --json "$out/webhook.json"
+# A fresh moto of its own (stopped by the tool): the shared one slows as test suites fill it.
+"$target_dir/debug/coldstart" --binary "$target_dir/release/webhook" --runs "$runs" --json "$out/webhook.json" --private-moto
 
 echo "== Node baseline (node $(node --version)): process start -> exit, $runs runs each"
 if [ ! -d bench/node/node_modules/probot ]; then

@@ -9,19 +9,23 @@
 //!
 //! Scenarios: `ping` (a signed GitHub `ping` through API Gateway v2: start-up plus verification,
 //! no I/O) and `issue_comment` (a signed cutover comment: the DynamoDB dedup write and SQS send,
-//! against the emulator at `AWS_ENDPOINT_URL`, into a fresh table and FIFO queue).
+//! against the emulator at `AWS_ENDPOINT_URL`, into a fresh table and FIFO queue per run). With
+//! `--private-moto` the tool starts a moto server of its own for the run (and stops it): the shared
+//! one gets slower as other test suites accumulate tables in it.
 //!
 //! ```text
-//! coldstart --binary target/release/webhook [--runs 20] [--json out.json] [--scenarios ping,issue_comment]
+//! coldstart --binary target/release/webhook [--runs 20] [--json out.json]
+//!           [--scenarios ping,issue_comment] [--private-moto]
 //! ```
 
-use schemabot_aws::config::{dynamodb_client, load_sdk_config, sqs_client};
+use schemabot_aws::config::{dynamodb_client, sqs_client};
 use schemabot_aws::queue::create_fifo_queue;
 use schemabot_aws::table::create_table;
 use schemabot_aws::RequestCounter;
 use schemabot_tests::lambda_api::{
     aws_env_from_current, github_http_v2_event, LambdaProcess, RuntimeApi,
 };
+use schemabot_tests::services::PrivateMoto;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -41,6 +45,7 @@ struct Args {
     runs: usize,
     json: Option<PathBuf>,
     scenarios: Vec<Scenario>,
+    private_moto: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +71,7 @@ impl Scenario {
 }
 
 fn usage() -> String {
-    "usage: coldstart --binary PATH [--runs N] [--json PATH] [--scenarios ping,issue_comment]"
+    "usage: coldstart --binary PATH [--runs N] [--json PATH] [--scenarios ping,issue_comment] [--private-moto]"
         .to_string()
 }
 
@@ -75,6 +80,7 @@ fn parse_args() -> Result<Args, BoxError> {
     let mut runs = 20;
     let mut json = None;
     let mut scenarios = vec![Scenario::Ping, Scenario::IssueComment];
+    let mut private_moto = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || {
@@ -95,6 +101,7 @@ fn parse_args() -> Result<Args, BoxError> {
                     })
                     .collect::<Result<_, _>>()?
             }
+            "--private-moto" => private_moto = true,
             "-h" | "--help" => {
                 println!("{}", usage());
                 std::process::exit(0);
@@ -111,20 +118,28 @@ fn parse_args() -> Result<Args, BoxError> {
         runs,
         json,
         scenarios,
+        private_moto,
     })
 }
 
 /// Where the function sends its work: a fresh table and FIFO queue on the emulator.
 struct Target {
+    endpoint: String,
     table: String,
     queue_url: String,
 }
 
-async fn fresh_target() -> Result<Target, BoxError> {
-    if std::env::var("AWS_ENDPOINT_URL").is_err() {
-        return Err("AWS_ENDPOINT_URL is not set: run scripts/services.sh start and source .local/services.env".into());
-    }
-    let sdk = load_sdk_config().await;
+async fn fresh_target(endpoint: Option<&str>) -> Result<Target, BoxError> {
+    let endpoint = match endpoint {
+        Some(e) => e.to_string(),
+        None => std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
+            "AWS_ENDPOINT_URL is not set: run scripts/services.sh start and source .local/services.env"
+        })?,
+    };
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .load()
+        .await;
     let counter = RequestCounter::new();
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let table = format!("coldstart-{}", &suffix[..12]);
@@ -134,12 +149,21 @@ async fn fresh_target() -> Result<Target, BoxError> {
         &format!("coldstart-{}.fifo", &suffix[..12]),
     )
     .await?;
-    Ok(Target { table, queue_url })
+    Ok(Target {
+        endpoint,
+        table,
+        queue_url,
+    })
 }
 
 fn function_env(api: &RuntimeApi, target: &Target) -> Vec<(String, String)> {
     let mut env = api.lambda_env("webhook");
-    env.extend(aws_env_from_current());
+    env.extend(
+        aws_env_from_current()
+            .into_iter()
+            .filter(|(k, _)| k != "AWS_ENDPOINT_URL"),
+    );
+    env.push(("AWS_ENDPOINT_URL".into(), target.endpoint.clone()));
     env.push(("SCHEMABOT_WEBHOOK_SECRETS".into(), SECRET.into()));
     env.push(("SCHEMABOT_ENVIRONMENTS".into(), "staging,production".into()));
     env.push(("SCHEMABOT_QUEUE_URL".into(), target.queue_url.clone()));
@@ -184,13 +208,15 @@ async fn one_run(
     binary: &std::path::Path,
     scenario: Scenario,
     template: &Value,
-    target: &Target,
+    endpoint: &str,
     seq: &mut u64,
 ) -> Result<Sample, BoxError> {
+    // A fresh table and queue per run (before the clock starts): moto slows as a queue fills.
+    let target = fresh_target(Some(endpoint)).await?;
     let api = RuntimeApi::start().await?;
     *seq += 1;
     let first = api.invoke(event(scenario, template, *seq)?);
-    let mut function = LambdaProcess::spawn(binary, &function_env(&api, target))?;
+    let mut function = LambdaProcess::spawn(binary, &function_env(&api, &target))?;
     let Some(answer) = api.result(&first, ANSWER_TIMEOUT).await else {
         function.kill();
         return Err(format!(
@@ -270,7 +296,11 @@ async fn main() -> Result<(), BoxError> {
     let binary_bytes = std::fs::metadata(&binary)?.len();
     let template: Value = serde_json::from_str(HTTP_V2)?;
     let machine = machine();
-    let target = fresh_target().await?;
+    let moto = args.private_moto.then(PrivateMoto::start);
+    // Checks the endpoint and the emulator once up front; every run then gets its own.
+    let endpoint = fresh_target(moto.as_ref().map(PrivateMoto::endpoint))
+        .await?
+        .endpoint;
     let mut seq = 0;
     let mut results = serde_json::Map::new();
 
@@ -284,10 +314,10 @@ async fn main() -> Result<(), BoxError> {
     println!("|---|---|---|---|---|---|");
     for &scenario in &args.scenarios {
         // Untimed warm-up: page cache, emulator connection pools.
-        one_run(&binary, scenario, &template, &target, &mut seq).await?;
+        one_run(&binary, scenario, &template, &endpoint, &mut seq).await?;
         let mut samples = Vec::with_capacity(args.runs);
         for _ in 0..args.runs {
-            samples.push(one_run(&binary, scenario, &template, &target, &mut seq).await?);
+            samples.push(one_run(&binary, scenario, &template, &endpoint, &mut seq).await?);
         }
         let cold: Vec<f64> = samples.iter().map(|s| s.cold_ms).collect();
         let rss: Vec<f64> = samples
@@ -330,6 +360,7 @@ async fn main() -> Result<(), BoxError> {
         "runs": args.runs,
         "measure": "process spawn -> first response received by the Runtime API; peak RSS = VmHWM after the first response",
         "machine": machine,
+        "moto": if args.private_moto { "private (fresh for this run)" } else { "shared (AWS_ENDPOINT_URL)" },
         "loadavg_at_end": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
         "scenarios": results,
     });
