@@ -68,6 +68,11 @@ pub struct StackOptions {
     pub environments: Vec<&'static str>,
     pub max_receive_count: u32,
     pub permission_minimums: Vec<(&'static str, &'static str)>,
+    pub lock_lease: Duration,
+    pub promotion_order: Vec<&'static str>,
+    /// More deployment names (each a database name) served by the same Tern stand-in and
+    /// MariaDB, besides [`DEPLOYMENT`].
+    pub extra_deployments: Vec<String>,
 }
 
 impl Default for StackOptions {
@@ -77,6 +82,9 @@ impl Default for StackOptions {
             environments: vec!["staging", "production"],
             max_receive_count: 3,
             permission_minimums: vec![],
+            lock_lease: Duration::from_secs(24 * 60 * 60),
+            promotion_order: vec![],
+            extra_deployments: vec![],
         }
     }
 }
@@ -111,6 +119,9 @@ impl Stack {
         let mut deployments = Deployments::default();
         for env in &options.environments {
             deployments = deployments.with(DEPLOYMENT, env, tern.endpoint(), &mysql_dsn);
+            for name in &options.extra_deployments {
+                deployments = deployments.with(name, env, tern.endpoint(), &mysql_dsn);
+            }
         }
         let environments: Vec<Environment> = options
             .environments
@@ -138,6 +149,12 @@ impl Stack {
             poll_interval: Duration::from_secs(12),
             sweep_concurrency: 16,
             min_edit_interval: Duration::from_secs(5),
+            lock_lease: options.lock_lease,
+            promotion_order: options
+                .promotion_order
+                .iter()
+                .map(|e| Environment::parse(e).expect("environment"))
+                .collect(),
         };
         let github_client = GithubClient::with_retry_policy(
             &github.app_config(),
@@ -221,7 +238,27 @@ impl Stack {
         comment_id: u64,
         delivery_id: &str,
     ) -> (i64, Value) {
+        self.deliver_comment_on(PR, login, body, comment_id, delivery_id)
+            .await
+    }
+
+    /// A new comment on pull request `pr` of the stack's repository (see [`Stack::comment`]).
+    pub async fn comment_on(&self, pr: u64, login: &str, body: &str) -> (i64, Value) {
+        let id = self.next_comment.fetch_add(1, Ordering::Relaxed);
+        self.deliver_comment_on(pr, login, body, id, &uuid::Uuid::new_v4().to_string())
+            .await
+    }
+
+    pub async fn deliver_comment_on(
+        &self,
+        pr: u64,
+        login: &str,
+        body: &str,
+        comment_id: u64,
+        delivery_id: &str,
+    ) -> (i64, Value) {
         let mut payload: Value = serde_json::from_str(COMMENT_FIXTURE).expect("fixture");
+        payload["issue"]["number"] = json!(pr);
         payload["comment"]["body"] = json!(body);
         payload["comment"]["id"] = json!(comment_id);
         payload["comment"]["user"]["login"] = json!(login);

@@ -18,10 +18,15 @@ impl Stack {
     /// Seeds the PR (head `head_sha`) as changing `files` (`(path, content)`, status
     /// `modified`), each readable at `head_sha` through the contents API.
     pub fn seed_pr_files(&self, head_sha: &str, files: &[(&str, &str)]) {
+        self.seed_pr_files_on(PR, head_sha, files);
+    }
+
+    /// [`Stack::seed_pr_files`] for pull request `pr`.
+    pub fn seed_pr_files_on(&self, pr: u64, head_sha: &str, files: &[(&str, &str)]) {
         let repo = Stack::repository();
         let listed: Vec<(&str, &str)> = files.iter().map(|(path, _)| (*path, "modified")).collect();
         self.github
-            .seed_pull_request(&repo, PrNumber(PR), head_sha, &listed);
+            .seed_pull_request(&repo, PrNumber(pr), head_sha, &listed);
         for (path, content) in files {
             self.github.seed_file(&repo, head_sha, path, content);
         }
@@ -42,10 +47,20 @@ impl Stack {
     /// A signed `pull_request` delivery (`action`, head `head_sha`) through the webhook, as
     /// GitHub sends it. Returns the HTTP status and JSON body.
     pub async fn pull_request_event(&self, action: &str, head_sha: &str) -> (i64, Value) {
+        self.pull_request_event_on(PR, action, head_sha).await
+    }
+
+    /// [`Stack::pull_request_event`] for pull request `pr`.
+    pub async fn pull_request_event_on(
+        &self,
+        pr: u64,
+        action: &str,
+        head_sha: &str,
+    ) -> (i64, Value) {
         let mut payload: Value = serde_json::from_str(PULL_FIXTURE).expect("fixture");
         payload["action"] = json!(action);
-        payload["number"] = json!(PR);
-        payload["pull_request"]["number"] = json!(PR);
+        payload["number"] = json!(pr);
+        payload["pull_request"]["number"] = json!(pr);
         payload["pull_request"]["head"]["sha"] = json!(head_sha);
         let payload = payload.to_string();
         let mut event: Value = serde_json::from_str(HTTP_V2).expect("fixture");

@@ -133,12 +133,16 @@ async fn plan_comment_is_posted_edited_and_refreshed_on_push() {
         assert!(plan.contains("`5d6e7f8091a2`"), "{plan}");
     }
 
-    // A closed PR is still ignored (lock release comes later).
+    // Closing the PR releases its locks (it holds none: no comment) and plans nothing.
+    let before = stack.pr_comments().len();
     let (status, body) = stack.pull_request_event("closed", NEXT_HEAD).await;
     assert_eq!(
-        (status, body["message"].as_str()),
-        (200, Some("pull_request action ignored"))
+        (status, body["job"].as_str()),
+        (202, Some("unlock")),
+        "{body}"
     );
+    stack.deliver_all().await;
+    assert_eq!(stack.pr_comments().len(), before);
 
     stack
         .mysql_exec(&[&format!("DROP TABLE IF EXISTS `payments`.`{table}`")])

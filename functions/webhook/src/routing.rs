@@ -9,7 +9,8 @@
 use crate::github_event::{PrComment, PullRequestEvent};
 use schemabot_domain::command::{Command, ParseOutcome};
 use schemabot_domain::job::{
-    CommandSource, CommentOrigin, CutoverJob, Job, PlanJob, PlanTrigger, Reply, ReplyJob,
+    ApplyConfirmJob, ApplyJob, CommandSource, CommentOrigin, CutoverJob, Job, PlanJob, PlanTrigger,
+    Reply, ReplyJob, UnlockJob, UnlockTrigger,
 };
 use schemabot_domain::{DeliveryId, Environment, Repository};
 
@@ -133,6 +134,29 @@ pub fn route(
                 commenter: origin.commenter.clone(),
             },
         }))),
+        Command::Apply {
+            environment,
+            database,
+            flags,
+        } => Routed::Enqueue(Box::new(Job::Apply(ApplyJob {
+            origin,
+            environment,
+            database,
+            flags,
+        }))),
+        Command::ApplyConfirm {
+            environment,
+            database,
+            allow_unsafe,
+        } => Routed::Enqueue(Box::new(Job::ApplyConfirm(ApplyConfirmJob {
+            origin,
+            environment,
+            database,
+            allow_unsafe,
+        }))),
+        Command::Unlock { database } => Routed::Enqueue(Box::new(Job::Unlock(UnlockJob {
+            trigger: UnlockTrigger::Command { origin, database },
+        }))),
         other => reply(Reply::NotAvailableYet {
             command: other.name(),
         }),
@@ -148,6 +172,20 @@ pub fn route_pull_request(
     event: &PullRequestEvent<'_>,
     config: &RoutingConfig,
 ) -> Routed {
+    if &*event.action == "closed" {
+        // Every stack keeps its own locks, so every stack releases them (no primary check).
+        if !config.allows_repository(&event.repository) {
+            return Routed::Ignored("repository not registered");
+        }
+        return Routed::Enqueue(Box::new(Job::Unlock(UnlockJob {
+            trigger: UnlockTrigger::PullRequestClosed {
+                delivery_id: delivery_id.clone(),
+                installation_id: event.installation_id,
+                repository: event.repository.clone(),
+                pr: event.pr,
+            },
+        })));
+    }
     if !matches!(&*event.action, "opened" | "synchronize" | "reopened") {
         return Routed::Ignored("pull_request action ignored");
     }
@@ -407,19 +445,64 @@ mod tests {
             reply_of(decide("schemabot plan -e staging", &allowlist)),
             Reply::RepositoryNotRegistered
         );
-        for body in [
-            "schemabot apply -e staging",
-            "schemabot apply-confirm -e staging",
-            "schemabot unlock",
-        ] {
-            assert!(
-                matches!(
-                    reply_of(decide(body, &config())),
-                    Reply::NotAvailableYet { .. }
-                ),
-                "{body}"
-            );
+        let Routed::Enqueue(job) = decide(
+            "schemabot apply -e staging -d payments --defer-cutover --allow-unsafe",
+            &config(),
+        ) else {
+            panic!("apply must be enqueued")
+        };
+        let Job::Apply(apply) = *job else {
+            panic!("an apply job")
+        };
+        assert_eq!(apply.environment, env("staging"));
+        assert_eq!(
+            apply.database.as_ref().map(|d| d.as_str()),
+            Some("payments")
+        );
+        assert!(apply.flags.defer_cutover && apply.flags.allow_unsafe);
+        let Routed::Enqueue(job) = decide("schemabot apply-confirm -e Production", &config())
+        else {
+            panic!("apply-confirm must be enqueued")
+        };
+        assert_eq!(job.message_group(), "pr:acme/schemas:42");
+        assert!(
+            matches!(*job, Job::ApplyConfirm(ref c) if c.environment == env("production") && !c.allow_unsafe)
+        );
+        let Routed::Enqueue(job) = decide("schemabot unlock", &config()) else {
+            panic!("unlock must be enqueued")
+        };
+        assert!(matches!(
+            *job,
+            Job::Unlock(UnlockJob {
+                trigger: UnlockTrigger::Command { database: None, .. }
+            })
+        ));
+    }
+
+    #[test]
+    fn a_closed_pull_request_releases_its_locks_on_every_stack() {
+        let delivery = DeliveryId::parse("d-10").unwrap();
+        let secondary = RoutingConfig {
+            owned: vec![env("production")],
+            primary: false,
+            ..config()
+        };
+        for config in [config(), secondary] {
+            let Routed::Enqueue(job) = route_pull_request(&delivery, &pr_event("closed"), &config)
+            else {
+                panic!("a closed PR must release its locks")
+            };
+            assert_eq!(job.kind(), "unlock");
+            assert_eq!(job.id(), "unlock:acme/schemas:42:delivery:d-10");
         }
+        let allowlist = RoutingConfig {
+            repositories: vec![Repository::parse("acme/other").unwrap()],
+            ..config()
+        };
+        assert_eq!(
+            route_pull_request(&delivery, &pr_event("closed"), &allowlist),
+            Routed::Ignored("repository not registered")
+        );
     }
 
     fn pr_event(action: &str) -> PullRequestEvent<'_> {
@@ -447,7 +530,7 @@ mod tests {
             );
             assert_eq!(plan.pr, PrNumber(42));
         }
-        for action in ["closed", "edited", "labeled"] {
+        for action in ["edited", "labeled"] {
             assert_eq!(
                 route_pull_request(&delivery, &pr_event(action), &config()),
                 Routed::Ignored("pull_request action ignored")

@@ -375,11 +375,6 @@ async fn every_ignore_rule_answers_200_with_a_reason_and_enqueues_nothing() {
         ),
         (
             "pull_request",
-            pull_payload("closed"),
-            "pull_request action ignored",
-        ),
-        (
-            "pull_request",
             pull_payload("labeled"),
             "pull_request action ignored",
         ),
@@ -573,6 +568,33 @@ async fn pull_request_pushes_enqueue_an_automatic_plan_once() {
             }
             other => panic!("{action}: {other:?}"),
         }
+    }
+}
+
+#[tokio::test]
+async fn a_closed_pull_request_enqueues_the_release_of_its_locks_once() {
+    let h = harness().await;
+    let mut v: Value = serde_json::from_str(PULL_FIXTURE).unwrap();
+    v["action"] = json!("closed");
+    let payload = v.to_string();
+    let delivery = unique("d-");
+    for _ in 0..3 {
+        let (status, body) = h
+            .send(signed(HTTP_V2, "pull_request", &delivery, &payload))
+            .await;
+        assert!(status == 202 || status == 200, "{body}");
+    }
+    let jobs = h.queued_jobs().await;
+    match &jobs[..] {
+        [Job::Unlock(unlock)] => {
+            assert_eq!(unlock.repository().as_str(), "acme-payments/schemas");
+            assert_eq!(unlock.pr().0, 42);
+            assert!(matches!(
+                unlock.trigger,
+                schemabot_domain::job::UnlockTrigger::PullRequestClosed { .. }
+            ));
+        }
+        other => panic!("{other:?}"),
     }
 }
 

@@ -41,6 +41,11 @@ pub struct WorkerConfig {
     pub sweep_concurrency: usize,
     /// Least time between two edits of one progress comment.
     pub min_edit_interval: Duration,
+    /// How long an unconfirmed `apply` lock keeps other PRs out.
+    pub lock_lease: Duration,
+    /// Promotion order (`staging,production`): an environment applies a schema only after every
+    /// earlier one applied the same schema for the PR. Empty = no order.
+    pub promotion_order: Vec<Environment>,
 }
 
 impl WorkerConfig {
@@ -76,6 +81,22 @@ impl WorkerConfig {
             None => 5,
         };
         let deployments = Deployments::from_json(&required("SCHEMABOT_DEPLOYMENTS")?)?;
+        let lock_lease = match var("SCHEMABOT_LOCK_LEASE_MINUTES") {
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(minutes) if minutes > 0 => Duration::from_secs(minutes * 60),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "SCHEMABOT_LOCK_LEASE_MINUTES",
+                        reason: "not a positive number of minutes".into(),
+                    })
+                }
+            },
+            None => Duration::from_secs(24 * 60 * 60),
+        };
+        let promotion_order = parse_promotion_order(
+            &var("SCHEMABOT_PROMOTION_ORDER").unwrap_or_default(),
+            &environments,
+        )?;
         Ok(WorkerConfig {
             table: required("SCHEMABOT_TABLE")?,
             queue_url: required("SCHEMABOT_QUEUE_URL")?,
@@ -88,8 +109,36 @@ impl WorkerConfig {
             poll_interval: Duration::from_secs(12),
             sweep_concurrency: 16,
             min_edit_interval: Duration::from_secs(5),
+            lock_lease,
+            promotion_order,
         })
     }
+}
+
+/// `staging,production` → the promotion order. Every name must be a configured environment, so
+/// a typo cannot silently disable the check.
+pub fn parse_promotion_order(
+    text: &str,
+    configured: &[Environment],
+) -> Result<Vec<Environment>, ConfigError> {
+    let order = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|e| {
+            Environment::parse(e).map_err(|source| ConfigError::Id {
+                name: "SCHEMABOT_PROMOTION_ORDER",
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(unknown) = order.iter().find(|e| !configured.contains(e)) {
+        return Err(ConfigError::Invalid {
+            name: "SCHEMABOT_PROMOTION_ORDER",
+            reason: format!("`{unknown}` is not in SCHEMABOT_ENVIRONMENTS"),
+        });
+    }
+    Ok(order)
 }
 
 /// `{"production": "maintain"}` → per-environment minimums. Empty → all `write`.

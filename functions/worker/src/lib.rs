@@ -88,6 +88,13 @@ impl Worker {
                 Box::pin(progress::register::run(self, register, attempt)).await
             }
             Job::Plan(plan) => Box::pin(jobs::plan::run(self, plan, &job_id, attempt)).await,
+            Job::Apply(apply) => Box::pin(jobs::apply::run(self, apply, &job_id, attempt)).await,
+            Job::ApplyConfirm(confirm) => {
+                Box::pin(jobs::confirm::run(self, confirm, &job_id, attempt)).await
+            }
+            Job::Unlock(unlock) => {
+                Box::pin(jobs::unlock::run(self, unlock, &job_id, attempt)).await
+            }
         };
         match &result {
             Ok(()) => tracing::info!("job done"),
@@ -146,6 +153,19 @@ fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
             }
         }
         Job::Reply(j) => Some(&j.origin),
+        Job::Apply(j) => Some(&j.origin),
+        Job::ApplyConfirm(j) => Some(&j.origin),
+        Job::Unlock(j) => {
+            span.record("repo", j.repository().as_str());
+            span.record("pr", j.pr().0);
+            match &j.trigger {
+                schemabot_domain::job::UnlockTrigger::Command { origin, .. } => Some(origin),
+                schemabot_domain::job::UnlockTrigger::PullRequestClosed { delivery_id, .. } => {
+                    span.record("delivery_id", delivery_id.as_str());
+                    None
+                }
+            }
+        }
         Job::Poll(j) => {
             span.record("apply_id", j.apply_id.as_str());
             None

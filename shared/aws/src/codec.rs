@@ -89,6 +89,14 @@ pub mod attr {
 
     pub const CHAIN_SEQ: &str = "chain_seq";
     pub const UPDATED_AT: &str = "updated_at";
+
+    pub const LOCK_STAGE: &str = "lock_stage";
+    pub const LOCK_COMMAND_ID: &str = "lock_command_id";
+    pub const HEAD_SHA: &str = "head_sha";
+    pub const PLAN: &str = "plan";
+    pub const LOCKED_BY: &str = "locked_by";
+    pub const ACQUIRED_AT: &str = "acquired_at";
+    pub const SCHEMA_DIGEST: &str = "schema_digest";
 }
 
 /// `item_type` values.
@@ -100,6 +108,10 @@ pub mod item_type {
     pub const DELIVERY: &str = "delivery";
     pub const COMMENT_DELIVERY: &str = "comment_delivery";
     pub const POLL_CHAIN: &str = "poll_chain";
+    pub const LOCK: &str = "lock";
+    pub const PR_LOCK: &str = "pr_lock";
+    pub const APPLIED_SCHEMA: &str = "applied_schema";
+    pub const LOCK_EVENT: &str = "lock_event";
 }
 
 /// Why an item could not be read back as a record.
@@ -285,7 +297,7 @@ impl<'a> ItemReader<'a> {
     }
 
     /// A string attribute parsed by one of the domain's validating constructors.
-    fn parsed<T, E: ToString>(
+    pub(crate) fn parsed<T, E: ToString>(
         &self,
         name: &'static str,
         parse: impl FnOnce(&str) -> Result<T, E>,

@@ -4,7 +4,7 @@
 //! does not understand instead of misreading it.
 
 use crate::apply::ApplyMode;
-use crate::command::{CommandName, ParseError};
+use crate::command::{ApplyFlags, CommandName, ParseError};
 use crate::ids::{
     ApplyId, CommentId, Database, DeliveryId, Environment, InstallationId, Login, PrNumber,
     Repository, TaskId,
@@ -163,6 +163,74 @@ pub struct PlanJob {
     pub trigger: PlanTrigger,
 }
 
+/// `schemabot apply -e <env> [-d <db>] [flags]`: re-plan, lock (database, environment) for the
+/// PR and show the plan with its confirmation footer (`-y` confirms at once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyJob {
+    pub origin: CommentOrigin,
+    pub environment: Environment,
+    pub database: Option<Database>,
+    pub flags: ApplyFlags,
+}
+
+/// `schemabot apply-confirm -e <env> [-d <db>] [--allow-unsafe]`: execute the PR's locked plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyConfirmJob {
+    pub origin: CommentOrigin,
+    pub environment: Environment,
+    pub database: Option<Database>,
+    pub allow_unsafe: bool,
+}
+
+/// Why a PR's locks are being released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum UnlockTrigger {
+    /// `schemabot unlock [-d <db>]`.
+    Command {
+        origin: CommentOrigin,
+        database: Option<Database>,
+    },
+    /// The pull request was closed (merged or not).
+    PullRequestClosed {
+        delivery_id: DeliveryId,
+        installation_id: InstallationId,
+        repository: Repository,
+        pr: PrNumber,
+    },
+}
+
+/// Release the locks a PR holds that are not being applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnlockJob {
+    pub trigger: UnlockTrigger,
+}
+
+impl UnlockJob {
+    pub fn repository(&self) -> &Repository {
+        match &self.trigger {
+            UnlockTrigger::Command { origin, .. } => &origin.repository,
+            UnlockTrigger::PullRequestClosed { repository, .. } => repository,
+        }
+    }
+
+    pub fn pr(&self) -> PrNumber {
+        match &self.trigger {
+            UnlockTrigger::Command { origin, .. } => origin.pr,
+            UnlockTrigger::PullRequestClosed { pr, .. } => *pr,
+        }
+    }
+
+    pub fn installation_id(&self) -> InstallationId {
+        match &self.trigger {
+            UnlockTrigger::Command { origin, .. } => origin.installation_id,
+            UnlockTrigger::PullRequestClosed {
+                installation_id, ..
+            } => *installation_id,
+        }
+    }
+}
+
 /// A job on the queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -172,6 +240,9 @@ pub enum Job {
     Poll(PollJob),
     RegisterApply(RegisterApplyJob),
     Plan(PlanJob),
+    Apply(ApplyJob),
+    ApplyConfirm(ApplyConfirmJob),
+    Unlock(UnlockJob),
 }
 
 impl Job {
@@ -194,6 +265,22 @@ impl Job {
                     format!("plan:{}:{}:delivery:{}", j.repository, j.pr, j.delivery_id)
                 }
             },
+            Job::Apply(j) => format!("apply:{}:{}", j.origin.repository, j.origin.comment_id),
+            Job::ApplyConfirm(j) => format!(
+                "apply-confirm:{}:{}",
+                j.origin.repository, j.origin.comment_id
+            ),
+            Job::Unlock(j) => match &j.trigger {
+                UnlockTrigger::Command { origin, .. } => {
+                    format!("unlock:{}:{}", origin.repository, origin.comment_id)
+                }
+                UnlockTrigger::PullRequestClosed {
+                    repository,
+                    pr,
+                    delivery_id,
+                    ..
+                } => format!("unlock:{repository}:{}:delivery:{delivery_id}", pr.0),
+            },
         }
     }
 
@@ -205,6 +292,10 @@ impl Job {
             Job::RegisterApply(j) => format!("apply:{}", j.apply_id),
             Job::Reply(j) => format!("pr:{}:{}", j.origin.repository, j.origin.pr),
             Job::Plan(j) => format!("pr:{}:{}", j.repository, j.pr),
+            // A PR's apply, apply-confirm and unlock run in the order they were commented.
+            Job::Apply(j) => format!("pr:{}:{}", j.origin.repository, j.origin.pr),
+            Job::ApplyConfirm(j) => format!("pr:{}:{}", j.origin.repository, j.origin.pr),
+            Job::Unlock(j) => format!("pr:{}:{}", j.repository(), j.pr()),
         }
     }
 
@@ -215,6 +306,9 @@ impl Job {
             Job::Poll(_) => "poll",
             Job::RegisterApply(_) => "register_apply",
             Job::Plan(_) => "plan",
+            Job::Apply(_) => "apply",
+            Job::ApplyConfirm(_) => "apply_confirm",
+            Job::Unlock(_) => "unlock",
         }
     }
 }
@@ -290,6 +384,70 @@ mod tests {
         assert!(json.contains(r#""kind":"plan""#), "{json}");
         let back: JobEnvelope = serde_json::from_str(&json).unwrap();
         assert_eq!(back, envelope);
+    }
+
+    fn origin() -> CommentOrigin {
+        CommentOrigin {
+            delivery_id: DeliveryId::parse("d-2").unwrap(),
+            installation_id: InstallationId(9),
+            repository: Repository::parse("octo/schemas").unwrap(),
+            pr: PrNumber(7),
+            comment_id: CommentId(55),
+            commenter: Login("alice".into()),
+        }
+    }
+
+    #[test]
+    fn apply_lifecycle_jobs_are_grouped_by_pr_named_by_comment_and_round_trip() {
+        let staging = Environment::parse("staging").unwrap();
+        let jobs = [
+            Job::Apply(ApplyJob {
+                origin: origin(),
+                environment: staging.clone(),
+                database: Some(Database::parse("payments").unwrap()),
+                flags: ApplyFlags {
+                    defer_cutover: true,
+                    ..ApplyFlags::default()
+                },
+            }),
+            Job::ApplyConfirm(ApplyConfirmJob {
+                origin: origin(),
+                environment: staging,
+                database: None,
+                allow_unsafe: true,
+            }),
+            Job::Unlock(UnlockJob {
+                trigger: UnlockTrigger::Command {
+                    origin: origin(),
+                    database: None,
+                },
+            }),
+            Job::Unlock(UnlockJob {
+                trigger: UnlockTrigger::PullRequestClosed {
+                    delivery_id: DeliveryId::parse("d-3").unwrap(),
+                    installation_id: InstallationId(9),
+                    repository: Repository::parse("octo/schemas").unwrap(),
+                    pr: PrNumber(7),
+                },
+            }),
+        ];
+        let ids: Vec<String> = jobs.iter().map(Job::id).collect();
+        assert_eq!(
+            ids,
+            [
+                "apply:octo/schemas:55",
+                "apply-confirm:octo/schemas:55",
+                "unlock:octo/schemas:55",
+                "unlock:octo/schemas:7:delivery:d-3"
+            ]
+        );
+        for job in jobs {
+            assert_eq!(job.message_group(), "pr:octo/schemas:7");
+            let envelope = JobEnvelope::new(job);
+            let json = serde_json::to_string(&envelope).unwrap();
+            let back: JobEnvelope = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, envelope);
+        }
     }
 
     #[test]

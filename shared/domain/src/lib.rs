@@ -5,6 +5,7 @@ pub mod apply;
 pub mod command;
 pub mod ids;
 pub mod job;
+pub mod lock;
 pub mod state;
 
 pub use ids::{

@@ -55,6 +55,17 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     embedded!("cutover_failed.md.tera"),
     embedded!("permission_denied.md.tera"),
     embedded!("plan.md.tera"),
+    embedded!("lock_held.md.tera"),
+    embedded!("apply_in_progress.md.tera"),
+    embedded!("apply_no_schema.md.tera"),
+    embedded!("apply_up_to_date.md.tera"),
+    embedded!("apply_no_lock.md.tera"),
+    embedded!("plan_stale.md.tera"),
+    embedded!("unsafe_needs_flag.md.tera"),
+    embedded!("promotion_required.md.tera"),
+    embedded!("apply_refused.md.tera"),
+    embedded!("unlock.md.tera"),
+    embedded!("command_permission_denied.md.tera"),
 ];
 
 /// The comment kinds, one template each. Partials are not listed: they are only included.
@@ -84,11 +95,22 @@ pub(crate) enum Template {
     CutoverFailed,
     PermissionDenied,
     Plan,
+    LockHeld,
+    ApplyInProgress,
+    ApplyNoSchema,
+    ApplyUpToDate,
+    ApplyNoLock,
+    PlanStale,
+    UnsafeNeedsFlag,
+    PromotionRequired,
+    ApplyRefused,
+    Unlock,
+    CommandPermissionDenied,
 }
 
 impl Template {
     #[cfg(test)]
-    pub(crate) const ALL: [Template; 24] = [
+    pub(crate) const ALL: [Template; 35] = [
         Template::Progress,
         Template::ProgressFinalized,
         Template::Summary,
@@ -113,6 +135,17 @@ impl Template {
         Template::CutoverFailed,
         Template::PermissionDenied,
         Template::Plan,
+        Template::LockHeld,
+        Template::ApplyInProgress,
+        Template::ApplyNoSchema,
+        Template::ApplyUpToDate,
+        Template::ApplyNoLock,
+        Template::PlanStale,
+        Template::UnsafeNeedsFlag,
+        Template::PromotionRequired,
+        Template::ApplyRefused,
+        Template::Unlock,
+        Template::CommandPermissionDenied,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -141,6 +174,17 @@ impl Template {
             Template::CutoverFailed => "cutover_failed.md.tera",
             Template::PermissionDenied => "permission_denied.md.tera",
             Template::Plan => "plan.md.tera",
+            Template::LockHeld => "lock_held.md.tera",
+            Template::ApplyInProgress => "apply_in_progress.md.tera",
+            Template::ApplyNoSchema => "apply_no_schema.md.tera",
+            Template::ApplyUpToDate => "apply_up_to_date.md.tera",
+            Template::ApplyNoLock => "apply_no_lock.md.tera",
+            Template::PlanStale => "plan_stale.md.tera",
+            Template::UnsafeNeedsFlag => "unsafe_needs_flag.md.tera",
+            Template::PromotionRequired => "promotion_required.md.tera",
+            Template::ApplyRefused => "apply_refused.md.tera",
+            Template::Unlock => "unlock.md.tera",
+            Template::CommandPermissionDenied => "command_permission_denied.md.tera",
         }
     }
 }

@@ -39,6 +39,20 @@ pub struct PlanComment {
     pub tables: Vec<PlanTable>,
     pub lint: Vec<PlanLint>,
     pub errors: Vec<String>,
+    /// Set on `apply`'s plan: the lock it took and how to confirm it.
+    pub lock: Option<PlanLock>,
+}
+
+/// The lock footer of an `apply` plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanLock {
+    /// The exact `apply-confirm` command to comment.
+    pub confirm: String,
+    /// When another PR may take the lock over (already formatted, UTC).
+    pub expires_at: Option<String>,
+    pub needs_unsafe: bool,
+    /// `-y` confirmed it in the same step.
+    pub confirmed: bool,
 }
 
 /// Who or what asked for the plan.
@@ -81,6 +95,7 @@ struct PlanView {
     unsafe_changes: Vec<UnsafeView>,
     lint: Vec<LintView>,
     errors: Vec<String>,
+    lock: Option<PlanLock>,
 }
 
 fn change_label(change: &str) -> &'static str {
@@ -156,6 +171,7 @@ pub fn render_plan(plan: &PlanComment, marker: &str) -> Result<String, RenderErr
             })
             .collect(),
         errors: plan.errors.clone(),
+        lock: plan.lock.clone(),
     };
     engine::render(Template::Plan, &view, marker)
 }
@@ -201,7 +217,41 @@ mod tests {
                 message: "table has no <created_at> column @team".into(),
             }],
             errors: vec![],
+            lock: None,
         }
+    }
+
+    #[test]
+    fn an_apply_plan_carries_the_lock_and_the_confirm_command() {
+        let locked = PlanComment {
+            lock: Some(PlanLock {
+                confirm: "schemabot apply-confirm -e staging --allow-unsafe".into(),
+                expires_at: Some("2026-11-25 10:00 UTC".into()),
+                needs_unsafe: true,
+                confirmed: false,
+            }),
+            ..plan()
+        };
+        let body = render_plan(&locked, "apply:octo/schemas:1001:payments").unwrap();
+        assert!(body.starts_with("## 🔒 Apply Plan"), "{body}");
+        assert!(
+            body.contains("```\nschemabot apply-confirm -e staging --allow-unsafe\n```"),
+            "{body}"
+        );
+        insta::assert_snapshot!("plan_locked_for_apply", body);
+        let confirmed = PlanComment {
+            lock: Some(PlanLock {
+                confirm: "schemabot apply-confirm -e staging".into(),
+                expires_at: None,
+                needs_unsafe: false,
+                confirmed: true,
+            }),
+            tables: vec![],
+            ..plan()
+        };
+        let body = render_plan(&confirmed, "m").unwrap();
+        assert!(body.contains("Confirmed with `-y`"), "{body}");
+        insta::assert_snapshot!("plan_locked_and_confirmed", body);
     }
 
     #[test]

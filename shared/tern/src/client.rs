@@ -165,6 +165,9 @@ pub struct ApplySpec {
     /// Spirit stops at the sentinel wait until a Cutover call.
     pub defer_cutover: bool,
     pub allow_unsafe: bool,
+    pub skip_revert: bool,
+    /// Namespace → (file name → content): the declarative schema the plan was made from.
+    pub schema_files: BTreeMap<String, BTreeMap<String, String>>,
     /// Who asked (a GitHub login), for Tern's audit log.
     pub caller: String,
     /// Further Tern options, sent as given.
@@ -185,6 +188,9 @@ impl ApplySpec {
         if self.allow_unsafe {
             options.insert("allow_unsafe".into(), "true".into());
         }
+        if self.skip_revert {
+            options.insert("skip_revert".into(), "true".into());
+        }
         if !self.environment.is_empty() {
             options.insert("environment".into(), self.environment.clone());
         }
@@ -199,6 +205,14 @@ impl ApplySpec {
             ddl_changes: self.ddl_changes.clone(),
             environment: self.environment.clone(),
             caller: self.caller.clone(),
+            schema_files: self
+                .schema_files
+                .iter()
+                .map(|(namespace, files)| {
+                    let files = files.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    (namespace.clone(), proto::SchemaFiles { files })
+                })
+                .collect(),
             ..Default::default()
         }
     }

@@ -1,6 +1,11 @@
-//! One module per job kind.
+//! One module per job kind, plus what the apply lifecycle's commands share.
 
+pub mod apply;
+pub mod confirm;
 pub mod cutover;
+pub(crate) mod lock_common;
+pub(crate) mod permission;
 pub mod plan;
 pub mod poll;
 pub mod reply;
+pub mod unlock;

@@ -8,7 +8,7 @@ use crate::outcome::{Attempt, JobError};
 use crate::post::{hidden_marker, post_once};
 use crate::Worker;
 use schemabot_domain::job::{PlanJob, PlanTrigger};
-use schemabot_domain::{Database, Environment};
+use schemabot_domain::{Database, Environment, PrNumber, Repository};
 use schemabot_github::{InstallationClient, Reaction};
 use schemabot_render::{render_plan, PlanComment, PlanLint, PlanTable, PlanTriggerText};
 use schemabot_tern::proto;
@@ -66,10 +66,10 @@ fn join(dir: &str, name: &str) -> String {
 
 /// A schema directory the PR changes, with its `.sql` files at the head commit.
 #[derive(Debug)]
-struct SchemaDir {
-    config: SchemaConfig,
+pub(crate) struct SchemaDir {
+    pub(crate) config: SchemaConfig,
     /// File name (within the directory) → content.
-    files: HashMap<String, String>,
+    pub(crate) files: HashMap<String, String>,
 }
 
 /// The marker of a (database, environment) plan comment: stable across re-plans.
@@ -105,7 +105,14 @@ pub async fn run(
                 .head_sha
         }
     };
-    let dirs = schema_dirs(&github, job, &head_sha).await?;
+    let dirs = schema_dirs(
+        &github,
+        &job.repository,
+        job.pr,
+        job.database.as_ref(),
+        &head_sha,
+    )
+    .await?;
     if dirs.is_empty() {
         tracing::info!("the PR changes no schema directory; nothing to plan");
         return Ok(());
@@ -156,14 +163,16 @@ pub async fn run(
     Ok(())
 }
 
-/// The schema directories touched by the PR (optionally only `job.database`'s), keyed by path.
-async fn schema_dirs(
+/// The schema directories touched by the PR (optionally only `database`'s), keyed by path.
+pub(crate) async fn schema_dirs(
     github: &InstallationClient,
-    job: &PlanJob,
+    repository: &Repository,
+    pr: PrNumber,
+    database: Option<&Database>,
     head_sha: &str,
 ) -> Result<BTreeMap<String, SchemaDir>, JobError> {
     let files = github
-        .list_pull_request_files(&job.repository, job.pr)
+        .list_pull_request_files(repository, pr)
         .await
         .map_err(errors::github)?;
     let mut changed_sql: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -186,7 +195,7 @@ async fn schema_dirs(
     let mut dirs = BTreeMap::new();
     for dir in candidates {
         let Some(text) = github
-            .get_file_contents(&job.repository, &join(&dir, SCHEMA_CONFIG_FILE), head_sha)
+            .get_file_contents(repository, &join(&dir, SCHEMA_CONFIG_FILE), head_sha)
             .await
             .map_err(errors::github)?
         else {
@@ -196,17 +205,13 @@ async fn schema_dirs(
             tracing::warn!(dir, "schemabot.yaml names no database; skipped");
             continue;
         };
-        if job
-            .database
-            .as_ref()
-            .is_some_and(|wanted| !wanted.as_str().eq_ignore_ascii_case(&config.database))
-        {
+        if database.is_some_and(|wanted| !wanted.as_str().eq_ignore_ascii_case(&config.database)) {
             continue;
         }
         // Tern plans declaratively: every `.sql` file of the directory, changed or not. Without
         // a listing (it should not happen), the changed ones are the best we have.
         let names: BTreeSet<String> = match github
-            .list_directory(&job.repository, &dir, head_sha)
+            .list_directory(repository, &dir, head_sha)
             .await
             .map_err(errors::github)?
         {
@@ -220,7 +225,7 @@ async fn schema_dirs(
         let mut contents = HashMap::new();
         for name in &names {
             if let Some(text) = github
-                .get_file_contents(&job.repository, &join(&dir, name), head_sha)
+                .get_file_contents(repository, &join(&dir, name), head_sha)
                 .await
                 .map_err(errors::github)?
             {
@@ -274,17 +279,80 @@ fn error_comment(
             tables: vec![],
             lint: vec![],
             errors: vec![error],
+            lock: None,
         },
     }
 }
 
-fn change_name(change_type: i32) -> &'static str {
+pub(crate) fn change_name(change_type: i32) -> &'static str {
     match proto::ChangeType::try_from(change_type) {
         Ok(proto::ChangeType::Create) => "create",
         Ok(proto::ChangeType::Alter) => "alter",
         Ok(proto::ChangeType::Drop) => "drop",
         Ok(proto::ChangeType::Vschema) => "vschema",
         _ => "other",
+    }
+}
+
+/// The table changes of a Tern plan, flattened across namespaces.
+pub(crate) fn plan_tables(response: &proto::PlanResponse) -> Vec<PlanTable> {
+    response
+        .changes
+        .iter()
+        .flat_map(|change| {
+            change.table_changes.iter().map(move |t| PlanTable {
+                namespace: if t.namespace.is_empty() {
+                    change.namespace.clone()
+                } else {
+                    t.namespace.clone()
+                },
+                table: t.table_name.clone(),
+                change: change_name(t.change_type).to_string(),
+                ddl: t.ddl.clone(),
+                unsafe_reason: t.is_unsafe.then(|| t.unsafe_reason.clone()),
+            })
+        })
+        .collect()
+}
+
+/// The lint violations of a Tern plan.
+pub(crate) fn plan_lint(response: &proto::PlanResponse) -> Vec<PlanLint> {
+    response
+        .lint_violations
+        .iter()
+        .map(|l| PlanLint {
+            severity: if l.severity.is_empty() {
+                "warning".to_string()
+            } else {
+                l.severity.clone()
+            },
+            table: l.table.clone(),
+            message: l.message.clone(),
+        })
+        .collect()
+}
+
+/// Tern's Plan request for one schema directory.
+pub(crate) fn plan_request(
+    dir: &SchemaDir,
+    repository: &Repository,
+    pr: PrNumber,
+    environment: &Environment,
+) -> proto::PlanRequest {
+    let database = &dir.config.database;
+    proto::PlanRequest {
+        database: database.clone(),
+        r#type: dir.config.database_type.clone(),
+        schema_files: HashMap::from([(
+            database.clone(),
+            proto::SchemaFiles {
+                files: dir.files.clone(),
+            },
+        )]),
+        repository: repository.to_string(),
+        pull_request: i32::try_from(pr.0).unwrap_or(i32::MAX),
+        environment: environment.to_string(),
+        target: String::new(),
     }
 }
 
@@ -297,20 +365,7 @@ async fn plan_one(
     head_sha: &str,
 ) -> Result<Planned, JobError> {
     let database = &dir.config.database;
-    let request = proto::PlanRequest {
-        database: database.clone(),
-        r#type: dir.config.database_type.clone(),
-        schema_files: HashMap::from([(
-            database.clone(),
-            proto::SchemaFiles {
-                files: dir.files.clone(),
-            },
-        )]),
-        repository: job.repository.to_string(),
-        pull_request: i32::try_from(job.pr.0).unwrap_or(i32::MAX),
-        environment: environment.to_string(),
-        target: String::new(),
-    };
+    let request = plan_request(dir, &job.repository, job.pr, environment);
     let response = match worker
         .tern
         .plan(deployment, environment.as_str(), request)
@@ -331,36 +386,8 @@ async fn plan_one(
             ));
         }
     };
-    let tables = response
-        .changes
-        .iter()
-        .flat_map(|change| {
-            change.table_changes.iter().map(move |t| PlanTable {
-                namespace: if t.namespace.is_empty() {
-                    change.namespace.clone()
-                } else {
-                    t.namespace.clone()
-                },
-                table: t.table_name.clone(),
-                change: change_name(t.change_type).to_string(),
-                ddl: t.ddl.clone(),
-                unsafe_reason: t.is_unsafe.then(|| t.unsafe_reason.clone()),
-            })
-        })
-        .collect();
-    let lint = response
-        .lint_violations
-        .iter()
-        .map(|l| PlanLint {
-            severity: if l.severity.is_empty() {
-                "warning".to_string()
-            } else {
-                l.severity.clone()
-            },
-            table: l.table.clone(),
-            message: l.message.clone(),
-        })
-        .collect();
+    let tables = plan_tables(&response);
+    let lint = plan_lint(&response);
     Ok(Planned {
         database: database.clone(),
         environment: environment.clone(),
@@ -372,6 +399,7 @@ async fn plan_one(
             tables,
             lint,
             errors: response.errors,
+            lock: None,
         },
     })
 }

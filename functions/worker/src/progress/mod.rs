@@ -19,6 +19,7 @@
 pub mod comments;
 pub mod engine;
 pub mod error;
+pub mod locks;
 pub mod metrics;
 pub mod poll;
 pub mod reconcile;

@@ -10,6 +10,7 @@ use crate::errors;
 use crate::progress::comments::{self, CommentReport};
 use crate::progress::engine;
 use crate::progress::error::ProgressError;
+use crate::progress::locks;
 use crate::progress::metrics;
 use crate::Worker;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -196,6 +197,7 @@ impl Round<'_> {
             // Ended by an earlier round (or another path): only its comments may be unfinished.
             self.report.comments =
                 comments::finish_terminal(worker, &apply, &tasks, &comments, self.now).await?;
+            locks::release_on_end(worker, &apply, apply.state, self.now).await?;
             return Ok(self.report);
         }
         match worker.tern.progress(&tern_target(&apply)).await {
@@ -218,6 +220,9 @@ impl Round<'_> {
             let ended = update.applied_to(&apply);
             self.report.comments =
                 comments::finish_terminal(worker, &ended, &tasks, &comments, self.now).await?;
+            // Then the lock, still before the state: a failure here is retried by the next
+            // round, which only happens while the apply is active.
+            locks::release_on_end(worker, &ended, derived, self.now).await?;
             self.transition_apply(apply, update).await?
         } else {
             let apply = self.advance_apply(apply, derived, &tasks).await?;

@@ -594,7 +594,7 @@ impl Store {
     // -- helpers -------------------------------------------------------------------------------
 
     /// All items of a Query (following pages).
-    async fn query_all(
+    pub(super) async fn query_all(
         &self,
         index: Option<&str>,
         key_condition: String,

@@ -167,9 +167,12 @@ impl Store {
             let pending = expr.equals(attr::STATUS, codec::s(PENDING));
             Condition::new(format!("{ours} AND {pending}"), expr)
         };
-        let mut actions = vec![self.delete_action(delivery_key(delivery_id), &ours_and_pending())?];
+        let mut actions =
+            vec![self.delete_action(delivery_key(delivery_id), Some(&ours_and_pending()))?];
         if let Some(comment_key) = comment_key {
-            actions.push(self.delete_action(comment_key_item(comment_key), &ours_and_pending())?);
+            actions.push(
+                self.delete_action(comment_key_item(comment_key), Some(&ours_and_pending()))?,
+            );
         }
         Ok(self.transact(actions).await?.is_ok())
     }

@@ -6,11 +6,13 @@
 mod apply;
 mod changes;
 mod delivery;
+mod lock;
 mod plan;
 
 pub use apply::{ActiveApplyRef, ActiveCursor, ActivePage, ApplySnapshot, ClaimGranted};
 pub use changes::{ApplyChanges, Change, TaskChanges};
 pub use delivery::{DeliveryOutcome, DELIVERY_RETENTION};
+pub use lock::Released;
 
 use crate::codec::{attr, s, DecodeError, Item};
 use crate::condition::{Condition, UpdateSpec};
@@ -182,15 +184,19 @@ impl Store {
     pub(crate) fn delete_action(
         &self,
         key: Item,
-        condition: &Condition,
+        condition: Option<&Condition>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .condition_expression(&condition.expression)
-            .set_expression_attribute_names(condition.names_or_none())
-            .set_expression_attribute_values(condition.values_or_none())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        let mut delete = Delete::builder().table_name(&self.table).set_key(Some(key));
+        if let Some(condition) = condition {
+            delete = delete
+                .condition_expression(&condition.expression)
+                .set_expression_attribute_names(condition.names_or_none())
+                .set_expression_attribute_values(condition.values_or_none())
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+        }
+        let delete = delete
             .build()
             .map_err(|e| StoreError::build("TransactWriteItems", e))?;
         Ok(TransactWriteItem::builder().delete(delete).build())

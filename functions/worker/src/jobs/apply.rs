@@ -1,0 +1,329 @@
+//! `schemabot apply -e <env> [-d <db>] [--defer-cutover] [--allow-unsafe] [-y]`.
+//!
+//! Order: 👀 → permission for the environment (fail closed) → the PR head commit → the schema
+//! directories the PR changes → per database: promotion order → Tern Plan → a conditional write
+//! takes the (database, environment) lock for this PR with that plan → the plan comment with
+//! its confirmation footer. `-y` confirms at once.
+//!
+//! Re-running it (redelivery, or the user after a push) renews this PR's planned lock with the
+//! new plan; another PR's lock is never touched.
+
+use crate::errors;
+use crate::jobs::confirm;
+use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
+use crate::jobs::permission::{self, PermissionCheck};
+use crate::jobs::plan::{
+    change_name, plan_lint, plan_request, plan_tables, schema_dirs, SchemaDir,
+};
+use crate::outcome::{Attempt, JobError};
+use crate::Worker;
+use chrono::{TimeDelta, Utc};
+use schemabot_aws::WriteOutcome;
+use schemabot_domain::job::ApplyJob;
+use schemabot_domain::lock::{
+    acquire_refusal, schema_digest, AcquireRefusal, Lock, LockKey, LockStage, LockedPlan,
+    PlannedChange,
+};
+use schemabot_domain::{Database, Environment};
+use schemabot_render::{
+    render_plan, LockCommand, LockReply, PlanComment, PlanLock, PlanTriggerText,
+};
+use std::collections::BTreeMap;
+
+pub async fn run(
+    worker: &Worker,
+    job: &ApplyJob,
+    job_id: &str,
+    attempt: Attempt,
+) -> Result<(), JobError> {
+    let ctx = CommandContext::new(worker, &job.origin, job_id, attempt);
+    ctx.acknowledge().await;
+    if let PermissionCheck::Denied { required, actual } =
+        permission::check(worker, &job.origin, &job.environment, attempt).await?
+    {
+        return ctx
+            .permission_denied(LockCommand::Apply, &job.environment, required, actual)
+            .await;
+    }
+    let head_sha = ctx
+        .github
+        .get_pull_request(&job.origin.repository, job.origin.pr)
+        .await
+        .map_err(errors::github)?
+        .head_sha;
+    let dirs = schema_dirs(
+        &ctx.github,
+        &job.origin.repository,
+        job.origin.pr,
+        job.database.as_ref(),
+        &head_sha,
+    )
+    .await?;
+    if dirs.is_empty() {
+        return ctx
+            .reply(
+                "",
+                &LockReply::NoSchemaChanges {
+                    database: job.database.as_ref().map(ToString::to_string),
+                },
+            )
+            .await;
+    }
+    // Several databases: replies and confirm commands name each one.
+    let several = dirs.len() > 1;
+    for dir in dirs.values() {
+        let Ok(database) = Database::parse(&dir.config.database) else {
+            tracing::warn!(database = %dir.config.database, "schemabot.yaml names an invalid database; skipped");
+            continue;
+        };
+        let named = (several || job.database.is_some()).then_some(&database);
+        apply_one(&ctx, job, dir, &database, named, &head_sha).await?;
+    }
+    Ok(())
+}
+
+async fn apply_one(
+    ctx: &CommandContext<'_>,
+    job: &ApplyJob,
+    dir: &SchemaDir,
+    database: &Database,
+    named: Option<&Database>,
+    head_sha: &str,
+) -> Result<(), JobError> {
+    let worker = ctx.worker;
+    let environment = &job.environment;
+    let key = LockKey {
+        database: database.clone(),
+        environment: environment.clone(),
+    };
+    let part = database.as_str();
+    let files: BTreeMap<String, String> = dir
+        .files
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let digest = schema_digest(&files);
+
+    if let Some(required) = ctx.unmet_promotion(&key, &digest).await? {
+        ctx.audit(&key, "apply_refused", "promotion_required", None)
+            .await;
+        return ctx.reply(part, &ctx.promotion_reply(&key, &required)).await;
+    }
+    // The deployment is keyed by the database name, as for plans.
+    let deployment = database.as_str();
+    let has_deployment = worker
+        .config
+        .deployments
+        .tern_endpoints()
+        .ok()
+        .is_some_and(|e| e.resolve(deployment, environment.as_str()).is_ok());
+    if !has_deployment {
+        return ctx
+            .reply(
+                part,
+                &refused(
+                    &key,
+                    format!("No deployment is configured for database `{database}` in environment `{environment}`."),
+                    None,
+                    apply_text(environment, named),
+                ),
+            )
+            .await;
+    }
+
+    let request = plan_request(dir, &job.origin.repository, job.origin.pr, environment);
+    let response = match worker
+        .tern
+        .plan(deployment, environment.as_str(), request)
+        .await
+    {
+        Ok(response) => response,
+        Err(error) => {
+            errors::tern_failed();
+            if error.is_transient() && !ctx.attempt.is_final() {
+                return Err(JobError::transient(format!("Tern Plan: {error}")));
+            }
+            return ctx
+                .reply(
+                    part,
+                    &refused(
+                        &key,
+                        "Tern could not plan the change, so nothing was locked.".into(),
+                        Some(error.to_string()),
+                        apply_text(environment, named),
+                    ),
+                )
+                .await;
+        }
+    };
+    let tables = plan_tables(&response);
+    let lint = plan_lint(&response);
+    let view = |lock: Option<PlanLock>| PlanComment {
+        database: database.to_string(),
+        environment: environment.to_string(),
+        commit: Some(head_sha.to_string()),
+        trigger: PlanTriggerText::Command {
+            login: job.origin.commenter.0.clone(),
+        },
+        tables: tables.clone(),
+        lint: lint.clone(),
+        errors: response.errors.clone(),
+        lock,
+    };
+    if !response.errors.is_empty() {
+        // A plan with errors is shown, not locked.
+        let marker = ctx.marker_id(part);
+        let body = render_plan(&view(None), &marker).map_err(errors::render)?;
+        return ctx.post(&marker, &body).await;
+    }
+    if tables.is_empty() {
+        return ctx
+            .reply(
+                part,
+                &LockReply::UpToDate {
+                    database: database.to_string(),
+                    environment: environment.to_string(),
+                    commit: Some(head_sha.to_string()),
+                },
+            )
+            .await;
+    }
+
+    let now = Utc::now();
+    let lease = TimeDelta::from_std(worker.config.lock_lease).unwrap_or(TimeDelta::hours(24));
+    let changes: Vec<PlannedChange> = response
+        .changes
+        .iter()
+        .flat_map(|change| {
+            change.table_changes.iter().map(move |t| PlannedChange {
+                namespace: if t.namespace.is_empty() {
+                    change.namespace.clone()
+                } else {
+                    t.namespace.clone()
+                },
+                table: t.table_name.clone(),
+                change: change_name(t.change_type).to_string(),
+                ddl: t.ddl.clone(),
+                unsafe_reason: t.is_unsafe.then(|| t.unsafe_reason.clone()),
+            })
+        })
+        .collect();
+    let needs_unsafe = changes.iter().any(|c| c.unsafe_reason.is_some()) && !job.flags.allow_unsafe;
+    let lock = Lock {
+        key: key.clone(),
+        owner: ctx.owner.clone(),
+        installation_id: job.origin.installation_id,
+        locked_by: job.origin.commenter.clone(),
+        stage: LockStage::Planned,
+        plan: LockedPlan {
+            head_sha: head_sha.to_string(),
+            deployment: deployment.to_string(),
+            database_type: dir.config.database_type.clone(),
+            plan_id: response.plan_id.clone(),
+            changes,
+            schema_files: files,
+            schema_digest: digest,
+            flags: job.flags,
+        },
+        acquired_at: now,
+        lease_expires_at: now + lease,
+    };
+    match worker
+        .store
+        .acquire_lock(&lock, now)
+        .await
+        .map_err(errors::store)?
+    {
+        WriteOutcome::Written(()) => {}
+        WriteOutcome::ConditionFailed {
+            current: Some(current),
+        } => {
+            let refusal = acquire_refusal(&current, &ctx.owner);
+            ctx.audit(
+                &key,
+                "lock_refused",
+                match refusal {
+                    AcquireRefusal::HeldByOther { .. } => "held_by_other",
+                    AcquireRefusal::OwnApplyInProgress { .. } => "own_apply_in_progress",
+                },
+                Some(format!("held by {}", current.owner)),
+            )
+            .await;
+            return ctx
+                .reply(part, &refusal_reply(&key, refusal, environment, named))
+                .await;
+        }
+        WriteOutcome::ConditionFailed { current: None } => {
+            // The lock vanished between the check and the answer: try again.
+            return Err(JobError::transient("lock changed during acquisition"));
+        }
+    }
+    ctx.audit(
+        &key,
+        "lock_acquired",
+        "planned",
+        Some(format!(
+            "{} table change(s) at {}",
+            lock.plan.changes.len(),
+            head_sha
+        )),
+    )
+    .await;
+
+    let marker = ctx.marker_id(part);
+    let footer = PlanLock {
+        confirm: confirm_text(environment, named, needs_unsafe),
+        expires_at: Some(display_time(lock.lease_expires_at)),
+        needs_unsafe,
+        confirmed: job.flags.auto_confirm,
+    };
+    let body = render_plan(&view(Some(footer)), &marker).map_err(errors::render)?;
+    ctx.post(&marker, &body).await?;
+
+    if job.flags.auto_confirm {
+        confirm::confirm_lock(ctx, &key, head_sha, job.flags.allow_unsafe, named).await?;
+    }
+    Ok(())
+}
+
+fn refused(key: &LockKey, reason: String, detail: Option<String>, retry: String) -> LockReply {
+    LockReply::Refused {
+        command: LockCommand::Apply,
+        database: key.database.to_string(),
+        environment: key.environment.to_string(),
+        reason,
+        detail,
+        locked: false,
+        retry,
+    }
+}
+
+fn refusal_reply(
+    key: &LockKey,
+    refusal: AcquireRefusal,
+    environment: &Environment,
+    named: Option<&Database>,
+) -> LockReply {
+    match refusal {
+        AcquireRefusal::HeldByOther {
+            owner,
+            stage,
+            expires_at,
+        } => LockReply::HeldByOther {
+            command: LockCommand::Apply,
+            database: key.database.to_string(),
+            environment: key.environment.to_string(),
+            owner: owner.to_string(),
+            stage: stage.to_string(),
+            expires_at: expires_at.map(display_time),
+            retry: apply_text(environment, named),
+        },
+        AcquireRefusal::OwnApplyInProgress { apply_id } => LockReply::ApplyInProgress {
+            command: LockCommand::Apply,
+            database: key.database.to_string(),
+            environment: key.environment.to_string(),
+            apply_id: apply_id.map(|id| id.to_string()),
+            retry: apply_text(environment, named),
+        },
+    }
+}

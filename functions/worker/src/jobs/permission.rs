@@ -1,0 +1,49 @@
+//! The commenter's repository permission, checked against the environment's minimum (the same
+//! rule as for cutover). Fails closed: when GitHub cannot answer, the job is retried, and the
+//! command refused on the final attempt.
+
+use crate::errors;
+use crate::outcome::{Attempt, JobError};
+use crate::Worker;
+use schemabot_domain::job::CommentOrigin;
+use schemabot_domain::Environment;
+use schemabot_github::Permission;
+
+/// The outcome of a permission check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PermissionCheck {
+    Granted,
+    /// `actual` is `None` when GitHub did not answer (fail closed).
+    Denied {
+        required: Permission,
+        actual: Option<Permission>,
+    },
+}
+
+pub(crate) async fn check(
+    worker: &Worker,
+    origin: &CommentOrigin,
+    environment: &Environment,
+    attempt: Attempt,
+) -> Result<PermissionCheck, JobError> {
+    let required = worker.config.permission_minimum(environment);
+    let github = worker.github.installation(origin.installation_id);
+    match github
+        .collaborator_permission(&origin.repository, &origin.commenter)
+        .await
+    {
+        Ok(actual) if actual.at_least(required) => Ok(PermissionCheck::Granted),
+        Ok(actual) => Ok(PermissionCheck::Denied {
+            required,
+            actual: Some(actual),
+        }),
+        Err(error) if error.is_transient() && !attempt.is_final() => Err(errors::github(error)),
+        Err(error) => {
+            tracing::warn!(%error, "permission could not be verified; refusing (fail closed)");
+            Ok(PermissionCheck::Denied {
+                required,
+                actual: None,
+            })
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! `schemabot unlock [-d <db>]` and a closed pull request: release the PR's locks that are not
+//! being applied. A confirmed lock stays until its apply ends (releasing it would let another
+//! PR start a second change on a database Spirit is still altering).
+
+use crate::errors;
+use crate::jobs::lock_common::{audit, CommandContext};
+use crate::jobs::permission::{self, PermissionCheck};
+use crate::outcome::{Attempt, JobError};
+use crate::post::{hidden_marker, post_once};
+use crate::Worker;
+use chrono::Utc;
+use schemabot_aws::store::Released;
+use schemabot_domain::job::{UnlockJob, UnlockTrigger};
+use schemabot_domain::lock::{LockEvent, LockKey, LockOwner, LockStage};
+use schemabot_render::{render_lock_reply, LockCommand, LockReply, LockedTarget};
+
+pub async fn run(
+    worker: &Worker,
+    job: &UnlockJob,
+    job_id: &str,
+    attempt: Attempt,
+) -> Result<(), JobError> {
+    let owner = LockOwner {
+        repository: job.repository().clone(),
+        pr: job.pr(),
+    };
+    let mut keys = worker
+        .store
+        .pr_lock_keys(&owner)
+        .await
+        .map_err(errors::store)?;
+    let (actor, delivery_id, closed) = match &job.trigger {
+        UnlockTrigger::Command { origin, database } => {
+            let ctx = CommandContext::new(worker, origin, job_id, attempt);
+            ctx.acknowledge().await;
+            if let Some(database) = database {
+                keys.retain(|key| &key.database == database);
+            }
+            // Releasing needs the permission each environment asks for.
+            let mut allowed = Vec::new();
+            for key in keys {
+                match permission::check(worker, origin, &key.environment, attempt).await? {
+                    PermissionCheck::Granted => allowed.push(key),
+                    PermissionCheck::Denied { required, actual } => {
+                        return ctx
+                            .permission_denied(
+                                LockCommand::Unlock,
+                                &key.environment,
+                                required,
+                                actual,
+                            )
+                            .await;
+                    }
+                }
+            }
+            keys = allowed;
+            (
+                origin.commenter.0.clone(),
+                Some(origin.delivery_id.clone()),
+                false,
+            )
+        }
+        UnlockTrigger::PullRequestClosed { delivery_id, .. } => {
+            ("schemabot".to_string(), Some(delivery_id.clone()), true)
+        }
+    };
+
+    let mut released = Vec::new();
+    let mut kept = Vec::new();
+    for key in &keys {
+        match worker
+            .store
+            .release_lock(key, &owner)
+            .await
+            .map_err(errors::store)?
+        {
+            Released::Released => released.push(target(key, None)),
+            Released::NotHeld => {}
+            Released::InUse(lock) => {
+                let apply_id = match &lock.stage {
+                    LockStage::Applying { apply_id, .. } => Some(apply_id.to_string()),
+                    _ => None,
+                };
+                kept.push(target(key, apply_id));
+            }
+        }
+        let event = LockEvent {
+            key: key.clone(),
+            at: Utc::now(),
+            event: if closed { "pr_closed" } else { "unlock" }.to_string(),
+            actor: actor.clone(),
+            owner: owner.clone(),
+            delivery_id: delivery_id.clone(),
+            outcome: if released.iter().any(|t| same(t, key)) {
+                "released"
+            } else if kept.iter().any(|t| same(t, key)) {
+                "kept_while_applying"
+            } else {
+                "not_held"
+            }
+            .to_string(),
+            message: None,
+        };
+        audit(worker, &event).await;
+    }
+    tracing::info!(
+        released = released.len(),
+        kept = kept.len(),
+        closed,
+        "PR locks processed"
+    );
+    // A closed PR with nothing locked gets no comment: most PRs never lock anything.
+    if closed && released.is_empty() && kept.is_empty() {
+        return Ok(());
+    }
+    let reply = LockReply::Unlocked {
+        released,
+        kept,
+        closed,
+    };
+    let body = render_lock_reply(&reply, job_id).map_err(errors::render)?;
+    let github = worker.github.installation(job.installation_id());
+    post_once(
+        &github,
+        &owner.repository,
+        owner.pr,
+        &hidden_marker(job_id),
+        &body,
+        attempt,
+    )
+    .await
+    .map(|_| ())
+}
+
+fn target(key: &LockKey, apply_id: Option<String>) -> LockedTarget {
+    LockedTarget {
+        database: key.database.to_string(),
+        environment: key.environment.to_string(),
+        apply_id,
+    }
+}
+
+fn same(target: &LockedTarget, key: &LockKey) -> bool {
+    target.database == key.database.as_str() && target.environment == key.environment.as_str()
+}

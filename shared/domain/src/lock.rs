@@ -1,0 +1,581 @@
+//! Locks: one pull request at a time changes a (database, environment).
+//!
+//! `schemabot apply` takes the lock with the plan it showed; `apply-confirm` executes exactly
+//! that plan, only for the lock's owner and only while the PR head is still the planned commit.
+//! A lock that is only planned expires after its lease, so an abandoned PR cannot block a
+//! database forever; once confirmed it is held until the apply ends. Everything here is pure:
+//! the store mirrors [`can_acquire`] in a DynamoDB condition, and the worker acts on the
+//! decisions.
+
+use crate::command::ApplyFlags;
+use crate::ids::{
+    ApplyId, Database, DeliveryId, Environment, InstallationId, Login, PrNumber, Repository,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What a lock guards.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LockKey {
+    pub database: Database,
+    pub environment: Environment,
+}
+
+impl fmt::Display for LockKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.database, self.environment)
+    }
+}
+
+/// The pull request holding a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LockOwner {
+    pub repository: Repository,
+    pub pr: PrNumber,
+}
+
+impl fmt::Display for LockOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.repository, self.pr.0)
+    }
+}
+
+/// Where a lock is in the apply lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum LockStage {
+    /// `apply` showed the plan; waiting for `apply-confirm`. Expires with the lease.
+    Planned,
+    /// `apply-confirm` (command `command_id`) is handing the plan to Tern.
+    Confirming { command_id: String },
+    /// Tern accepted the apply; held until it ends.
+    Applying {
+        command_id: String,
+        apply_id: ApplyId,
+    },
+}
+
+impl LockStage {
+    pub fn name(&self) -> &'static str {
+        match self {
+            LockStage::Planned => "planned",
+            LockStage::Confirming { .. } => "confirming",
+            LockStage::Applying { .. } => "applying",
+        }
+    }
+}
+
+/// One table change of a locked plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedChange {
+    pub namespace: String,
+    pub table: String,
+    /// `create`, `alter`, `drop`, …
+    pub change: String,
+    pub ddl: String,
+    /// `Some(reason)` for a change that loses data.
+    pub unsafe_reason: Option<String>,
+}
+
+impl PlannedChange {
+    pub fn qualified_name(&self) -> String {
+        if self.namespace.is_empty() {
+            self.table.clone()
+        } else {
+            format!("{}.{}", self.namespace, self.table)
+        }
+    }
+}
+
+/// The plan a lock was taken with: what `apply-confirm` hands to Tern, unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedPlan {
+    /// The PR head commit the plan was made at.
+    pub head_sha: String,
+    pub deployment: String,
+    /// `mysql` or `vitess`.
+    pub database_type: String,
+    /// Tern's plan id (may be empty: Tern plans are stateless).
+    pub plan_id: String,
+    pub changes: Vec<PlannedChange>,
+    /// File name → content of the schema directory at `head_sha`.
+    pub schema_files: BTreeMap<String, String>,
+    /// [`schema_digest`] of `schema_files`.
+    pub schema_digest: String,
+    /// The `apply` command's flags.
+    pub flags: ApplyFlags,
+}
+
+impl LockedPlan {
+    pub fn unsafe_changes(&self) -> impl Iterator<Item = &PlannedChange> {
+        self.changes.iter().filter(|c| c.unsafe_reason.is_some())
+    }
+}
+
+/// A lock as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    pub key: LockKey,
+    pub owner: LockOwner,
+    pub installation_id: InstallationId,
+    pub locked_by: Login,
+    pub stage: LockStage,
+    pub plan: LockedPlan,
+    pub acquired_at: DateTime<Utc>,
+    /// A `Planned` lock may be taken over by another PR after this instant.
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+impl Lock {
+    pub fn is_owned_by(&self, owner: &LockOwner) -> bool {
+        &self.owner == owner
+    }
+}
+
+/// One step in a lock's history (taken, refused, confirmed, released, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockEvent {
+    pub key: LockKey,
+    pub at: DateTime<Utc>,
+    /// `lock_acquired`, `lock_refused`, `apply_confirmed`, `lock_released`, …
+    pub event: String,
+    /// GitHub login of the commenter, or `schemabot` for automatic steps.
+    pub actor: String,
+    /// The PR the event is about.
+    pub owner: LockOwner,
+    pub delivery_id: Option<DeliveryId>,
+    pub outcome: String,
+    pub message: Option<String>,
+}
+
+/// What an apply that ended leaves behind for promotion checks: this PR applied this schema
+/// digest to (database, environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedSchema {
+    pub key: LockKey,
+    pub owner: LockOwner,
+    pub schema_digest: String,
+    pub apply_id: ApplyId,
+    pub at: DateTime<Utc>,
+}
+
+/// Whether `owner` may take (or renew) the lock `current` at `now`. The store's conditional
+/// write says the same thing in DynamoDB's words.
+pub fn can_acquire(current: Option<&Lock>, owner: &LockOwner, now: DateTime<Utc>) -> bool {
+    match current {
+        None => true,
+        Some(lock) => {
+            lock.stage == LockStage::Planned
+                && (lock.is_owned_by(owner) || lock.lease_expires_at <= now)
+        }
+    }
+}
+
+/// Why `apply` did not get the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcquireRefusal {
+    /// Another PR holds it.
+    HeldByOther {
+        owner: LockOwner,
+        stage: &'static str,
+        /// When a planned lock can be taken over; `None` while it is being applied.
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// This PR already confirmed an apply on it; a new plan must wait for that one.
+    OwnApplyInProgress { apply_id: Option<ApplyId> },
+}
+
+/// The refusal to report when the conditional write found `current`.
+pub fn acquire_refusal(current: &Lock, owner: &LockOwner) -> AcquireRefusal {
+    let apply_id = match &current.stage {
+        LockStage::Applying { apply_id, .. } => Some(apply_id.clone()),
+        _ => None,
+    };
+    if current.is_owned_by(owner) {
+        AcquireRefusal::OwnApplyInProgress { apply_id }
+    } else {
+        AcquireRefusal::HeldByOther {
+            owner: current.owner.clone(),
+            stage: current.stage.name(),
+            expires_at: (current.stage == LockStage::Planned).then_some(current.lease_expires_at),
+        }
+    }
+}
+
+/// What `apply-confirm` does with the lock it finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmDecision {
+    /// No plan is locked for this PR: run `apply` first.
+    NoLock,
+    HeldByOther {
+        owner: LockOwner,
+    },
+    /// This PR's lock is already applying through another command.
+    AlreadyApplying {
+        apply_id: ApplyId,
+    },
+    /// The PR moved on since the plan: re-run `apply`.
+    Stale {
+        planned: String,
+        current: String,
+    },
+    /// Unsafe changes without `--allow-unsafe` on either `apply` or `apply-confirm`.
+    UnsafeNeedsFlag {
+        tables: Vec<String>,
+    },
+    /// Hand the plan to Tern. `resume` when an earlier attempt may already have (ask Tern
+    /// before applying again).
+    Apply {
+        resume: bool,
+    },
+    /// Tern accepted it already (this command, an earlier attempt): only the registration
+    /// is left.
+    Register {
+        apply_id: ApplyId,
+    },
+}
+
+/// Decides `apply-confirm` for `owner`, command `command_id`, with the PR head at `head_sha`.
+pub fn decide_confirm(
+    lock: Option<&Lock>,
+    owner: &LockOwner,
+    command_id: &str,
+    head_sha: &str,
+    allow_unsafe: bool,
+) -> ConfirmDecision {
+    let Some(lock) = lock else {
+        return ConfirmDecision::NoLock;
+    };
+    if !lock.is_owned_by(owner) {
+        return ConfirmDecision::HeldByOther {
+            owner: lock.owner.clone(),
+        };
+    }
+    match &lock.stage {
+        LockStage::Applying {
+            command_id: by,
+            apply_id,
+        } if by == command_id => ConfirmDecision::Register {
+            apply_id: apply_id.clone(),
+        },
+        LockStage::Applying { apply_id, .. } => ConfirmDecision::AlreadyApplying {
+            apply_id: apply_id.clone(),
+        },
+        // An earlier confirm (this one retried, or one that crashed) may have reached Tern.
+        LockStage::Confirming { .. } => ConfirmDecision::Apply { resume: true },
+        LockStage::Planned => {
+            if !lock.plan.head_sha.eq_ignore_ascii_case(head_sha) {
+                return ConfirmDecision::Stale {
+                    planned: lock.plan.head_sha.clone(),
+                    current: head_sha.to_string(),
+                };
+            }
+            let tables: Vec<String> = lock
+                .plan
+                .unsafe_changes()
+                .map(PlannedChange::qualified_name)
+                .collect();
+            let allowed = allow_unsafe || lock.plan.flags.allow_unsafe;
+            if !tables.is_empty() && !allowed {
+                return ConfirmDecision::UnsafeNeedsFlag { tables };
+            }
+            ConfirmDecision::Apply { resume: false }
+        }
+    }
+}
+
+/// Whether `unlock` (or a closed PR) may release this lock: only before it is confirmed. A
+/// confirmed lock is released when its apply ends.
+pub fn releasable(lock: &Lock) -> bool {
+    lock.stage == LockStage::Planned
+}
+
+/// The environments that must have applied this schema before `target`, in promotion order
+/// (`staging,production` → production needs staging). Empty when `target` is not ordered.
+pub fn prerequisites<'a>(order: &'a [Environment], target: &Environment) -> &'a [Environment] {
+    match order.iter().position(|e| e == target) {
+        Some(index) => &order[..index],
+        None => &[],
+    }
+}
+
+/// The first environment of `order` before `target` that has not applied the schema with
+/// `digest`, given what was applied (environment → digest).
+pub fn unmet_prerequisite(
+    order: &[Environment],
+    target: &Environment,
+    digest: &str,
+    applied: &BTreeMap<Environment, String>,
+) -> Option<Environment> {
+    prerequisites(order, target)
+        .iter()
+        .find(|env| applied.get(*env).map(String::as_str) != Some(digest))
+        .cloned()
+}
+
+/// A stable digest of a schema directory's files: what "the same schema change" means when
+/// production asks whether staging applied it.
+pub fn schema_digest(files: &BTreeMap<String, String>) -> String {
+    let mut hasher = Sha256::new();
+    for (name, content) in files {
+        // Lengths first, so no two different file sets hash the same byte stream.
+        hasher.update((name.len() as u64).to_be_bytes());
+        hasher.update(name.as_bytes());
+        hasher.update((content.len() as u64).to_be_bytes());
+        hasher.update(content.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn env(name: &str) -> Environment {
+        Environment::parse(name).unwrap()
+    }
+
+    fn owner(pr: u64) -> LockOwner {
+        LockOwner {
+            repository: Repository::parse("acme/schemas").unwrap(),
+            pr: PrNumber(pr),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn change(table: &str, unsafe_reason: Option<&str>) -> PlannedChange {
+        PlannedChange {
+            namespace: "payments".into(),
+            table: table.into(),
+            change: "alter".into(),
+            ddl: format!("ALTER TABLE `{table}` ADD COLUMN x int"),
+            unsafe_reason: unsafe_reason.map(str::to_string),
+        }
+    }
+
+    fn lock(pr: u64, stage: LockStage) -> Lock {
+        let files = BTreeMap::from([("orders.sql".to_string(), "CREATE TABLE o (id int)".into())]);
+        Lock {
+            key: LockKey {
+                database: Database::parse("payments").unwrap(),
+                environment: env("staging"),
+            },
+            owner: owner(pr),
+            installation_id: InstallationId(1),
+            locked_by: Login("alice".into()),
+            stage,
+            plan: LockedPlan {
+                head_sha: "abc123".into(),
+                deployment: "payments".into(),
+                database_type: "mysql".into(),
+                plan_id: String::new(),
+                changes: vec![change("orders", None)],
+                schema_digest: schema_digest(&files),
+                schema_files: files,
+                flags: ApplyFlags::default(),
+            },
+            acquired_at: now(),
+            lease_expires_at: now() + TimeDelta::hours(1),
+        }
+    }
+
+    fn applying(pr: u64, command: &str) -> Lock {
+        lock(
+            pr,
+            LockStage::Applying {
+                command_id: command.into(),
+                apply_id: ApplyId::parse("apply-0123456789abcdef").unwrap(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_free_lock_or_ones_own_planned_lock_can_be_taken() {
+        assert!(can_acquire(None, &owner(1), now()));
+        let planned = lock(1, LockStage::Planned);
+        assert!(can_acquire(Some(&planned), &owner(1), now()), "renew");
+        assert!(!can_acquire(Some(&planned), &owner(2), now()), "held");
+        let later = planned.lease_expires_at;
+        assert!(can_acquire(Some(&planned), &owner(2), later), "lease over");
+    }
+
+    #[test]
+    fn a_confirmed_lock_never_expires_nor_is_re_planned() {
+        for stage in [
+            LockStage::Confirming {
+                command_id: "c".into(),
+            },
+            applying(1, "c").stage,
+        ] {
+            let held = lock(1, stage);
+            let far = now() + TimeDelta::days(30);
+            assert!(!can_acquire(Some(&held), &owner(2), far));
+            assert!(!can_acquire(Some(&held), &owner(1), far));
+            assert!(!releasable(&held));
+        }
+        assert!(releasable(&lock(1, LockStage::Planned)));
+    }
+
+    #[test]
+    fn refusals_name_the_holder_or_the_running_apply() {
+        let held = lock(1, LockStage::Planned);
+        assert_eq!(
+            acquire_refusal(&held, &owner(2)),
+            AcquireRefusal::HeldByOther {
+                owner: owner(1),
+                stage: "planned",
+                expires_at: Some(held.lease_expires_at)
+            }
+        );
+        let running = applying(1, "c");
+        assert_eq!(
+            acquire_refusal(&running, &owner(1)),
+            AcquireRefusal::OwnApplyInProgress {
+                apply_id: Some(ApplyId::parse("apply-0123456789abcdef").unwrap())
+            }
+        );
+        assert!(matches!(
+            acquire_refusal(&running, &owner(2)),
+            AcquireRefusal::HeldByOther {
+                expires_at: None,
+                stage: "applying",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn confirm_requires_a_lock_of_ones_own() {
+        assert_eq!(
+            decide_confirm(None, &owner(1), "c", "abc123", false),
+            ConfirmDecision::NoLock
+        );
+        let held = lock(2, LockStage::Planned);
+        assert_eq!(
+            decide_confirm(Some(&held), &owner(1), "c", "abc123", false),
+            ConfirmDecision::HeldByOther { owner: owner(2) }
+        );
+    }
+
+    #[test]
+    fn confirm_refuses_a_stale_plan() {
+        let held = lock(1, LockStage::Planned);
+        assert_eq!(
+            decide_confirm(Some(&held), &owner(1), "c", "def456", false),
+            ConfirmDecision::Stale {
+                planned: "abc123".into(),
+                current: "def456".into()
+            }
+        );
+        assert_eq!(
+            decide_confirm(Some(&held), &owner(1), "c", "ABC123", false),
+            ConfirmDecision::Apply { resume: false }
+        );
+    }
+
+    #[test]
+    fn unsafe_changes_need_the_flag_on_apply_or_confirm() {
+        let mut held = lock(1, LockStage::Planned);
+        held.plan
+            .changes
+            .push(change("refunds", Some("drops a column")));
+        assert_eq!(
+            decide_confirm(Some(&held), &owner(1), "c", "abc123", false),
+            ConfirmDecision::UnsafeNeedsFlag {
+                tables: vec!["payments.refunds".into()]
+            }
+        );
+        assert_eq!(
+            decide_confirm(Some(&held), &owner(1), "c", "abc123", true),
+            ConfirmDecision::Apply { resume: false }
+        );
+        held.plan.flags.allow_unsafe = true;
+        assert_eq!(
+            decide_confirm(Some(&held), &owner(1), "c", "abc123", false),
+            ConfirmDecision::Apply { resume: false }
+        );
+    }
+
+    #[test]
+    fn a_retried_confirm_resumes_instead_of_applying_twice() {
+        let confirming = lock(
+            1,
+            LockStage::Confirming {
+                command_id: "c".into(),
+            },
+        );
+        assert_eq!(
+            decide_confirm(Some(&confirming), &owner(1), "c", "other-head", false),
+            ConfirmDecision::Apply { resume: true }
+        );
+        let done = applying(1, "c");
+        assert!(matches!(
+            decide_confirm(Some(&done), &owner(1), "c", "abc123", false),
+            ConfirmDecision::Register { .. }
+        ));
+        assert!(matches!(
+            decide_confirm(Some(&done), &owner(1), "other", "abc123", false),
+            ConfirmDecision::AlreadyApplying { .. }
+        ));
+    }
+
+    #[test]
+    fn production_waits_for_staging_to_apply_the_same_schema() {
+        let order = vec![env("staging"), env("production")];
+        let digest = "d1";
+        let mut applied = BTreeMap::new();
+        assert_eq!(
+            unmet_prerequisite(&order, &env("staging"), digest, &applied),
+            None
+        );
+        assert_eq!(
+            unmet_prerequisite(&order, &env("production"), digest, &applied),
+            Some(env("staging"))
+        );
+        applied.insert(env("staging"), "older".to_string());
+        assert_eq!(
+            unmet_prerequisite(&order, &env("production"), digest, &applied),
+            Some(env("staging")),
+            "staging applied a different schema"
+        );
+        applied.insert(env("staging"), digest.to_string());
+        assert_eq!(
+            unmet_prerequisite(&order, &env("production"), digest, &applied),
+            None
+        );
+        assert_eq!(
+            unmet_prerequisite(&[], &env("production"), digest, &BTreeMap::new()),
+            None,
+            "no order configured"
+        );
+        assert_eq!(
+            unmet_prerequisite(&order, &env("sandbox"), digest, &BTreeMap::new()),
+            None,
+            "an environment outside the order"
+        );
+    }
+
+    #[test]
+    fn the_schema_digest_depends_on_every_name_and_byte() {
+        let a = BTreeMap::from([("a.sql".to_string(), "x".to_string())]);
+        let b = BTreeMap::from([("a.sq".to_string(), "lx".to_string())]);
+        let c = BTreeMap::from([("a.sql".to_string(), "y".to_string())]);
+        assert_ne!(schema_digest(&a), schema_digest(&b));
+        assert_ne!(schema_digest(&a), schema_digest(&c));
+        assert_eq!(schema_digest(&a), schema_digest(&a.clone()));
+        assert_eq!(schema_digest(&a).len(), 64);
+    }
+}

@@ -1,0 +1,483 @@
+//! Replies of the apply lifecycle: `apply`, `apply-confirm`, `unlock` and a closed PR. Each
+//! variant has its own template; every value from users or Tern goes through the templates'
+//! escape filters.
+
+use crate::engine::{self, Template};
+use crate::error::RenderError;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// A (database, environment) a reply lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockedTarget {
+    pub database: String,
+    pub environment: String,
+    /// The apply holding it, for locks kept because they are being applied.
+    pub apply_id: Option<String>,
+}
+
+/// Which command a reply answers (for its usage line and the command to retry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockCommand {
+    Apply,
+    ApplyConfirm,
+    Unlock,
+}
+
+impl LockCommand {
+    fn name(self) -> &'static str {
+        match self {
+            LockCommand::Apply => "apply",
+            LockCommand::ApplyConfirm => "apply-confirm",
+            LockCommand::Unlock => "unlock",
+        }
+    }
+
+    fn usage(self) -> &'static str {
+        match self {
+            LockCommand::Apply => {
+                "schemabot apply -e <environment> [-d <database>] [--defer-cutover] [--allow-unsafe]"
+            }
+            LockCommand::ApplyConfirm => {
+                "schemabot apply-confirm -e <environment> [-d <database>] [--allow-unsafe]"
+            }
+            LockCommand::Unlock => "schemabot unlock [-d <database>]",
+        }
+    }
+}
+
+/// The command text to suggest: `schemabot <command> -e <env>` plus `-d <db>` when given.
+pub fn command_text(command: &str, environment: &str, database: Option<&str>) -> String {
+    let mut text = format!("schemabot {command} -e {environment}");
+    if let Some(database) = database {
+        text.push_str(" -d ");
+        text.push_str(database);
+    }
+    text
+}
+
+/// Every reply of the apply lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockReply {
+    /// Another PR holds the lock.
+    HeldByOther {
+        command: LockCommand,
+        database: String,
+        environment: String,
+        /// `owner/repo#123`.
+        owner: String,
+        /// `planned`, `confirming`, `applying`.
+        stage: String,
+        /// When a planned lock may be taken over (formatted, UTC).
+        expires_at: Option<String>,
+        /// The command to comment again later.
+        retry: String,
+    },
+    /// This PR's own apply holds the lock.
+    ApplyInProgress {
+        command: LockCommand,
+        database: String,
+        environment: String,
+        apply_id: Option<String>,
+        retry: String,
+    },
+    /// The PR changes no schema directory (for `database`, when `-d` was given).
+    NoSchemaChanges { database: Option<String> },
+    /// The plan is empty: nothing to lock.
+    UpToDate {
+        database: String,
+        environment: String,
+        commit: Option<String>,
+    },
+    /// `apply-confirm` without a locked plan.
+    NoLock {
+        environment: String,
+        database: Option<String>,
+        apply: String,
+    },
+    Stale {
+        database: String,
+        environment: String,
+        planned: String,
+        current: String,
+        apply: String,
+    },
+    UnsafeNeedsFlag {
+        database: String,
+        environment: String,
+        tables: Vec<String>,
+        confirm: String,
+    },
+    /// Promotion order: `required` must apply this schema before `environment`.
+    PromotionRequired {
+        database: String,
+        environment: String,
+        required: String,
+        order: Vec<String>,
+        apply: String,
+    },
+    /// Tern refused or could not be reached; `locked` says whether the plan stays locked.
+    Refused {
+        command: LockCommand,
+        database: String,
+        environment: String,
+        reason: String,
+        detail: Option<String>,
+        locked: bool,
+        retry: String,
+    },
+    /// `unlock`, or a closed PR (`closed`).
+    Unlocked {
+        released: Vec<LockedTarget>,
+        kept: Vec<LockedTarget>,
+        closed: bool,
+    },
+    PermissionDenied {
+        command: LockCommand,
+        environment: String,
+        login: String,
+        required: String,
+        actual: Option<String>,
+    },
+}
+
+/// Renders `reply`, ending with the hidden `marker`.
+pub fn render_lock_reply(reply: &LockReply, marker: &str) -> Result<String, RenderError> {
+    let (template, view): (Template, Value) = match reply {
+        LockReply::HeldByOther {
+            command,
+            database,
+            environment,
+            owner,
+            stage,
+            expires_at,
+            retry,
+        } => (
+            Template::LockHeld,
+            json!({
+                "command": command.name(), "usage": command.usage(), "database": database,
+                "environment": environment, "owner": owner, "stage": stage,
+                "expires_at": expires_at, "retry": retry,
+            }),
+        ),
+        LockReply::ApplyInProgress {
+            command,
+            database,
+            environment,
+            apply_id,
+            retry,
+        } => (
+            Template::ApplyInProgress,
+            json!({
+                "usage": command.usage(), "database": database, "environment": environment,
+                "apply_id": apply_id, "retry": retry,
+            }),
+        ),
+        LockReply::NoSchemaChanges { database } => (
+            Template::ApplyNoSchema,
+            json!({ "database": database, "usage": LockCommand::Apply.usage() }),
+        ),
+        LockReply::UpToDate {
+            database,
+            environment,
+            commit,
+        } => (
+            Template::ApplyUpToDate,
+            json!({
+                "database": database, "environment": environment,
+                "commit": commit.as_ref().map(|c| c.chars().take(12).collect::<String>()),
+            }),
+        ),
+        LockReply::NoLock {
+            environment,
+            database,
+            apply,
+        } => (
+            Template::ApplyNoLock,
+            json!({
+                "environment": environment, "database": database, "apply": apply,
+                "usage": LockCommand::ApplyConfirm.usage(),
+            }),
+        ),
+        LockReply::Stale {
+            database,
+            environment,
+            planned,
+            current,
+            apply,
+        } => (
+            Template::PlanStale,
+            json!({
+                "database": database, "environment": environment,
+                "planned": planned.chars().take(12).collect::<String>(),
+                "current": current.chars().take(12).collect::<String>(),
+                "apply": apply,
+            }),
+        ),
+        LockReply::UnsafeNeedsFlag {
+            database,
+            environment,
+            tables,
+            confirm,
+        } => (
+            Template::UnsafeNeedsFlag,
+            json!({
+                "database": database, "environment": environment, "tables": tables,
+                "confirm": confirm, "usage": LockCommand::ApplyConfirm.usage(),
+            }),
+        ),
+        LockReply::PromotionRequired {
+            database,
+            environment,
+            required,
+            order,
+            apply,
+        } => (
+            Template::PromotionRequired,
+            json!({
+                "database": database, "environment": environment, "required": required,
+                "order": order.join(" → "), "apply": apply,
+            }),
+        ),
+        LockReply::Refused {
+            command,
+            database,
+            environment,
+            reason,
+            detail,
+            locked,
+            retry,
+        } => (
+            Template::ApplyRefused,
+            json!({
+                "usage": command.usage(), "database": database, "environment": environment,
+                "reason": reason, "detail": detail, "locked": locked, "retry": retry,
+            }),
+        ),
+        LockReply::Unlocked {
+            released,
+            kept,
+            closed,
+        } => (
+            Template::Unlock,
+            json!({
+                "released": released, "kept": kept, "closed": closed,
+                "usage": LockCommand::Unlock.usage(),
+            }),
+        ),
+        LockReply::PermissionDenied {
+            command,
+            environment,
+            login,
+            required,
+            actual,
+        } => (
+            Template::CommandPermissionDenied,
+            json!({
+                "command": format!("schemabot {}", command.name()), "usage": command.usage(),
+                "environment": environment, "login": login, "required": required,
+                "actual": actual,
+            }),
+        ),
+    };
+    engine::render(template, &view, marker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MARKER: &str = "apply:acme/schemas:1001";
+
+    fn render(reply: LockReply) -> String {
+        render_lock_reply(&reply, MARKER).unwrap()
+    }
+
+    fn target(database: &str, environment: &str, apply_id: Option<&str>) -> LockedTarget {
+        LockedTarget {
+            database: database.into(),
+            environment: environment.into(),
+            apply_id: apply_id.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn lock_held_by_another_pr() {
+        let body = render(LockReply::HeldByOther {
+            command: LockCommand::Apply,
+            database: "payments".into(),
+            environment: "staging".into(),
+            owner: "acme/schemas#41".into(),
+            stage: "planned".into(),
+            expires_at: Some("2026-11-25 10:00 UTC".into()),
+            retry: "schemabot apply -e staging".into(),
+        });
+        insta::assert_snapshot!("lock_held_planned", body);
+        let applying = render(LockReply::HeldByOther {
+            command: LockCommand::ApplyConfirm,
+            database: "payments".into(),
+            environment: "staging".into(),
+            owner: "acme/schemas#41".into(),
+            stage: "applying".into(),
+            expires_at: None,
+            retry: "schemabot apply -e staging".into(),
+        });
+        insta::assert_snapshot!("lock_held_applying", applying);
+    }
+
+    #[test]
+    fn apply_in_progress() {
+        insta::assert_snapshot!(render(LockReply::ApplyInProgress {
+            command: LockCommand::Apply,
+            database: "payments".into(),
+            environment: "staging".into(),
+            apply_id: Some("apply-0123456789abcdef".into()),
+            retry: "schemabot apply -e staging".into(),
+        }));
+    }
+
+    #[test]
+    fn nothing_to_apply() {
+        insta::assert_snapshot!(
+            "no_schema_changes",
+            render(LockReply::NoSchemaChanges { database: None })
+        );
+        insta::assert_snapshot!(
+            "no_schema_changes_for_database",
+            render(LockReply::NoSchemaChanges {
+                database: Some("orders".into())
+            })
+        );
+        insta::assert_snapshot!(
+            "up_to_date",
+            render(LockReply::UpToDate {
+                database: "payments".into(),
+                environment: "staging".into(),
+                commit: Some("4c5d6e7f8091a2b3c9f1".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn confirm_refusals() {
+        insta::assert_snapshot!(
+            "no_lock",
+            render(LockReply::NoLock {
+                environment: "production".into(),
+                database: None,
+                apply: "schemabot apply -e production".into(),
+            })
+        );
+        insta::assert_snapshot!(
+            "stale",
+            render(LockReply::Stale {
+                database: "payments".into(),
+                environment: "staging".into(),
+                planned: "4c5d6e7f8091a2b3c9f1".into(),
+                current: "5d6e7f8091a2b3c9f1c2".into(),
+                apply: "schemabot apply -e staging".into(),
+            })
+        );
+        insta::assert_snapshot!(
+            "unsafe_needs_flag",
+            render(LockReply::UnsafeNeedsFlag {
+                database: "payments".into(),
+                environment: "staging".into(),
+                tables: vec!["payments.refunds".into()],
+                confirm: "schemabot apply-confirm -e staging --allow-unsafe".into(),
+            })
+        );
+        insta::assert_snapshot!(
+            "promotion_required",
+            render(LockReply::PromotionRequired {
+                database: "payments".into(),
+                environment: "production".into(),
+                required: "staging".into(),
+                order: vec!["staging".into(), "production".into()],
+                apply: "schemabot apply -e staging".into(),
+            })
+        );
+        insta::assert_snapshot!(
+            "refused",
+            render(LockReply::Refused {
+                command: LockCommand::ApplyConfirm,
+                database: "payments".into(),
+                environment: "staging".into(),
+                reason: "Tern refused the apply.".into(),
+                detail: Some("schema change already in progress for this database".into()),
+                locked: true,
+                retry: "schemabot apply-confirm -e staging".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn unlock_replies() {
+        insta::assert_snapshot!(
+            "unlocked",
+            render(LockReply::Unlocked {
+                released: vec![target("payments", "staging", None)],
+                kept: vec![target(
+                    "payments",
+                    "production",
+                    Some("apply-0123456789abcdef")
+                )],
+                closed: false,
+            })
+        );
+        insta::assert_snapshot!(
+            "unlock_nothing",
+            render(LockReply::Unlocked {
+                released: vec![],
+                kept: vec![],
+                closed: false,
+            })
+        );
+        insta::assert_snapshot!(
+            "closed_pr_released",
+            render(LockReply::Unlocked {
+                released: vec![target("payments", "staging", None)],
+                kept: vec![],
+                closed: true,
+            })
+        );
+    }
+
+    #[test]
+    fn permission_denied() {
+        insta::assert_snapshot!(render(LockReply::PermissionDenied {
+            command: LockCommand::ApplyConfirm,
+            environment: "production".into(),
+            login: "mallory".into(),
+            required: "maintain".into(),
+            actual: Some("write".into()),
+        }));
+    }
+
+    #[test]
+    fn user_text_is_escaped() {
+        let body = render(LockReply::Refused {
+            command: LockCommand::ApplyConfirm,
+            database: "pay`ments".into(),
+            environment: "staging".into(),
+            reason: "Tern refused the apply.".into(),
+            detail: Some("<img src=x> @everyone [link](http://evil)".into()),
+            locked: false,
+            retry: "schemabot apply-confirm -e staging".into(),
+        });
+        assert!(!body.contains("<img"), "{body}");
+        assert!(!body.contains("@everyone"), "{body}");
+    }
+
+    #[test]
+    fn command_text_names_the_database_only_when_given() {
+        assert_eq!(
+            command_text("apply", "staging", None),
+            "schemabot apply -e staging"
+        );
+        assert_eq!(
+            command_text("apply-confirm", "production", Some("orders")),
+            "schemabot apply-confirm -e production -d orders"
+        );
+    }
+}

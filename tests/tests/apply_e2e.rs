@@ -1,0 +1,634 @@
+//! The apply lifecycle from PR comments, end to end: webhook → SQS → worker → GitHub contents
+//! API → Tern stand-in Plan/Apply over MariaDB → DynamoDB locks → progress → cutover →
+//! completion, with the lock released on completion and on PR close; and the races, staleness
+//! and redeliveries around it.
+//!
+//! Every test uses its own MariaDB schema as the database (and deployment), so parallel tests
+//! never share a lock or a sentinel.
+
+use schemabot_domain::job::{ApplyConfirmJob, CommentOrigin, Job};
+use schemabot_domain::lock::{LockKey, LockOwner, LockStage};
+use schemabot_domain::{
+    ApplyId, CommentId, Database, DeliveryId, Environment, InstallationId, Login, PrNumber, State,
+};
+use schemabot_tests::harness::{Stack, StackOptions, INSTALLATION, PR};
+use schemabot_tests::progress_support::{apply_state, progress_comment, ProgressTiming};
+use schemabot_tests::services;
+use schemabot_tests::tern_standin::TernStandinConfig;
+use std::time::Duration;
+use worker::outcome::Attempt;
+
+const HEAD: &str = "4c5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b";
+const NEXT_HEAD: &str = "5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b4c";
+const OTHER_PR: u64 = PR + 1;
+const LOCKED_PLAN: &str = "## 🔒 Apply Plan — Locked";
+
+/// A stack whose deployments include a fresh database with an `orders` table, and the PR's
+/// schema directory for it (adding a column and an index; `drop_legacy` also drops a column).
+struct Fixture {
+    stack: Stack,
+    database: String,
+}
+
+impl Fixture {
+    async fn start(customize: impl FnOnce(&mut StackOptions)) -> Fixture {
+        let database = services::unique("shop_");
+        let mut options = StackOptions {
+            tern: TernStandinConfig::from_env().with_ddl_on_completion(true),
+            extra_deployments: vec![database.clone()],
+            ..StackOptions::default()
+        };
+        customize(&mut options);
+        let mut stack = Stack::start_with(options).await;
+        // Every reconciliation edits the progress comment at once (no 5 s edit spacing).
+        ProgressTiming::immediate().apply_to(&mut stack);
+        stack
+            .mysql_exec(&[
+                &format!("CREATE DATABASE `{database}`"),
+                &format!(
+                    "CREATE TABLE `{database}`.`orders` (id bigint NOT NULL AUTO_INCREMENT, status varchar(32) NOT NULL, legacy int NULL, PRIMARY KEY (id))"
+                ),
+            ])
+            .await;
+        stack.grant("alice", "write");
+        stack.grant("bob", "write");
+        let fixture = Fixture { stack, database };
+        fixture.seed(PR, HEAD, false);
+        fixture
+    }
+
+    fn seed(&self, pr: u64, head: &str, drop_legacy: bool) {
+        let legacy = if drop_legacy {
+            ""
+        } else {
+            "  `legacy` int NULL,\n"
+        };
+        let orders = format!(
+            "CREATE TABLE `orders` (\n  `id` bigint NOT NULL AUTO_INCREMENT,\n  `status` varchar(32) NOT NULL,\n{legacy}  `note` varchar(64) NULL,\n  PRIMARY KEY (`id`),\n  KEY `idx_status` (`status`)\n);\n"
+        );
+        self.stack.seed_pr_files_on(
+            pr,
+            head,
+            &[
+                (
+                    "schemas/shop/schemabot.yaml",
+                    &format!("database: {}\ntype: mysql\n", self.database),
+                ),
+                ("schemas/shop/orders.sql", &orders),
+            ],
+        );
+    }
+
+    fn key(&self, environment: &str) -> LockKey {
+        LockKey {
+            database: Database::parse(&self.database).unwrap(),
+            environment: Environment::parse(environment).unwrap(),
+        }
+    }
+
+    fn comments_on(&self, pr: u64) -> Vec<String> {
+        self.stack
+            .github
+            .comments(&Stack::repository(), PrNumber(pr))
+            .into_iter()
+            .map(|c| c.body)
+            .collect()
+    }
+
+    fn count(&self, pr: u64, text: &str) -> usize {
+        self.comments_on(pr)
+            .iter()
+            .filter(|c| c.contains(text))
+            .count()
+    }
+
+    async fn say(&self, pr: u64, login: &str, body: &str) {
+        let (status, reply) = self.stack.comment_on(pr, login, body).await;
+        assert_eq!(status, 202, "{body}: {reply}");
+        self.stack.deliver_all().await;
+    }
+
+    async fn applying_id(&self, environment: &str) -> ApplyId {
+        let lock = self
+            .stack
+            .store
+            .get_lock(&self.key(environment))
+            .await
+            .unwrap()
+            .expect("a lock");
+        match lock.stage {
+            LockStage::Applying { apply_id, .. } => apply_id,
+            other => panic!("expected an applying lock, got {other:?}"),
+        }
+    }
+
+    async fn columns(&self) -> Vec<String> {
+        use mysql_async::prelude::Queryable;
+        let pool = mysql_async::Pool::new(self.stack.mysql_dsn.as_str());
+        let mut conn = pool.get_conn().await.unwrap();
+        let columns: Vec<String> = conn
+            .exec(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = 'orders' ORDER BY ordinal_position",
+                (self.database.as_str(),),
+            )
+            .await
+            .unwrap();
+        drop(conn);
+        pool.disconnect().await.unwrap();
+        columns
+    }
+
+    async fn cleanup(self) {
+        self.stack
+            .mysql_exec(&[&format!("DROP DATABASE IF EXISTS `{}`", self.database)])
+            .await;
+    }
+}
+
+fn confirm_job(comment_id: u64) -> Job {
+    Job::ApplyConfirm(ApplyConfirmJob {
+        origin: CommentOrigin {
+            delivery_id: DeliveryId::parse(&format!("d-{comment_id}")).unwrap(),
+            installation_id: InstallationId(INSTALLATION),
+            repository: Stack::repository(),
+            pr: PrNumber(PR),
+            comment_id: CommentId(comment_id),
+            commenter: Login("alice".into()),
+        },
+        environment: Environment::parse("staging").unwrap(),
+        database: None,
+        allow_unsafe: false,
+    })
+}
+
+fn attempt(receive_count: u32) -> Attempt {
+    Attempt {
+        receive_count,
+        max_receive_count: 5,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pr_goes_from_schema_change_to_completed_cutover_and_frees_its_lock() {
+    let fx = Fixture::start(|_| {}).await;
+    let stack = &fx.stack;
+
+    // 1. The PR is opened: an automatic plan per environment.
+    let (status, _) = stack.pull_request_event("opened", HEAD).await;
+    assert_eq!(status, 202);
+    stack.deliver_all().await;
+    assert_eq!(fx.count(PR, "## 📋 Schema Change Plan"), 2);
+    assert_eq!(fx.count(PR, "ADD COLUMN `note` varchar(64) NULL"), 2);
+
+    // 2. apply: re-plan, lock, confirmation footer.
+    fx.say(PR, "alice", "schemabot apply -e staging --defer-cutover")
+        .await;
+    let plan = fx
+        .comments_on(PR)
+        .into_iter()
+        .find(|c| c.starts_with(LOCKED_PLAN))
+        .expect("the locked plan");
+    assert!(
+        plan.contains("```\nschemabot apply-confirm -e staging\n```"),
+        "{plan}"
+    );
+    let lock = stack
+        .store
+        .get_lock(&fx.key("staging"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lock.stage, LockStage::Planned);
+    assert_eq!(lock.owner.pr, PrNumber(PR));
+    assert_eq!(lock.plan.head_sha, HEAD);
+    assert!(lock.plan.flags.defer_cutover);
+    assert_eq!(stack.tern.apply_calls(), 0, "apply only plans");
+
+    // 3. apply-confirm: Tern Apply, the lock records the apply, the progress comment appears.
+    fx.say(PR, "alice", "schemabot apply-confirm -e staging")
+        .await;
+    assert_eq!(stack.tern.apply_calls(), 1);
+    let apply_id = fx.applying_id("staging").await;
+    let apply = stack
+        .store
+        .get_apply(&apply_id)
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(apply.database.as_str(), fx.database);
+    assert!(apply.defer_cutover);
+    assert_eq!(apply.pr, PrNumber(PR));
+
+    // An unlock now keeps the lock: the apply is running.
+    fx.say(PR, "alice", "schemabot unlock").await;
+    let unlock = fx
+        .comments_on(PR)
+        .into_iter()
+        .find(|c| c.contains("Still locked, because an apply is running"))
+        .expect("unlock reply");
+    assert!(unlock.contains(apply_id.as_str()), "{unlock}");
+    assert!(stack
+        .store
+        .get_lock(&fx.key("staging"))
+        .await
+        .unwrap()
+        .is_some());
+
+    // 4. Progress to ⏸️ Ready for cutover.
+    stack.worker.sweep().await;
+    assert_eq!(apply_state(stack, &apply_id).await, State::Running);
+    stack.tern.finish_copy(apply_id.as_str()).unwrap();
+    stack.worker.sweep().await;
+    assert_eq!(
+        apply_state(stack, &apply_id).await,
+        State::WaitingForCutover
+    );
+    let progress = progress_comment(stack, &apply_id).await;
+    assert!(progress.contains("⏸️ Ready for cutover"), "{progress}");
+
+    // 5. cutover → Cutover Triggered → completed → summary.
+    fx.say(
+        PR,
+        "alice",
+        &format!("schemabot cutover {apply_id} -e staging"),
+    )
+    .await;
+    assert_eq!(fx.count(PR, "## Cutover Triggered"), 1);
+    for _ in 0..5 {
+        stack.worker.sweep().await;
+        if apply_state(stack, &apply_id).await == State::Completed {
+            break;
+        }
+        let _ = stack.tern.advance(apply_id.as_str(), 1);
+    }
+    assert_eq!(apply_state(stack, &apply_id).await, State::Completed);
+    assert_eq!(fx.count(PR, "## ✅ Schema Change Applied"), 1);
+
+    // 6. The lock is gone, the applied schema is recorded, the change is live.
+    assert_eq!(
+        stack.store.get_lock(&fx.key("staging")).await.unwrap(),
+        None
+    );
+    let owner = LockOwner {
+        repository: Stack::repository(),
+        pr: PrNumber(PR),
+    };
+    let applied = stack
+        .store
+        .applied_schemas(&owner, &Database::parse(&fx.database).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        applied.get(&Environment::parse("staging").unwrap()),
+        Some(&lock.plan.schema_digest)
+    );
+    assert!(fx.columns().await.contains(&"note".to_string()));
+    let events: Vec<String> = stack
+        .store
+        .list_lock_events(&fx.key("staging"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(event, ..)| event)
+        .collect();
+    for expected in [
+        "lock_acquired",
+        "apply_confirmed",
+        "unlock",
+        "lock_released",
+    ] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "{expected}: {events:?}"
+        );
+    }
+    // A re-plan now finds nothing to do for staging.
+    fx.say(PR, "alice", "schemabot apply -e staging").await;
+    assert_eq!(fx.count(PR, "## ✅ Nothing to Apply"), 1);
+    assert_eq!(
+        stack.store.get_lock(&fx.key("staging")).await.unwrap(),
+        None
+    );
+
+    fx.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_prs_race_for_one_database_and_a_closed_pr_lets_the_other_in() {
+    let fx = Fixture::start(|_| {}).await;
+    let stack = &fx.stack;
+    fx.seed(OTHER_PR, NEXT_HEAD, false);
+
+    // Both PRs comment apply at the same time; their jobs run in different message groups.
+    let (a, b) = tokio::join!(
+        stack.comment_on(PR, "alice", "schemabot apply -e staging"),
+        stack.comment_on(OTHER_PR, "bob", "schemabot apply -e staging"),
+    );
+    assert_eq!((a.0, b.0), (202, 202));
+    stack.deliver_all().await;
+    let lock = stack
+        .store
+        .get_lock(&fx.key("staging"))
+        .await
+        .unwrap()
+        .unwrap();
+    let (winner, loser) = if lock.owner.pr == PrNumber(PR) {
+        (PR, OTHER_PR)
+    } else {
+        (OTHER_PR, PR)
+    };
+    assert_eq!(fx.count(winner, LOCKED_PLAN), 1);
+    assert_eq!(fx.count(loser, LOCKED_PLAN), 0);
+    let refusal = fx
+        .comments_on(loser)
+        .into_iter()
+        .find(|c| c.contains("## 🔒 Locked by Another Pull Request"))
+        .expect("the loser is told who holds the lock");
+    assert!(
+        refusal.contains(&format!("acme-payments/schemas\\#{winner}")),
+        "{refusal}"
+    );
+
+    // The loser cannot confirm the winner's plan.
+    let loser_login = if loser == PR { "alice" } else { "bob" };
+    fx.say(loser, loser_login, "schemabot apply-confirm -e staging")
+        .await;
+    assert_eq!(stack.tern.apply_calls(), 0);
+    assert_eq!(fx.count(loser, "## No Locked Plan"), 1);
+
+    // The winner's PR is closed: its planned lock is released, the loser can take it.
+    let (status, body) = stack.pull_request_event_on(winner, "closed", HEAD).await;
+    assert_eq!(
+        (status, body["job"].as_str()),
+        (202, Some("unlock")),
+        "{body}"
+    );
+    stack.deliver_all().await;
+    assert_eq!(
+        stack.store.get_lock(&fx.key("staging")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        fx.count(winner, "This pull request was closed. Released:"),
+        1
+    );
+    fx.say(loser, loser_login, "schemabot apply -e staging")
+        .await;
+    let lock = stack
+        .store
+        .get_lock(&fx.key("staging"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lock.owner.pr, PrNumber(loser));
+
+    // unlock releases it again.
+    fx.say(loser, loser_login, "schemabot unlock").await;
+    assert_eq!(
+        stack.store.get_lock(&fx.key("staging")).await.unwrap(),
+        None
+    );
+    assert_eq!(fx.count(loser, "## 🔓 Locks Released"), 1);
+    fx.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_push_between_apply_and_confirm_makes_the_plan_stale() {
+    let fx = Fixture::start(|_| {}).await;
+    let stack = &fx.stack;
+    fx.say(PR, "alice", "schemabot apply -e staging").await;
+    fx.seed(PR, NEXT_HEAD, false);
+    fx.say(PR, "alice", "schemabot apply-confirm -e staging")
+        .await;
+    let stale = fx
+        .comments_on(PR)
+        .into_iter()
+        .find(|c| c.contains("## ⚠️ Plan Is Stale"))
+        .expect("stale reply");
+    assert!(
+        stale.contains("`4c5d6e7f8091`") && stale.contains("`5d6e7f8091a2`"),
+        "{stale}"
+    );
+    assert!(stale.contains("re-run apply"), "{stale}");
+    assert_eq!(stack.tern.apply_calls(), 0);
+    let lock = stack
+        .store
+        .get_lock(&fx.key("staging"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lock.stage, LockStage::Planned);
+
+    // Re-running apply plans the new head; then the confirm goes through.
+    fx.say(PR, "alice", "schemabot apply -e staging").await;
+    fx.say(PR, "alice", "schemabot apply-confirm -e staging")
+        .await;
+    assert_eq!(stack.tern.apply_calls(), 1);
+    fx.applying_id("staging").await;
+    fx.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redelivered_or_crashed_confirm_applies_exactly_once() {
+    let fx = Fixture::start(|_| {}).await;
+    let stack = &fx.stack;
+    fx.say(PR, "alice", "schemabot apply -e staging --defer-cutover")
+        .await;
+
+    // The same confirm job three times at once (SQS redelivery while the first still runs).
+    let job = confirm_job(7001);
+    let runs =
+        futures::future::join_all((1..=3).map(|n| stack.worker.run_job(&job, attempt(n)))).await;
+    // Losers of the race retry (transient); re-run them as SQS would.
+    for (n, result) in runs.iter().enumerate() {
+        if result.is_err() {
+            stack
+                .worker
+                .run_job(&job, attempt(n as u32 + 4))
+                .await
+                .expect("retry succeeds");
+        }
+    }
+    stack
+        .worker
+        .run_job(&job, attempt(5))
+        .await
+        .expect("a late redelivery");
+    assert_eq!(stack.tern.apply_calls(), 1, "one Tern Apply");
+    let apply_id = fx.applying_id("staging").await;
+    assert!(stack.store.get_apply(&apply_id).await.unwrap().is_some());
+    let progress_comments = fx
+        .comments_on(PR)
+        .iter()
+        .filter(|c| c.contains(&format!("schemabot:progress:{apply_id}")))
+        .count();
+    assert_eq!(progress_comments, 1, "{:#?}", fx.comments_on(PR));
+
+    // A second database-less confirm by a new comment is told the apply is running.
+    fx.say(PR, "alice", "schemabot apply-confirm -e staging")
+        .await;
+    assert_eq!(fx.count(PR, "## ⏳ Apply Already in Progress"), 1);
+    assert_eq!(stack.tern.apply_calls(), 1);
+    fx.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_confirm_that_crashed_after_tern_accepted_adopts_the_running_apply() {
+    let fx = Fixture::start(|_| {}).await;
+    let stack = &fx.stack;
+    fx.say(PR, "alice", "schemabot apply -e staging --defer-cutover")
+        .await;
+    let key = fx.key("staging");
+    let owner = LockOwner {
+        repository: Stack::repository(),
+        pr: PrNumber(PR),
+    };
+    // The crashed attempt: the lock moved to `confirming` and Tern accepted the apply, then
+    // the worker died before recording it.
+    let job = confirm_job(7002);
+    let lock = stack.store.get_lock(&key).await.unwrap().unwrap();
+    stack
+        .store
+        .begin_confirm(&key, &owner, &lock.plan.head_sha, &job.id(), false)
+        .await
+        .unwrap();
+    let spec = schemabot_tern::ApplySpec {
+        deployment: fx.database.clone(),
+        environment: "staging".into(),
+        database: fx.database.clone(),
+        database_type: "mysql".into(),
+        defer_cutover: true,
+        ddl_changes: lock
+            .plan
+            .changes
+            .iter()
+            .map(|c| schemabot_tern::proto::TableChange {
+                table_name: c.table.clone(),
+                ddl: c.ddl.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let accepted = stack.worker.tern.apply(&spec).await.unwrap();
+    let schemabot_tern::ApplyOutcome::Accepted { apply_id: tern_id } = accepted else {
+        panic!("{accepted:?}")
+    };
+    assert_eq!(stack.tern.apply_calls(), 1);
+
+    // SQS hands the message out again: the retry adopts Tern's apply instead of a second one.
+    stack.worker.run_job(&job, attempt(2)).await.expect("retry");
+    assert_eq!(stack.tern.apply_calls(), 1);
+    assert_eq!(fx.applying_id("staging").await.as_str(), tern_id);
+    fx.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unsafe_changes_need_allow_unsafe_and_production_waits_for_staging() {
+    let fx = Fixture::start(|options| {
+        options.promotion_order = vec!["staging", "production"];
+    })
+    .await;
+    let stack = &fx.stack;
+    fx.seed(PR, HEAD, true);
+
+    // Production first: refused by the promotion order, nothing locked.
+    fx.say(PR, "alice", "schemabot apply -e production").await;
+    assert_eq!(fx.count(PR, "## 🚦 Apply to staging First"), 1);
+    assert_eq!(
+        stack.store.get_lock(&fx.key("production")).await.unwrap(),
+        None
+    );
+
+    // Staging: the plan drops `legacy`, so the footer asks for --allow-unsafe.
+    fx.say(PR, "alice", "schemabot apply -e staging").await;
+    let plan = fx
+        .comments_on(PR)
+        .into_iter()
+        .find(|c| c.starts_with(LOCKED_PLAN))
+        .expect("locked plan");
+    assert!(
+        plan.contains("schemabot apply-confirm -e staging --allow-unsafe"),
+        "{plan}"
+    );
+    fx.say(PR, "alice", "schemabot apply-confirm -e staging")
+        .await;
+    assert_eq!(
+        fx.count(PR, "## ⚠️ Unsafe Changes Need `--allow-unsafe`"),
+        1
+    );
+    assert_eq!(stack.tern.apply_calls(), 0);
+    fx.say(
+        PR,
+        "alice",
+        "schemabot apply-confirm -e staging --allow-unsafe",
+    )
+    .await;
+    assert_eq!(stack.tern.apply_calls(), 1);
+
+    // Staging completes (no deferred cutover): production may go now.
+    let apply_id = fx.applying_id("staging").await;
+    for _ in 0..6 {
+        stack.worker.sweep().await;
+        if apply_state(stack, &apply_id).await == State::Completed {
+            break;
+        }
+        let _ = stack.tern.finish_copy(apply_id.as_str());
+        let _ = stack.tern.advance(apply_id.as_str(), 1);
+    }
+    assert_eq!(apply_state(stack, &apply_id).await, State::Completed);
+    assert!(!fx.columns().await.contains(&"legacy".to_string()));
+    // Production passes the promotion check now. (Its MariaDB is staging's here, so the plan
+    // finds the change already live.)
+    fx.say(PR, "alice", "schemabot apply -e production --allow-unsafe")
+        .await;
+    assert_eq!(
+        fx.count(PR, "## 🚦 Apply to staging First"),
+        1,
+        "no second refusal"
+    );
+    let production = fx
+        .comments_on(PR)
+        .into_iter()
+        .find(|c| c.contains("## ✅ Nothing to Apply"))
+        .expect("production planned");
+    assert!(
+        production.contains("**Environment**: `production`"),
+        "{production}"
+    );
+    fx.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn apply_needs_the_environment_permission_and_a_schema_change() {
+    let fx = Fixture::start(|options| {
+        options.permission_minimums = vec![("production", "maintain")];
+    })
+    .await;
+    let stack = &fx.stack;
+    stack.grant("carol", "read");
+    fx.say(PR, "carol", "schemabot apply -e staging").await;
+    assert_eq!(fx.count(PR, "## Permission Denied"), 1);
+    fx.say(PR, "bob", "schemabot apply -e production").await;
+    assert_eq!(fx.count(PR, "requires `maintain` permission"), 1);
+    assert_eq!(
+        stack.store.get_lock(&fx.key("staging")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        stack.store.get_lock(&fx.key("production")).await.unwrap(),
+        None
+    );
+
+    // A database the PR does not change.
+    fx.say(PR, "alice", "schemabot apply -e staging -d inventory")
+        .await;
+    assert_eq!(
+        fx.count(PR, "changes no schema directory for database `inventory`"),
+        1
+    );
+    assert_eq!(stack.tern.apply_calls(), 0);
+    // Nothing leaked into the wait: the queue is drained.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    fx.cleanup().await;
+}
