@@ -1,17 +1,19 @@
 //! The README's demo: one whole PR conversation on local services, played through the real
-//! webhook and worker code (signed webhooks, SQS, DynamoDB on moto, the Tern stand-in over a real
-//! MariaDB sentinel, the GitHub stand-in), printed as a reader sees it and written to Markdown.
+//! webhook and worker code (signed webhooks, SQS, DynamoDB on moto, the Tern stand-in planning
+//! and applying over a real MariaDB schema and sentinel, the GitHub stand-in), printed as a
+//! reader sees it and written to Markdown.
 //!
-//! Act 1: an apply runs (🟦), reaches ⏸️ Ready for cutover, a DBA comments
-//! `schemabot cutover … -e staging`, Cutover Triggered, completed, summary.
-//! Act 2: a second apply waits for cutover, Tern restarts (🔄 Recovering..., a cutover is
-//! refused), Spirit resumes from its checkpoint, the cutover goes through.
+//! Act 1: a PR edits a `.sql` file → automatic plan → `schemabot apply -e staging
+//! --defer-cutover` (lock) → `apply-confirm` → the apply runs (🟦), reaches ⏸️ Ready for
+//! cutover, a DBA comments `schemabot cutover … -e staging`, Cutover Triggered, completed,
+//! summary, lock released.
+//! Act 2: a push changes another table → re-plan → `apply … -y` → the apply waits for cutover,
+//! Tern restarts (🔄 Recovering..., a cutover is refused), Spirit resumes from its checkpoint,
+//! the cutover goes through.
 
-use schemabot_domain::apply::ApplyMode;
-use schemabot_domain::job::{Job, JobEnvelope, RegisterApplyJob, RegisterTask};
-use schemabot_domain::{ApplyId, Database, Environment, InstallationId, Login, PrNumber, TaskId};
-use schemabot_tern::{ApplyOutcome, ApplySpec, TernTarget};
-use schemabot_tests::harness::{Stack, StackOptions, DEPLOYMENT, INSTALLATION, PR};
+use schemabot_domain::lock::{LockKey, LockStage};
+use schemabot_domain::{ApplyId, Database, Environment, PrNumber};
+use schemabot_tests::harness::{Stack, StackOptions, PR};
 use schemabot_tests::services;
 use schemabot_tests::tern_standin::{CopyPace, TernStandinConfig};
 use std::fmt::Write as _;
@@ -19,8 +21,13 @@ use std::time::Duration;
 
 type DemoResult<T> = Result<T, Box<dyn std::error::Error>>;
 
+const HEAD: &str = "4c5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b";
+const NEXT_HEAD: &str = "5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b4c";
+
 struct Demo {
     stack: Stack,
+    /// The MariaDB schema the PR changes (also its SchemaBot database and deployment name).
+    database: String,
     transcript: String,
     step: usize,
 }
@@ -34,11 +41,14 @@ async fn main() {
 }
 
 async fn run() -> DemoResult<()> {
+    let database = services::unique("shop_");
     let stack = Stack::start_with(StackOptions {
         tern: TernStandinConfig::new(services::mysql_dsn())
             .with_pace(CopyPace::Manual)
             .with_default_rows_total(250_000)
             .with_ddl_on_completion(true),
+        extra_deployments: vec![database.clone()],
+        promotion_order: vec!["staging", "production"],
         ..StackOptions::default()
     })
     .await;
@@ -49,18 +59,26 @@ async fn run() -> DemoResult<()> {
     stack.grant("bob-oncall", "write");
     let mut demo = Demo {
         stack,
+        database,
         transcript: String::new(),
         step: 0,
     };
     demo.prepare_schema().await?;
 
-    demo.heading("Act 1 — a deferred cutover, end to end");
-    let first = demo
-        .start_apply(&[(
-            "orders",
-            "ALTER TABLE `orders` ADD INDEX `idx_status` (`status`)",
-        )])
+    demo.heading("Act 1 — from a schema change in a PR to a deferred cutover");
+    demo.seed_pr(HEAD, false);
+    demo.say(
+        "The PR adds an index to `orders.sql` in `schemas/shop/` (next to its `schemabot.yaml`).",
+    );
+    demo.pull_request("opened", HEAD).await?;
+    demo.command(
+        "alice-dba",
+        "Looks right. Locking staging:\n\nschemabot apply -e staging --defer-cutover",
+    )
+    .await?;
+    demo.command("alice-dba", "schemabot apply-confirm -e staging")
         .await?;
+    let first = demo.applying("staging").await?;
     demo.stack.tern.advance(first.as_str(), 80_000)?;
     demo.sweep().await;
     demo.show_progress(
@@ -74,7 +92,7 @@ async fn run() -> DemoResult<()> {
         .await?;
     demo.say(&format!(
         "`_spirit_sentinel` exists in MariaDB: {}",
-        demo.stack.sentinel_present().await
+        demo.sentinel_present().await?
     ));
     demo.command(
         "alice-dba",
@@ -85,18 +103,30 @@ async fn run() -> DemoResult<()> {
     .await?;
     demo.say(&format!(
         "`_spirit_sentinel` exists in MariaDB: {}",
-        demo.stack.sentinel_present().await
+        demo.sentinel_present().await?
     ));
     demo.sweep_until_done(&first).await?;
+    demo.say(&format!(
+        "The staging lock of `{}` is released: {}",
+        demo.database,
+        demo.stack
+            .store
+            .get_lock(&demo.key("staging")?)
+            .await?
+            .is_none()
+    ));
     demo.show_thread("The PR after act 1 (the Cutover Triggered comment became the summary)");
 
-    demo.heading("Act 2 — Tern restarts while the apply waits for cutover");
-    let second = demo
-        .start_apply(&[(
-            "payments",
-            "ALTER TABLE `payments` ADD COLUMN `settled_at` datetime NULL",
-        )])
-        .await?;
+    demo.heading("Act 2 — a push, apply with -y, and a Tern restart while waiting for cutover");
+    demo.seed_pr(NEXT_HEAD, true);
+    demo.say("A push adds `settled_at` to `payments.sql`.");
+    demo.pull_request("synchronize", NEXT_HEAD).await?;
+    demo.command(
+        "bob-oncall",
+        "schemabot apply -e staging --defer-cutover -y",
+    )
+    .await?;
+    let second = demo.applying("staging").await?;
     demo.stack.tern.finish_copy(second.as_str())?;
     demo.sweep().await;
     demo.show_progress(&second, "Ready for cutover").await?;
@@ -135,14 +165,16 @@ async fn run() -> DemoResult<()> {
     std::fs::write(path, &demo.transcript)?;
     println!("\nThe conversation was written to {}", path.display());
     println!(
-        "Tern calls: {} Cutover ({} accepted), {} Progress",
+        "Tern calls: {} Apply, {} Cutover ({} accepted), {} Progress",
+        demo.stack.tern.apply_calls(),
         demo.stack.tern.cutover_calls(),
         demo.stack.tern.cutovers_accepted(),
         demo.stack.tern.progress_calls()
     );
-    if demo.stack.tern.cutovers_accepted() != 2 {
-        return Err("expected exactly two accepted cutovers".into());
+    if demo.stack.tern.cutovers_accepted() != 2 || demo.stack.tern.apply_calls() != 2 {
+        return Err("expected exactly two applies and two accepted cutovers".into());
     }
+    demo.cleanup().await?;
     Ok(())
 }
 
@@ -163,109 +195,110 @@ impl Demo {
 
     /// The target tables exist before the change, as in a real database.
     async fn prepare_schema(&mut self) -> DemoResult<()> {
-        use mysql_async::prelude::Queryable;
-        let pool = mysql_async::Pool::new(self.stack.mysql_dsn.as_str());
-        let mut conn = pool.get_conn().await?;
-        let schema = &self.stack.schema;
-        conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{schema}`"))
-            .await?;
-        conn.query_drop(format!(
-            "CREATE TABLE IF NOT EXISTS `{schema}`.`orders` (id BIGINT PRIMARY KEY, status VARCHAR(16))"
-        ))
-        .await?;
-        conn.query_drop(format!(
-            "CREATE TABLE IF NOT EXISTS `{schema}`.`payments` (id BIGINT PRIMARY KEY, amount DECIMAL(12,2))"
-        ))
-        .await?;
-        drop(conn);
-        pool.disconnect().await?;
+        let database = self.database.clone();
+        self.stack
+            .mysql_exec(&[
+                &format!("CREATE DATABASE IF NOT EXISTS `{database}`"),
+                &format!("CREATE TABLE `{database}`.`orders` (id BIGINT NOT NULL, status VARCHAR(16) NULL, PRIMARY KEY (id))"),
+                &format!("CREATE TABLE `{database}`.`payments` (id BIGINT NOT NULL, amount DECIMAL(12,2) NULL, PRIMARY KEY (id))"),
+            ])
+            .await;
         Ok(())
     }
 
-    /// What the apply flow does once a plan is confirmed: Tern Apply with defer_cutover, then
-    /// the register-apply job that creates the apply, its tasks and the progress comment.
-    async fn start_apply(&mut self, tables: &[(&str, &str)]) -> DemoResult<ApplyId> {
-        let schema = self.stack.schema.clone();
-        let spec = ApplySpec {
-            deployment: DEPLOYMENT.into(),
-            environment: "staging".into(),
-            database: schema.clone(),
-            database_type: "mysql".into(),
-            defer_cutover: true,
-            caller: "github:alice-dba".into(),
-            ddl_changes: tables
-                .iter()
-                .map(|(table, ddl)| schemabot_tern::proto::TableChange {
-                    table_name: (*table).into(),
-                    ddl: (*ddl).into(),
-                    change_type: 2,
-                    namespace: schema.clone(),
-                    ..Default::default()
-                })
-                .collect(),
-            ..ApplySpec::default()
-        };
-        let tern_id = match self.stack.worker.tern.apply(&spec).await? {
-            ApplyOutcome::Accepted { apply_id } => apply_id,
-            ApplyOutcome::NotAccepted { message } => return Err(message.into()),
-        };
-        let report = self
-            .stack
-            .worker
-            .tern
-            .progress(&TernTarget {
-                deployment: DEPLOYMENT.into(),
-                environment: "staging".into(),
-                tern_apply_id: tern_id.clone(),
-                database: schema.clone(),
-                database_type: "mysql".into(),
-            })
-            .await?;
-        let apply_id = ApplyId::parse(&tern_id)?;
-        let job = Job::RegisterApply(RegisterApplyJob {
-            apply_id: apply_id.clone(),
-            tern_apply_id: tern_id,
-            repository: Stack::repository(),
-            pr: PrNumber(PR),
-            installation_id: InstallationId(INSTALLATION),
-            database: Database::parse(&schema)?,
-            database_type: "mysql".into(),
-            deployment: DEPLOYMENT.into(),
-            environment: Environment::parse("staging")?,
-            target_schema: schema.clone(),
-            mode: ApplyMode::Atomic,
-            defer_cutover: true,
-            requested_by: Some(Login("alice-dba".into())),
-            started_at: chrono::Utc::now(),
-            tasks: report
-                .tables
-                .iter()
-                .map(|t| {
-                    Ok(RegisterTask {
-                        task_id: TaskId::parse(&t.task_id)?,
-                        namespace: t.namespace.clone(),
-                        table: t.table_name.clone(),
-                        ddl: t.ddl.clone(),
-                    })
-                })
-                .collect::<Result<_, schemabot_domain::IdError>>()?,
-        });
-        self.enqueue(&job).await?;
-        self.stack.deliver_all().await;
-        self.say(&format!(
-            "Tern accepted apply `{apply_id}` with --defer-cutover; SchemaBot registered it."
-        ));
-        self.show_progress(&apply_id, "The progress comment is posted")
-            .await?;
-        Ok(apply_id)
+    async fn cleanup(&self) -> DemoResult<()> {
+        self.stack
+            .mysql_exec(&[&format!("DROP DATABASE IF EXISTS `{}`", self.database)])
+            .await;
+        Ok(())
     }
 
-    async fn enqueue(&self, job: &Job) -> DemoResult<()> {
-        self.stack
+    /// The PR's schema directory at `head`: the index on `orders`, and with `settled_at` the
+    /// new `payments` column too.
+    fn seed_pr(&self, head: &str, settled_at: bool) {
+        let payments = format!(
+            "CREATE TABLE `payments` (\n  `id` bigint NOT NULL,\n  `amount` decimal(12,2) NULL,\n{}  PRIMARY KEY (`id`)\n);\n",
+            if settled_at { "  `settled_at` datetime NULL,\n" } else { "" }
+        );
+        self.stack.seed_pr_files(
+            head,
+            &[
+                (
+                    "schemas/shop/schemabot.yaml",
+                    &format!("database: {}\ntype: mysql\n", self.database),
+                ),
+                (
+                    "schemas/shop/orders.sql",
+                    "CREATE TABLE `orders` (\n  `id` bigint NOT NULL,\n  `status` varchar(16) NULL,\n  PRIMARY KEY (`id`),\n  KEY `idx_status` (`status`)\n);\n",
+                ),
+                ("schemas/shop/payments.sql", &payments),
+            ],
+        );
+    }
+
+    fn key(&self, environment: &str) -> DemoResult<LockKey> {
+        Ok(LockKey {
+            database: Database::parse(&self.database)?,
+            environment: Environment::parse(environment)?,
+        })
+    }
+
+    /// The apply `apply-confirm` started: the one holding the environment's lock.
+    async fn applying(&mut self, environment: &str) -> DemoResult<ApplyId> {
+        let lock = self
+            .stack
+            .store
+            .get_lock(&self.key(environment)?)
+            .await?
+            .ok_or("no lock was taken")?;
+        match lock.stage {
+            LockStage::Applying { apply_id, .. } => {
+                self.say(&format!(
+                    "Tern accepted apply `{apply_id}`; the `{}`/`{environment}` lock now belongs to it until it ends.",
+                    self.database
+                ));
+                Ok(apply_id)
+            }
+            other => Err(format!("the lock is {other:?}, not applying").into()),
+        }
+    }
+
+    async fn sentinel_present(&self) -> DemoResult<bool> {
+        Ok(self
+            .stack
             .worker
-            .queue
-            .send(&JobEnvelope::new(job.clone()))
-            .await?;
+            .sentinel
+            .sentinel_present(
+                &schemabot_sentinel::TargetDsn::new(self.stack.mysql_dsn.clone()),
+                &self.database,
+            )
+            .await?)
+    }
+
+    /// A `pull_request` event as GitHub sends it; prints what SchemaBot posted or edited.
+    async fn pull_request(&mut self, action: &str, head: &str) -> DemoResult<()> {
+        let before = self.stack.pr_comments();
+        self.out(&format!(
+            "**GitHub sends `pull_request` `{action}`** (head `{}`)\n",
+            &head[..12]
+        ));
+        let (status, answer) = self.stack.pull_request_event(action, head).await;
+        self.say(&format!("webhook answered HTTP {status} {answer}"));
+        self.stack.deliver_all().await;
+        let after = self.stack.pr_comments();
+        for (i, body) in after.iter().enumerate() {
+            let is_new = i >= before.len();
+            if is_new || before.get(i) != Some(body) {
+                self.step += 1;
+                let text = format!(
+                    "**SchemaBot {}** (comment {}):\n\n{}\n",
+                    if is_new { "posts" } else { "edits its plan" },
+                    self.step,
+                    quote(&strip_marker(body))
+                );
+                self.out(&text);
+            }
+        }
         Ok(())
     }
 
