@@ -435,25 +435,32 @@ async fn a_redelivered_or_crashed_confirm_applies_exactly_once() {
     fx.say(PR, "alice", "schemabot apply -e staging --defer-cutover")
         .await;
 
-    // The same confirm job three times at once (SQS redelivery while the first still runs).
+    // Two confirm comments race (different commands): one claims the plan, the other waits
+    // (a transient error SQS retries) and then finds the apply running.
     let job = confirm_job(7001);
-    let runs =
-        futures::future::join_all((1..=3).map(|n| stack.worker.run_job(&job, attempt(n)))).await;
-    // Losers of the race retry (transient); re-run them as SQS would.
-    for (n, result) in runs.iter().enumerate() {
+    let rival = confirm_job(7003);
+    let (a, b) = tokio::join!(
+        stack.worker.run_job(&job, attempt(1)),
+        stack.worker.run_job(&rival, attempt(1))
+    );
+    assert!(a.is_ok() || b.is_ok(), "{a:?} {b:?}");
+    for (result, retry) in [(a, &job), (b, &rival)] {
         if result.is_err() {
             stack
                 .worker
-                .run_job(&job, attempt(n as u32 + 4))
+                .run_job(retry, attempt(2))
                 .await
-                .expect("retry succeeds");
+                .expect("retry");
         }
     }
-    stack
-        .worker
-        .run_job(&job, attempt(5))
-        .await
-        .expect("a late redelivery");
+    // SQS redelivers the winning message twice more (after a lost acknowledgement).
+    for n in [2, 3] {
+        stack
+            .worker
+            .run_job(&job, attempt(n))
+            .await
+            .expect("redelivery");
+    }
     assert_eq!(stack.tern.apply_calls(), 1, "one Tern Apply");
     let apply_id = fx.applying_id("staging").await;
     assert!(stack.store.get_apply(&apply_id).await.unwrap().is_some());
@@ -464,10 +471,36 @@ async fn a_redelivered_or_crashed_confirm_applies_exactly_once() {
         .count();
     assert_eq!(progress_comments, 1, "{:#?}", fx.comments_on(PR));
 
+    // A redelivered apply (same comment) for a lock that is now applying changes nothing.
+    let apply_job = Job::Apply(schemabot_domain::job::ApplyJob {
+        origin: match &job {
+            Job::ApplyConfirm(c) => c.origin.clone(),
+            _ => unreachable!(),
+        },
+        environment: Environment::parse("staging").unwrap(),
+        database: None,
+        flags: Default::default(),
+    });
+    let comments_before = fx.comments_on(PR).len();
+    for n in [2, 3] {
+        stack
+            .worker
+            .run_job(&apply_job, attempt(n))
+            .await
+            .expect("apply");
+    }
+    let in_progress = fx.count(PR, "## ⏳ Apply Already in Progress");
+    assert_eq!(fx.comments_on(PR).len(), comments_before + 1);
+    assert!(in_progress >= 1);
+    assert_eq!(fx.applying_id("staging").await, apply_id);
+
     // A second database-less confirm by a new comment is told the apply is running.
     fx.say(PR, "alice", "schemabot apply-confirm -e staging")
         .await;
-    assert_eq!(fx.count(PR, "## ⏳ Apply Already in Progress"), 1);
+    assert_eq!(
+        fx.count(PR, "## ⏳ Apply Already in Progress"),
+        in_progress + 1
+    );
     assert_eq!(stack.tern.apply_calls(), 1);
     fx.cleanup().await;
 }

@@ -231,6 +231,11 @@ pub enum ConfirmDecision {
     Apply {
         resume: bool,
     },
+    /// Another `apply-confirm` of this plan is between its claim and Tern's answer: wait for
+    /// it (it finishes, or SQS retries it as itself).
+    ConfirmInProgress {
+        command_id: String,
+    },
     /// Tern accepted it already (this command, an earlier attempt): only the registration
     /// is left.
     Register {
@@ -264,8 +269,13 @@ pub fn decide_confirm(
         LockStage::Applying { apply_id, .. } => ConfirmDecision::AlreadyApplying {
             apply_id: apply_id.clone(),
         },
-        // An earlier confirm (this one retried, or one that crashed) may have reached Tern.
-        LockStage::Confirming { .. } => ConfirmDecision::Apply { resume: true },
+        // An earlier attempt of this command may have reached Tern: ask before applying.
+        LockStage::Confirming { command_id: by } if by == command_id => {
+            ConfirmDecision::Apply { resume: true }
+        }
+        LockStage::Confirming { command_id: by } => ConfirmDecision::ConfirmInProgress {
+            command_id: by.clone(),
+        },
         LockStage::Planned => {
             if !lock.plan.head_sha.eq_ignore_ascii_case(head_sha) {
                 return ConfirmDecision::Stale {
@@ -520,6 +530,13 @@ mod tests {
         assert_eq!(
             decide_confirm(Some(&confirming), &owner(1), "c", "other-head", false),
             ConfirmDecision::Apply { resume: true }
+        );
+        assert_eq!(
+            decide_confirm(Some(&confirming), &owner(1), "d", "abc123", false),
+            ConfirmDecision::ConfirmInProgress {
+                command_id: "c".into()
+            },
+            "another command's confirm is never taken over"
         );
         let done = applying(1, "c");
         assert!(matches!(

@@ -6,9 +6,12 @@
 //! moves the lock to `confirming` for this command → Tern Apply → the lock records Tern's apply
 //! id (`applying`) → the apply is registered (record, tasks, progress comment, poll chain).
 //!
-//! Exactly once: a retried or crashed confirm finds the lock `confirming` and asks Tern for the
-//! database's active change before applying again; once `applying`, only the registration is
-//! redone, and registration is idempotent.
+//! Exactly once: of concurrent confirms one moves the lock from `planned` to `confirming`; the
+//! others wait (another command's `confirming` is never taken over). A retried or crashed
+//! attempt of the same command finds its `confirming` lock and asks Tern for the database's
+//! active change before applying again; once `applying`, only the registration is redone, and
+//! registration is idempotent. (Two attempts of one SQS message running at the same time —
+//! only if a run outlives the visibility timeout — can each post a progress comment.)
 
 use crate::errors;
 use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
@@ -187,6 +190,27 @@ pub(crate) async fn confirm_lock(
                         environment: environment.to_string(),
                         tables,
                         confirm: confirm_text(environment, named, true),
+                    },
+                )
+                .await;
+        }
+        (ConfirmDecision::ConfirmInProgress { command_id }, _) => {
+            if !ctx.attempt.is_final() {
+                return Err(JobError::transient(format!(
+                    "another apply-confirm ({command_id}) is starting this plan"
+                )));
+            }
+            return ctx
+                .reply(
+                    &part,
+                    &LockReply::Refused {
+                        command: LockCommand::ApplyConfirm,
+                        database: key.database.to_string(),
+                        environment: environment.to_string(),
+                        reason: "Another `apply-confirm` of this plan is still starting it, so this one did nothing.".into(),
+                        detail: None,
+                        locked: true,
+                        retry: confirm_text(environment, named, false),
                     },
                 )
                 .await;
