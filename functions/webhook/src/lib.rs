@@ -75,7 +75,8 @@ impl Webhook {
 fn outcome_class(answer: &Answer) -> &'static str {
     match (answer.status, answer.job_kind) {
         (202, Some("cutover")) => "cutover_enqueued",
-        (202, _) => "reply_enqueued",
+        (202, Some("reply")) => "reply_enqueued",
+        (202, _) => "job_enqueued",
         (200, _) if answer.text == "duplicate delivery" => "duplicate",
         (200, _) => "ignored",
         (401, _) => "invalid_signature",

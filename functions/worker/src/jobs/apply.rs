@@ -279,6 +279,7 @@ async fn apply_one(
     };
     let body = render_plan(&view(Some(footer)), &marker).map_err(errors::render)?;
     ctx.post(&marker, &body).await?;
+    ctx.count("locked");
 
     if job.flags.auto_confirm {
         confirm::confirm_lock(ctx, &key, head_sha, job.flags.allow_unsafe, named).await?;

@@ -314,7 +314,9 @@ pub(crate) async fn confirm_lock(
         Some(format!("Tern apply {tern_apply_id}")),
     )
     .await;
-    register(ctx, &lock, &apply_id, &tern_apply_id).await
+    register(ctx, &lock, &apply_id, &tern_apply_id).await?;
+    ctx.count("applied");
+    Ok(())
 }
 
 /// Tern refused (or is unreachable on the final attempt): the lock goes back to `planned` for

@@ -61,8 +61,15 @@ impl<'a> CommandContext<'a> {
         }
     }
 
+    /// Counts the command's outcome (EMF `Commands`, by command and outcome).
+    pub fn count(&self, outcome: &str) {
+        let command = self.job_id.split(':').next().unwrap_or("command");
+        schemabot_aws::emf::count("Commands", &[("Command", command), ("Outcome", outcome)]);
+    }
+
     /// Posts `reply` once. `part` tells apart several replies of one job (one per database).
     pub async fn reply(&self, part: &str, reply: &LockReply) -> Result<(), JobError> {
+        self.count(outcome_of(reply));
         let marker_id = self.marker_id(part);
         let body = render_lock_reply(reply, &marker_id).map_err(errors::render)?;
         self.post(&marker_id, &body).await
@@ -164,6 +171,23 @@ impl<'a> CommandContext<'a> {
                 .collect(),
             apply: command_text("apply", required.as_str(), None),
         }
+    }
+}
+
+/// The metric outcome of a reply.
+fn outcome_of(reply: &LockReply) -> &'static str {
+    match reply {
+        LockReply::HeldByOther { .. } => "held_by_other",
+        LockReply::ApplyInProgress { .. } => "apply_in_progress",
+        LockReply::NoSchemaChanges { .. } => "no_schema_changes",
+        LockReply::UpToDate { .. } => "up_to_date",
+        LockReply::NoLock { .. } => "no_lock",
+        LockReply::Stale { .. } => "stale",
+        LockReply::UnsafeNeedsFlag { .. } => "unsafe_needs_flag",
+        LockReply::PromotionRequired { .. } => "promotion_required",
+        LockReply::Refused { .. } => "refused",
+        LockReply::Unlocked { .. } => "unlocked",
+        LockReply::PermissionDenied { .. } => "permission_denied",
     }
 }
 

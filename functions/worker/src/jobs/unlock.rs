@@ -118,6 +118,13 @@ pub async fn run(
         kept,
         closed,
     };
+    schemabot_aws::emf::count(
+        "Commands",
+        &[
+            ("Command", if closed { "pr_closed" } else { "unlock" }),
+            ("Outcome", "unlocked"),
+        ],
+    );
     let body = render_lock_reply(&reply, job_id).map_err(errors::render)?;
     let github = worker.github.installation(job.installation_id());
     post_once(
