@@ -665,3 +665,28 @@ async fn apply_needs_the_environment_permission_and_a_schema_change() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     fx.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_staging_that_already_matches_counts_for_the_promotion_order() {
+    let fx = Fixture::start(|options| {
+        options.promotion_order = vec!["staging", "production"];
+    })
+    .await;
+    // Someone already made the change in staging by hand.
+    fx.stack
+        .mysql_exec(&[&format!(
+            "ALTER TABLE `{}`.`orders` ADD COLUMN note varchar(64) NULL, ADD KEY idx_status (status)",
+            fx.database
+        )])
+        .await;
+    fx.say(PR, "alice", "schemabot apply -e production").await;
+    assert_eq!(fx.count(PR, "## 🚦 Apply to staging First"), 1);
+    fx.say(PR, "alice", "schemabot apply -e staging").await;
+    assert_eq!(fx.count(PR, "## ✅ Nothing to Apply"), 1);
+    // Production's MariaDB is staging's here, so it also finds nothing: what matters is that
+    // the promotion check let it plan.
+    fx.say(PR, "alice", "schemabot apply -e production").await;
+    assert_eq!(fx.count(PR, "## 🚦 Apply to staging First"), 1);
+    assert_eq!(fx.count(PR, "## ✅ Nothing to Apply"), 2);
+    fx.cleanup().await;
+}

@@ -158,7 +158,9 @@ pub struct AppliedSchema {
     pub key: LockKey,
     pub owner: LockOwner,
     pub schema_digest: String,
-    pub apply_id: ApplyId,
+    /// The apply that made the change; `None` when the environment already matched the schema
+    /// (`apply` found nothing to do).
+    pub apply_id: Option<ApplyId>,
     pub at: DateTime<Utc>,
 }
 

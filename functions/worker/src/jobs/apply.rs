@@ -21,8 +21,8 @@ use chrono::{TimeDelta, Utc};
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::job::ApplyJob;
 use schemabot_domain::lock::{
-    acquire_refusal, schema_digest, AcquireRefusal, Lock, LockKey, LockStage, LockedPlan,
-    PlannedChange,
+    acquire_refusal, schema_digest, AcquireRefusal, AppliedSchema, Lock, LockKey, LockStage,
+    LockedPlan, PlannedChange,
 };
 use schemabot_domain::{Database, Environment};
 use schemabot_render::{
@@ -177,6 +177,19 @@ async fn apply_one(
         return ctx.post(&marker, &body).await;
     }
     if tables.is_empty() {
+        // Already live here: later environments of the promotion order may go ahead.
+        let applied = AppliedSchema {
+            key: key.clone(),
+            owner: ctx.owner.clone(),
+            schema_digest: digest,
+            apply_id: None,
+            at: Utc::now(),
+        };
+        worker
+            .store
+            .record_applied_schema(&applied)
+            .await
+            .map_err(errors::store)?;
         return ctx
             .reply(
                 part,

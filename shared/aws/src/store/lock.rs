@@ -397,12 +397,20 @@ impl Store {
                 key: key.clone(),
                 owner: owner.clone(),
                 schema_digest: lock.plan.schema_digest.clone(),
-                apply_id: apply_id.clone(),
+                apply_id: Some(apply_id.clone()),
                 at: now,
             };
             actions.push(self.put_action(encode_applied(&applied), None)?);
         }
         Ok(self.transact(actions).await?.is_ok())
+    }
+
+    /// Records that `applied.owner`'s schema is live in (database, environment) without an
+    /// apply of its own (the environment already matched it).
+    pub async fn record_applied_schema(&self, applied: &AppliedSchema) -> Result<(), StoreError> {
+        self.put_item(encode_applied(applied), None)
+            .await?
+            .map_err(|_| StoreError::Inconsistent("unconditional put refused".to_string()))
     }
 
     /// What `owner` applied to `database`: environment → schema digest.
@@ -515,11 +523,13 @@ fn encode_applied(applied: &AppliedSchema) -> Item {
             attr::SCHEMA_DIGEST,
             codec::s(applied.schema_digest.as_str()),
         ),
-        (attr::APPLY_ID, codec::s(applied.apply_id.as_str())),
         (attr::AT, codec::time(applied.at)),
         (attr::EXPIRES_AT, codec::n(expires.timestamp())),
     ] {
         item.insert(name.to_string(), value);
+    }
+    if let Some(apply_id) = &applied.apply_id {
+        item.insert(attr::APPLY_ID.to_string(), codec::s(apply_id.as_str()));
     }
     item
 }
