@@ -13,7 +13,8 @@ if [ ! -d bench/node/node_modules/@octokit/webhooks ]; then
 fi
 
 cargo bench -p webhook --bench webhook -- --noplot >/tmp/schemabot-bench.log 2>&1 || { cat /tmp/schemabot-bench.log; exit 1; }
-median() { python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['median']['point_estimate']/1000, 2))" "target/criterion/$1/new/estimates.json"; }
+criterion="${CARGO_TARGET_DIR:-target}/criterion"
+median() { python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['median']['point_estimate']/1000, 2))" "$criterion/$1/new/estimates.json"; }
 hmac=$(median hmac_sha256_11k)
 rust_comment=$(median admit_issue_comment_11k)
 rust_pull=$(median admit_pull_request_23k)
