@@ -5,7 +5,7 @@
 //!
 //! | route | behaviour |
 //! |---|---|
-//! | `POST /app/installations/{id}/access_tokens` | needs a Bearer App JWT (structure, `iss`, `exp` checked; the signature is not); returns `{"token":"ghs_…","expires_at":…}` valid one hour by default |
+//! | `POST /app/installations/{id}/access_tokens` | needs a Bearer App JWT: RS256 signed with the test App key (verified against its public half), unexpired, `iss` = the app id; returns `{"token":"ghs_…","expires_at":…}` valid one hour by default |
 //! | `POST /repos/{o}/{r}/issues/{n}/comments` | creates a comment authored by the App's bot user |
 //! | `PATCH /repos/{o}/{r}/issues/comments/{id}` | replaces the body |
 //! | `GET /repos/{o}/{r}/issues/{n}/comments` | `per_page` (≤ 100, default 30) / `page`, with a `Link` header |
@@ -28,7 +28,7 @@ use schemabot_github::{GithubAppConfig, PrivateKeyPem};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -1241,14 +1241,39 @@ fn percent_decode(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The `iss` claim of a structurally valid, unexpired RS256 JWT. The signature is not verified
-/// (that would need the public key and a crypto crate); the shape proves the client signed one.
+/// The public half of the test App key (PKCS#1 `RSAPublicKey` DER), as GitHub keeps it.
+fn test_app_public_key() -> &'static [u8] {
+    static KEY: OnceLock<Vec<u8>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        use base64::Engine as _;
+        let body: String = test_key_pem()
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .expect("the test key fixture is base64 PEM");
+        let pair = ring::signature::RsaKeyPair::from_der(&der)
+            .expect("the test key fixture is a PKCS#1 RSA key");
+        pair.public().as_ref().to_vec()
+    })
+}
+
+/// The `iss` claim of an unexpired RS256 JWT whose signature verifies with the test App key,
+/// as GitHub checks an App's JWT.
 fn app_id_from_jwt(jwt: &str) -> Option<u64> {
     let mut parts = jwt.split('.');
     let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || signature.is_empty() {
         return None;
     }
+    let signed = &jwt[..header.len() + 1 + payload.len()];
+    ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        test_app_public_key(),
+    )
+    .verify(signed.as_bytes(), &base64url_decode(signature)?)
+    .ok()?;
     let header: Value = serde_json::from_slice(&base64url_decode(header)?).ok()?;
     if header.get("alg")?.as_str()? != "RS256" {
         return None;
@@ -1300,6 +1325,58 @@ mod tests {
             Some(br#"{"alg":"RS256"}"#.as_slice())
         );
         assert!(base64url_decode("a+b").is_none());
+    }
+
+    fn base64url(bytes: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn signed_jwt(claims: &Value) -> String {
+        use base64::Engine as _;
+        let body: String = test_key_pem()
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        let pair = ring::signature::RsaKeyPair::from_der(&der).unwrap();
+        let signed = format!(
+            "{}.{}",
+            base64url(br#"{"alg":"RS256","typ":"JWT"}"#),
+            base64url(claims.to_string().as_bytes())
+        );
+        let mut signature = vec![0; pair.public().modulus_len()];
+        pair.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            signed.as_bytes(),
+            &mut signature,
+        )
+        .unwrap();
+        format!("{signed}.{}", base64url(&signature))
+    }
+
+    #[test]
+    fn app_jwts_need_the_test_keys_signature_and_a_future_exp() {
+        let exp = Utc::now().timestamp() + 300;
+        let good = signed_jwt(&json!({"iss": 4242, "exp": exp}));
+        assert_eq!(app_id_from_jwt(&good), Some(4242));
+
+        let (signed, signature) = good.rsplit_once('.').unwrap();
+        let first = if signature.starts_with('A') { 'B' } else { 'A' };
+        let forged = format!("{signed}.{first}{}", &signature[1..]);
+        assert_eq!(app_id_from_jwt(&forged), None);
+
+        let other_claims = base64url(json!({"iss": 1, "exp": exp}).to_string().as_bytes());
+        let (header, rest) = good.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let swapped = format!("{header}.{other_claims}.{signature}");
+        assert_eq!(app_id_from_jwt(&swapped), None);
+
+        let expired = signed_jwt(&json!({"iss": 4242, "exp": exp - 600}));
+        assert_eq!(app_id_from_jwt(&expired), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::{classify, error_chain, CliError};
 use aws_config::SdkConfig;
 use aws_sdk_sts::config::ProvideCredentials;
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use schemabot_aws::config::{dynamodb_client, load_sdk_config, sqs_client};
+use schemabot_aws::config::{dynamodb_client, load_sdk_config_with_profiles, sqs_client};
 use schemabot_aws::queue::JobQueue;
 use schemabot_aws::{RequestCounter, Store};
 
@@ -17,7 +17,7 @@ pub struct Aws {
 
 impl Aws {
     pub async fn connect() -> Result<Aws, CliError> {
-        let sdk = load_sdk_config().await;
+        let sdk = load_sdk_config_with_profiles().await;
         if sdk.region().is_none() {
             return Err(CliError::Config(
                 "no AWS region configured: set AWS_REGION or a region in your AWS profile"

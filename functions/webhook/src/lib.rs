@@ -7,6 +7,7 @@ pub mod github_event;
 pub mod handler;
 pub mod intake;
 pub mod json_scan;
+pub mod logging;
 pub mod routing;
 pub mod signature;
 

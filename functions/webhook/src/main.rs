@@ -6,6 +6,8 @@ use schemabot_aws::config::{dynamodb_client, sqs_client};
 use schemabot_aws::queue::JobQueue;
 use schemabot_aws::store::Store;
 use std::sync::Arc;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use webhook::config::{load_secrets, WebhookConfig};
 use webhook::front_door::HttpEvent;
 use webhook::intake::Intake;
@@ -13,15 +15,21 @@ use webhook::Webhook;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
+    let (filter, ignored_rust_log) = webhook::logging::log_filter_from_env();
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
         .with_current_span(true)
         .without_time()
+        .finish()
+        .with(filter)
         .init();
+    if let Some(value) = ignored_rust_log {
+        tracing::warn!(
+            rust_log = %value,
+            default = webhook::logging::DEFAULT_FILTER,
+            "RUST_LOG is not a list of level and target=level directives; using the default"
+        );
+    }
 
     let config = WebhookConfig::from_env()?;
     let sdk = schemabot_aws::config::load_sdk_config().await;

@@ -1,10 +1,12 @@
-//! The GitHub App client: octocrab as the HTTP transport (base URI, TLS, JWT signing, timeouts),
-//! with our own token cache, retry layer, request accounting and small wire structs.
+//! The GitHub App client: octocrab as the HTTP transport (base URI, TLS, timeouts), ring for the
+//! App JWT (app_jwt.rs), and our own token cache, retry layer, request accounting and small wire
+//! structs.
 //!
 //! Requests go through octocrab's raw `_get`/`_post`/`_patch` rather than its typed models: the
 //! handful of fields we read are declared here, which keeps us independent of model changes and
 //! keeps the Lambda binary small.
 
+use crate::app_jwt::AppJwtSigner;
 use crate::config::GithubAppConfig;
 use crate::error::GithubError;
 use crate::permission::Permission;
@@ -113,10 +115,11 @@ pub struct GithubClient {
 
 #[derive(Debug)]
 struct Inner {
-    /// Authenticates as the App itself (a fresh short-lived JWT per request); used for the token
-    /// endpoint, and cloned with an installation token for everything else.
+    /// The HTTP client without credentials: cloned with a fresh App JWT for the token endpoint
+    /// and with an installation token for everything else.
     app: Octocrab,
     app_id: u64,
+    signer: AppJwtSigner,
     retry: RetryPolicy,
     tokens: TokenCache,
     stats: Arc<RequestStats>,
@@ -134,10 +137,7 @@ impl GithubClient {
     ) -> Result<Self, GithubError> {
         // The key error is summarised: the underlying message is not needed and must not echo
         // any part of the key.
-        let key = octocrab::EncodingKey::from_rsa_pem(config.private_key_pem.expose().as_bytes())
-            .map_err(|_| {
-            GithubError::Config("the GitHub App private key is not a valid RSA PEM key".into())
-        })?;
+        let signer = AppJwtSigner::from_pem(config.app_id, config.private_key_pem.expose())?;
         let app = Octocrab::builder()
             .base_uri(config.api_base.as_str())
             .map_err(|_| {
@@ -146,7 +146,6 @@ impl GithubClient {
             .set_connect_timeout(Some(CONNECT_TIMEOUT))
             .set_read_timeout(Some(IO_TIMEOUT))
             .set_write_timeout(Some(IO_TIMEOUT))
-            .app(octocrab::models::AppId(config.app_id), key)
             .build()
             .map_err(|e| {
                 GithubError::Config(format!("cannot build the HTTP client: {}", describe(&e)))
@@ -155,6 +154,7 @@ impl GithubClient {
             inner: Arc::new(Inner {
                 app,
                 app_id: config.app_id,
+                signer,
                 retry,
                 tokens: TokenCache::default(),
                 stats: Arc::new(RequestStats::default()),
@@ -210,7 +210,18 @@ impl GithubClient {
             path: format!("/app/installations/{}/access_tokens", installation.0),
             body: None,
         };
-        let as_app = || std::future::ready(Ok((self.inner.app.clone(), None)));
+        // A fresh JWT per attempt: a retry after a long Retry-After wait must not send an
+        // expired one.
+        let as_app = || {
+            let credentials = self.inner.signer.token(Utc::now()).and_then(|jwt| {
+                self.inner
+                    .app
+                    .user_access_token(jwt)
+                    .map(|crab| (crab, None))
+                    .map_err(|e| GithubError::InvalidArgument(describe(&e)))
+            });
+            std::future::ready(credentials)
+        };
         let reply = self.execute(&call, Replay::Always, as_app).await?;
         let wire: AccessTokenWire = decode(call.kind, &reply.body)?;
         tracing::debug!(
@@ -816,9 +827,6 @@ fn request_error(operation: RequestKind, error: &octocrab::Error) -> GithubError
             operation,
             message: describe(error),
         },
-        octocrab::Error::JWT { .. } => {
-            GithubError::Config("cannot sign the GitHub App JWT with the configured key".into())
-        }
         other => GithubError::InvalidArgument(format!("{operation}: {}", describe(other))),
     }
 }

@@ -11,6 +11,7 @@
 //! * Every HTTP attempt is counted per kind ([`RequestStats`]) for budget tests and metrics.
 //! * Neither the private key nor tokens ever reach logs or error messages.
 
+mod app_jwt;
 mod client;
 mod config;
 mod error;
