@@ -283,15 +283,24 @@ async fn a_pr_goes_from_schema_change_to_completed_cutover_and_frees_its_lock() 
         Some(&lock.plan.schema_digest)
     );
     assert!(fx.columns().await.contains(&"note".to_string()));
-    let events: Vec<String> = stack
+    let trail = stack
         .store
         .list_lock_events(&fx.key("staging"))
         .await
-        .unwrap()
-        .into_iter()
-        .map(|(event, ..)| event)
-        .collect();
+        .unwrap();
+    // The automatic plan on `opened` is on the trail too, by the bot.
+    assert!(
+        trail
+            .iter()
+            .any(|(event, actor, pr, outcome)| event == "plan_posted"
+                && actor == "schemabot"
+                && *pr == PR
+                && outcome == "changes"),
+        "{trail:?}"
+    );
+    let events: Vec<String> = trail.into_iter().map(|(event, ..)| event).collect();
     for expected in [
+        "plan_posted",
         "lock_acquired",
         "apply_confirmed",
         "unlock",

@@ -5,6 +5,8 @@
 //! The database is named after the harness's deployment (`payments`), so its live schema is the
 //! MariaDB schema `payments`; the table name is unique per run so parallel runs do not collide.
 
+use schemabot_domain::lock::LockKey;
+use schemabot_domain::{Database, Environment};
 use schemabot_tests::harness::Stack;
 use schemabot_tests::services;
 
@@ -81,6 +83,21 @@ async fn plan_comment_is_posted_edited_and_refreshed_on_push() {
     );
     assert!(first.contains("<!-- schemabot:plan:"), "{first}");
     let comments_after_first = stack.pr_comments().len();
+    // The plan is on the (database, environment) audit trail, by the commenter.
+    let staging = LockKey {
+        database: Database::parse("payments").unwrap(),
+        environment: Environment::parse("staging").unwrap(),
+    };
+    let trail = stack.store.list_lock_events(&staging).await.unwrap();
+    assert_eq!(
+        trail,
+        vec![(
+            "plan_posted".to_string(),
+            "alice".to_string(),
+            schemabot_tests::harness::PR,
+            "changes".to_string()
+        )]
+    );
 
     // 2. A second plan edits the same comment; the live schema changed meanwhile.
     stack

@@ -3,11 +3,14 @@
 //! files), read the `.sql` files at the PR head commit, ask Tern for a plan per environment and
 //! post — or edit — one plan comment per (database, environment).
 
+use super::lock_common;
 use crate::errors;
 use crate::outcome::{Attempt, JobError};
 use crate::post::{hidden_marker, post_once};
 use crate::Worker;
+use chrono::Utc;
 use schemabot_domain::job::{PlanJob, PlanTrigger};
+use schemabot_domain::lock::{LockEvent, LockKey, LockOwner};
 use schemabot_domain::{Database, Environment, PrNumber, Repository};
 use schemabot_github::{InstallationClient, Reaction};
 use schemabot_render::{render_plan, PlanComment, PlanLint, PlanTable, PlanTriggerText};
@@ -158,6 +161,7 @@ pub async fn run(
                 )
             };
             publish(worker, &github, job, &comment, attempt).await?;
+            audit_plan(worker, job, &comment, &head_sha).await;
         }
     }
     Ok(())
@@ -404,6 +408,59 @@ async fn plan_one(
     })
 }
 
+/// Plans join the (database, environment) trail next to the lock events: what was planned, at
+/// which commit, for whom. Like the lock events, a failed write is logged and not retried.
+async fn audit_plan(worker: &Worker, job: &PlanJob, planned: &Planned, head_sha: &str) {
+    let Ok(database) = Database::parse(&planned.database) else {
+        return;
+    };
+    let (outcome, message) = plan_outcome(&planned.view, head_sha);
+    let actor = match &job.trigger {
+        PlanTrigger::Comment { commenter, .. } => commenter.0.clone(),
+        PlanTrigger::PullRequest { .. } => "schemabot".to_string(),
+    };
+    let event = LockEvent {
+        key: LockKey {
+            database,
+            environment: planned.environment.clone(),
+        },
+        at: Utc::now(),
+        event: "plan_posted".to_string(),
+        actor,
+        owner: LockOwner {
+            repository: job.repository.clone(),
+            pr: job.pr,
+        },
+        delivery_id: Some(job.delivery_id.clone()),
+        outcome: outcome.to_string(),
+        message: Some(message),
+    };
+    lock_common::audit(worker, &event).await;
+}
+
+/// The audit outcome and message of a plan comment.
+fn plan_outcome(view: &PlanComment, head_sha: &str) -> (&'static str, String) {
+    if !view.errors.is_empty() {
+        (
+            "errors",
+            format!("{} error(s) at {head_sha}", view.errors.len()),
+        )
+    } else if view.tables.is_empty() {
+        ("no_changes", format!("no table changes at {head_sha}"))
+    } else {
+        let unsafe_count = view
+            .tables
+            .iter()
+            .filter(|t| t.unsafe_reason.is_some())
+            .count();
+        let mut message = format!("{} table change(s) at {head_sha}", view.tables.len());
+        if unsafe_count > 0 {
+            message.push_str(&format!(", {unsafe_count} unsafe"));
+        }
+        ("changes", message)
+    }
+}
+
 /// Edits the recorded plan comment of (database, environment), or posts it and records it.
 async fn publish(
     worker: &Worker,
@@ -469,6 +526,67 @@ async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn view(tables: Vec<PlanTable>, errors: Vec<String>) -> PlanComment {
+        PlanComment {
+            database: "payments".into(),
+            environment: "staging".into(),
+            commit: Some("abc123".into()),
+            trigger: PlanTriggerText::PullRequest {
+                action: "opened".into(),
+            },
+            tables,
+            lint: vec![],
+            errors,
+            lock: None,
+        }
+    }
+
+    fn table(name: &str, unsafe_reason: Option<&str>) -> PlanTable {
+        PlanTable {
+            namespace: "payments".into(),
+            table: name.into(),
+            change: "alter".into(),
+            ddl: format!("ALTER TABLE `{name}` ADD COLUMN c INT"),
+            unsafe_reason: unsafe_reason.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn plan_audit_outcome_counts_changes_unsafe_ones_and_errors() {
+        assert_eq!(
+            plan_outcome(&view(vec![], vec![]), "abc123"),
+            ("no_changes", "no table changes at abc123".to_string())
+        );
+        assert_eq!(
+            plan_outcome(
+                &view(vec![table("a", None), table("b", None)], vec![]),
+                "abc123"
+            ),
+            ("changes", "2 table change(s) at abc123".to_string())
+        );
+        assert_eq!(
+            plan_outcome(
+                &view(
+                    vec![table("a", Some("drops column c")), table("b", None)],
+                    vec![]
+                ),
+                "abc123"
+            ),
+            (
+                "changes",
+                "2 table change(s) at abc123, 1 unsafe".to_string()
+            )
+        );
+        // Errors win: a plan with errors is not something to apply.
+        assert_eq!(
+            plan_outcome(
+                &view(vec![table("a", None)], vec!["syntax".into()]),
+                "abc123"
+            ),
+            ("errors", "1 error(s) at abc123".to_string())
+        );
+    }
 
     #[test]
     fn reads_database_and_type_from_schemabot_yaml() {
