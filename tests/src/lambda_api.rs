@@ -201,11 +201,13 @@ async fn init_error(State(shared): State<Arc<Shared>>, body: String) -> StatusCo
 }
 
 /// A Lambda binary running as a child process with exactly the environment it is given (nothing
-/// inherited), stdout discarded and stderr kept for diagnostics. Killed by PID and reaped on
-/// [`LambdaProcess::kill`] or drop, so a failing test leaks no process.
+/// inherited), its stdout (the JSON log) in a temporary file and stderr kept for diagnostics.
+/// Killed by PID and reaped on [`LambdaProcess::kill`] or drop, so a failing test leaks no
+/// process; the log file goes on drop.
 pub struct LambdaProcess {
     child: std::process::Child,
     started_at: Instant,
+    stdout_path: std::path::PathBuf,
 }
 
 impl LambdaProcess {
@@ -214,13 +216,28 @@ impl LambdaProcess {
         let mut command = std::process::Command::new(binary);
         command
             .env_clear()
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        // A file, not a pipe: nobody reads stdout while the function runs, and a full pipe
+        // would block it.
+        let stdout_path =
+            std::env::temp_dir().join(format!("lambda-stdout-{}.log", uuid::Uuid::new_v4()));
+        let stdout = std::fs::File::create(&stdout_path)?;
+        command
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
+            .stdout(stdout)
             .stderr(std::process::Stdio::piped());
         let started_at = Instant::now();
         let child = command.spawn()?;
-        Ok(LambdaProcess { child, started_at })
+        Ok(LambdaProcess {
+            child,
+            started_at,
+            stdout_path,
+        })
+    }
+
+    /// What the process has written to stdout so far (its JSON log lines).
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
     }
 
     pub fn pid(&self) -> u32 {
@@ -272,6 +289,7 @@ impl LambdaProcess {
 impl Drop for LambdaProcess {
     fn drop(&mut self) {
         self.kill();
+        let _ = std::fs::remove_file(&self.stdout_path);
     }
 }
 

@@ -292,6 +292,22 @@ async fn without_a_webhook_secret_the_binary_fails_closed_and_answers_nothing() 
             stderr.to_lowercase().contains("secret") || api.init_error().is_some(),
             "{name}: no start-up error reported; stderr: {stderr}"
         );
+        // The reason is in the JSON log too, at ERROR, where alarms and log searches look.
+        let stdout = function.stdout();
+        let start_error = stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|entry| entry["level"] == "ERROR")
+            .unwrap_or_else(|| panic!("{name}: no JSON error line; stdout: {stdout}"));
+        let message = start_error["fields"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        let error = start_error["fields"]["error"].as_str().unwrap_or_default();
+        assert!(message.contains("cannot start"), "{name}: {start_error}");
+        assert!(
+            error.contains("SCHEMABOT_WEBHOOK_SECRETS"),
+            "{name}: {start_error}"
+        );
         assert!(
             api.result(&id, Duration::from_millis(200)).await.is_none(),
             "{name}: the function answered an event without a secret"

@@ -14,6 +14,11 @@ pub enum ConfigError {
     Invalid { name: &'static str, source: IdError },
     #[error("{0}")]
     Secrets(#[from] SecretsError),
+    #[error(
+        "no webhook secret is configured: set SCHEMABOT_WEBHOOK_SECRET_ARN (Secrets Manager) or \
+         SCHEMABOT_WEBHOOK_SECRETS; refusing to start (fail closed)"
+    )]
+    NoSecret,
     #[error("could not read the webhook secret from Secrets Manager: {0}")]
     SecretsManager(String),
     #[error("SCHEMABOT_OWNED_ENVIRONMENTS names `{0}`, which is not in SCHEMABOT_ENVIRONMENTS")]
@@ -126,9 +131,12 @@ pub async fn load_secrets(sdk: &aws_config::SdkConfig) -> Result<WebhookSecrets,
             return secrets_from_secret_string(value);
         }
     }
-    Ok(WebhookSecrets::from_comma_separated(
+    match WebhookSecrets::from_comma_separated(
         &std::env::var("SCHEMABOT_WEBHOOK_SECRETS").unwrap_or_default(),
-    )?)
+    ) {
+        Err(SecretsError::Missing) => Err(ConfigError::NoSecret),
+        other => Ok(other?),
+    }
 }
 
 #[cfg(test)]

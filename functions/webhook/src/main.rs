@@ -31,22 +31,39 @@ async fn main() -> Result<(), Error> {
         );
     }
 
-    let config = WebhookConfig::from_env()?;
-    let sdk = schemabot_aws::config::load_sdk_config().await;
-    let secrets = load_secrets(&sdk).await?;
-    let requests = schemabot_aws::metrics::RequestCounter::new();
-    let webhook = Arc::new(Webhook {
-        secrets,
-        routing: config.routing,
-        intake: Intake {
-            store: Store::new(dynamodb_client(&sdk, &requests), config.table),
-            queue: JobQueue::new(sqs_client(&sdk, &requests), config.queue_url),
-        },
-    });
+    let webhook = match start().await {
+        Ok(webhook) => Arc::new(webhook),
+        Err(error) => {
+            // In the JSON log, where alarms and searches look; Lambda then reports the exit as an
+            // init error and retries the start on the next request. The messages name variables
+            // and ARNs, never secret values.
+            tracing::error!(
+                error = %error,
+                "the webhook cannot start and answers no request until this is fixed (fail closed)"
+            );
+            return Err(error);
+        }
+    };
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<HttpEvent>| {
         let webhook = Arc::clone(&webhook);
         async move { Ok::<_, Error>(webhook.handle_event(event.payload).await) }
     }))
     .await
+}
+
+/// Configuration, secrets and clients; any problem stops the function before it takes a request.
+async fn start() -> Result<Webhook, Error> {
+    let config = WebhookConfig::from_env()?;
+    let sdk = schemabot_aws::config::load_sdk_config().await;
+    let secrets = load_secrets(&sdk).await?;
+    let requests = schemabot_aws::metrics::RequestCounter::new();
+    Ok(Webhook {
+        secrets,
+        routing: config.routing,
+        intake: Intake {
+            store: Store::new(dynamodb_client(&sdk, &requests), config.table),
+            queue: JobQueue::new(sqs_client(&sdk, &requests), config.queue_url),
+        },
+    })
 }

@@ -29,6 +29,25 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
 
+    let worker = match start().await {
+        Ok(worker) => Arc::new(worker),
+        Err(error) => {
+            // In the JSON log, where alarms and searches look; Lambda reports the exit as an init
+            // error. The messages name variables and ARNs, never key material or DSNs.
+            tracing::error!(error = %error, "the worker cannot start");
+            return Err(error);
+        }
+    };
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let worker = Arc::clone(&worker);
+        async move { dispatch(&worker, event.payload).await }
+    }))
+    .await
+}
+
+/// Configuration, secrets and clients; any problem stops the function before it takes an event.
+async fn start() -> Result<Worker, Error> {
     let config = WorkerConfig::from_env()?;
     let sdk = load_sdk_config().await;
     let requests = RequestCounter::new();
@@ -42,7 +61,7 @@ async fn main() -> Result<(), Error> {
     if let Some(poll_queue) = &config.poll_queue_url {
         queue = queue.with_delay_queue(poll_queue.clone());
     }
-    let worker = Arc::new(Worker {
+    Ok(Worker {
         store: Store::new(dynamodb_client(&sdk, &requests), config.table.clone()),
         queue,
         tern,
@@ -50,13 +69,7 @@ async fn main() -> Result<(), Error> {
         sentinel: SentinelChecker::default(),
         dsns: DeploymentDsns::new(config.deployments.clone(), Some(secrets)),
         config,
-    });
-
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let worker = Arc::clone(&worker);
-        async move { dispatch(&worker, event.payload).await }
-    }))
-    .await
+    })
 }
 
 /// SQS batches carry `Records`; the schedule sends an EventBridge-shaped event.
