@@ -11,17 +11,14 @@
 
 use tracing_subscriber::filter::Targets;
 
-/// The filter when `RUST_LOG` is unset, empty or unusable.
+/// The filter when `RUST_LOG` is unset, empty or unusable: [`DEFAULT_LEVEL`] for every target.
 pub const DEFAULT_FILTER: &str = "info";
+const DEFAULT_LEVEL: tracing::Level = tracing::Level::INFO;
 
 /// The filter for a `RUST_LOG` value, and the value itself when it was not usable (to report
 /// once logging is up).
 pub fn log_filter(rust_log: Option<&str>) -> (Targets, Option<String>) {
-    let default = || {
-        DEFAULT_FILTER
-            .parse::<Targets>()
-            .expect("the default filter parses")
-    };
+    let default = || Targets::new().with_default(DEFAULT_LEVEL);
     match rust_log.map(str::trim).filter(|v| !v.is_empty()) {
         None => (default(), None),
         Some(value) => match value.parse::<Targets>() {
