@@ -1244,19 +1244,20 @@ fn percent_decode(raw: &str) -> String {
 /// The public half of the test App key (PKCS#1 `RSAPublicKey` DER), as GitHub keeps it.
 fn test_app_public_key() -> &'static [u8] {
     static KEY: OnceLock<Vec<u8>> = OnceLock::new();
-    KEY.get_or_init(|| {
-        use base64::Engine as _;
-        let body: String = test_key_pem()
-            .lines()
-            .filter(|line| !line.starts_with("-----"))
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .expect("the test key fixture is base64 PEM");
-        let pair = ring::signature::RsaKeyPair::from_der(&der)
-            .expect("the test key fixture is a PKCS#1 RSA key");
-        pair.public().as_ref().to_vec()
-    })
+    KEY.get_or_init(|| test_app_key_pair().public().as_ref().to_vec())
+}
+
+/// The test App key (the fixture is PKCS#1 PEM).
+fn test_app_key_pair() -> ring::signature::RsaKeyPair {
+    use base64::Engine as _;
+    let body: String = test_key_pem()
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("the test key fixture is base64 PEM");
+    ring::signature::RsaKeyPair::from_der(&der).expect("the test key fixture is a PKCS#1 RSA key")
 }
 
 /// The `iss` claim of an unexpired RS256 JWT whose signature verifies with the test App key,
@@ -1333,15 +1334,7 @@ mod tests {
     }
 
     fn signed_jwt(claims: &Value) -> String {
-        use base64::Engine as _;
-        let body: String = test_key_pem()
-            .lines()
-            .filter(|line| !line.starts_with("-----"))
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .unwrap();
-        let pair = ring::signature::RsaKeyPair::from_der(&der).unwrap();
+        let pair = test_app_key_pair();
         let signed = format!(
             "{}.{}",
             base64url(br#"{"alg":"RS256","typ":"JWT"}"#),
