@@ -7,17 +7,17 @@
 # Then a Node baseline for context: process start -> Probot loaded, with peak RSS (wait4 ru_maxrss).
 #
 # Usage: scripts/bench-coldstart.sh            (RUNS=20 by default; JSON lands in target/coldstart/)
-# Needs the local services (started here if absent; never stopped here) and node + npm.
+# Needs moto in .venv (scripts/install.sh) and node + npm. It does not use the shared local
+# services: the tool starts a moto of its own and stops it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 runs="${RUNS:-20}"
 
-if ! scripts/services.sh running; then
-  scripts/services.sh start >/dev/null  # idempotent; this script never stops shared services
-fi
-# shellcheck disable=SC1091
-source .local/services.env
+# What the tool and the function need for moto: a region and test credentials, nothing else.
+unset AWS_ENDPOINT_URL AWS_PROFILE AWS_SESSION_TOKEN
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
 
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 out="$target_dir/coldstart"

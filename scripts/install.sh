@@ -22,6 +22,15 @@ if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   $sudo_cmd rm -f /usr/sbin/policy-rc.d
 fi
 
+# The openssl CLI makes the local MariaDB's test certificate (scripts/services.sh).
+if ! command -v openssl >/dev/null 2>&1; then
+  log "installing openssl from Debian"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi
+
 # Python tools in a project-local virtualenv: the AWS emulator, the Lambda build/runtime tool
 # and the IaC linters (pinned: cfn-lint 1.54+ silently passes broken SAM templates).
 if [ ! -x "$venv/bin/python" ]; then

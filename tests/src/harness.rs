@@ -416,6 +416,7 @@ impl Stack {
             claim: None,
             cutover_triggered_by: None,
             cutover_triggered_at: None,
+            desired_schema: Default::default(),
         };
         let tasks: Vec<Task> = tables
             .iter()
@@ -437,6 +438,7 @@ impl Stack {
                 started_at: Some(now),
                 completed_at: None,
                 engine_silent_since: None,
+                checksum: None,
             })
             .collect();
         let event = AuditEvent {

@@ -9,3 +9,4 @@ pub mod progress_support;
 pub mod schema_diff;
 pub mod services;
 pub mod tern_standin;
+pub mod test_pki;

@@ -6,7 +6,7 @@ use crate::harness::{Stack, DEPLOYMENT, INSTALLATION, PR};
 use crate::tern_standin::{ApplyRegistration, RegisteredPhase};
 use chrono::Utc;
 use schemabot_aws::store::ApplySnapshot;
-use schemabot_domain::apply::{ApplyMode, CommentKind};
+use schemabot_domain::apply::{ApplyMode, CommentKind, SchemaFiles};
 use schemabot_domain::job::{Job, JobEnvelope, PollJob, RegisterApplyJob, RegisterTask};
 use schemabot_domain::{
     ApplyId, Database, Environment, InstallationId, Login, PrNumber, State, TaskId,
@@ -84,6 +84,7 @@ pub fn register_job(
                 ddl: (*ddl).to_string(),
             })
             .collect(),
+        desired_schema: Default::default(),
     }
 }
 
@@ -109,6 +110,17 @@ pub async fn register_with(
     registration: ApplyRegistration,
     environment: &str,
 ) -> ApplyId {
+    register_with_schema(stack, registration, environment, SchemaFiles::new()).await
+}
+
+/// [`register_with`], the apply keeping `desired_schema` (namespace → file → content) as the
+/// apply flow does.
+pub async fn register_with_schema(
+    stack: &Stack,
+    registration: ApplyRegistration,
+    environment: &str,
+    desired_schema: SchemaFiles,
+) -> ApplyId {
     let tables: Vec<(String, String)> = registration
         .tables
         .iter()
@@ -123,7 +135,8 @@ pub async fn register_with(
         .iter()
         .map(|(t, d)| (t.as_str(), d.as_str()))
         .collect();
-    let job = register_job(stack, &tern_id, environment, &borrowed);
+    let mut job = register_job(stack, &tern_id, environment, &borrowed);
+    job.desired_schema = desired_schema;
     let apply_id = job.apply_id.clone();
     stack
         .worker

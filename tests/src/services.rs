@@ -37,15 +37,16 @@ pub struct PrivateMoto {
 }
 
 impl PrivateMoto {
-    /// Starts `.venv/bin/moto_server` on a free loopback port and waits until it answers.
+    /// Starts moto (`scripts/moto_server.py` in the project venv, as `scripts/services.sh`
+    /// does) on a free loopback port and waits until it answers.
     pub fn start() -> PrivateMoto {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let binary =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
-        let child = std::process::Command::new(binary)
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let child = std::process::Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("scripts/moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -6,7 +6,12 @@
 //!   [`TernStandinHandle::restart`];
 //! * Spirit's in-memory migration does not. Until it is resumed (by
 //!   [`TernStandinHandle::resume`] or after [`TernStandinConfig::auto_resume_after`]), Progress
-//!   reports `STATE_PENDING` / "No active schema change" and Cutover is refused.
+//!   reports `STATE_RECOVERING`, as current Tern does, and Cutover is refused. If the sentinel
+//!   table disappears while the migration is lost, the copy is lost with it: the migration never
+//!   resumes and never swaps (Progress keeps reporting `STATE_RECOVERING`).
+//!
+//! It speaks the current contract only: requests address an apply by its id alone, an unknown
+//! apply is `NOT_FOUND`, Apply honours `idempotency_key`, and `PlanDiff` and `Cancel` are served.
 //!
 //! With `defer_cutover = "true"` the stand-in creates the real `_spirit_sentinel` table in the
 //! target schema when the copy starts, parks at `waitingOnSentinelTable` once copied, and a
@@ -29,14 +34,14 @@ use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 use schemabot_domain::{ApplyId, TaskId};
 use schemabot_sentinel::SENTINEL_QUERY;
 use schemabot_tern::proto::tern_server::{Tern, TernServer};
-use schemabot_tern::{proto, EndpointError, TernEndpoints, ENGINE_IDLE_SUMMARY};
+use schemabot_tern::{proto, EndpointError, TernEndpoints};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::Server;
+use tonic::transport::{Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
-/// Tern's refusal while Spirit has no in-memory migration (reference wording).
+/// Tern's refusal while Spirit has no in-memory migration.
 pub const RECOVERY_REFUSAL: &str = "Schema change is being recovered after a restart. The recovery worker will resume it shortly — try again in a moment.";
 
 /// What a new Apply does to an older apply of the same database whose engine state was lost.
@@ -85,9 +90,9 @@ pub struct TernStandinConfig {
     pub run_ddl_on_completion: bool,
     /// `CREATE DATABASE IF NOT EXISTS` the target schema on Apply (convenient for tests).
     pub create_missing_schema: bool,
-    /// While Spirit's memory is lost, report tables as `recovering` when the sentinel is still
-    /// there (what SchemaBot's own local Tern does); otherwise they report `pending`.
-    pub report_recovering_tables: bool,
+    /// Serve gRPC over TLS (see `crate::test_pki`); the endpoint is then
+    /// `https://localhost:<port>`.
+    pub tls: Option<ServerTlsConfig>,
 }
 
 impl fmt::Debug for TernStandinConfig {
@@ -100,7 +105,7 @@ impl fmt::Debug for TernStandinConfig {
             .field("auto_resume_after", &self.auto_resume_after)
             .field("run_ddl_on_completion", &self.run_ddl_on_completion)
             .field("create_missing_schema", &self.create_missing_schema)
-            .field("report_recovering_tables", &self.report_recovering_tables)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -116,7 +121,7 @@ impl TernStandinConfig {
             auto_resume_after: None,
             run_ddl_on_completion: false,
             create_missing_schema: true,
-            report_recovering_tables: false,
+            tls: None,
         }
     }
 
@@ -150,8 +155,8 @@ impl TernStandinConfig {
         self
     }
 
-    pub fn with_recovering_tables(mut self, report: bool) -> Self {
-        self.report_recovering_tables = report;
+    pub fn with_tls(mut self, tls: ServerTlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -168,6 +173,8 @@ impl TernStandinConfig {
 pub enum StandinError {
     #[error("binding the Tern stand-in: {0}")]
     Bind(#[from] std::io::Error),
+    #[error("the stand-in's TLS configuration is unusable: {0}")]
+    Tls(String),
     #[error("the stand-in's MySQL DSN is not a valid connection URL")]
     InvalidDsn,
     #[error("stand-in database error: {0}")]
@@ -192,7 +199,11 @@ pub struct TernCallCounts {
     pub cutover: u64,
     /// Cutover calls answered `accepted = true`.
     pub cutover_accepted: u64,
-    /// Revert, SkipRevert, Stop, Start, Volume, Health.
+    /// Schema changes Apply started (a repeated idempotency key starts none).
+    pub applies_started: u64,
+    pub plan_diff: u64,
+    pub cancel: u64,
+    /// Revert, SkipRevert, Stop, Start, Health.
     pub other: u64,
     /// Calls refused by [`TernStandinHandle::fail_next`].
     pub injected_failures: u64,
@@ -209,6 +220,7 @@ pub enum StandinPhase {
     Completed,
     Failed(String),
     Stopped,
+    Cancelled,
     /// Tern restarted; Spirit's migration is gone until resumed.
     EngineLost,
 }
@@ -282,6 +294,10 @@ pub struct ForcedReport {
     /// Every table's `status` (a Spirit or canonical state string).
     pub table_status: String,
     pub summary: String,
+    /// A raw `State` number sent instead of `state` (e.g. one newer than this contract).
+    pub state_number: Option<i32>,
+    /// `(checksum_rows_checked, checksum_rows_total)` reported for every table.
+    pub checksum: Option<(i64, i64)>,
 }
 
 impl ForcedReport {
@@ -290,7 +306,21 @@ impl ForcedReport {
             state,
             table_status: table_status.to_string(),
             summary: String::new(),
+            state_number: None,
+            checksum: None,
         }
+    }
+
+    /// Reports the overall state as this raw number.
+    pub fn with_state_number(mut self, number: i32) -> Self {
+        self.state_number = Some(number);
+        self
+    }
+
+    /// Reports every table verifying its copy: `checked` of `total` rows.
+    pub fn with_checksum(mut self, checked: i64, total: i64) -> Self {
+        self.checksum = Some((checked, total));
+        self
     }
 }
 
@@ -317,6 +347,13 @@ impl TernStandin {
         .map_err(StandinError::Database)?;
 
         let pace = config.pace;
+        let mut server = Server::builder();
+        if let Some(tls) = config.tls.clone() {
+            server = server
+                .tls_config(tls)
+                .map_err(|e| StandinError::Tls(e.to_string()))?;
+        }
+        let tls = config.tls.is_some();
         let shared = Arc::new(Shared {
             config,
             pool,
@@ -326,8 +363,10 @@ impl TernStandin {
                 delay: Duration::ZERO,
                 fail_next: 0,
                 lose_next: 0,
+                fail_plan_diff: 0,
                 counts: TernCallCounts::default(),
                 forced: HashMap::new(),
+                by_idempotency_key: HashMap::new(),
             }),
             serial: tokio::sync::Mutex::new(()),
         });
@@ -338,19 +377,23 @@ impl TernStandin {
         let addr = incoming.local_addr()?;
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let service = TernServer::new(StandinService(Arc::clone(&shared)));
-        let server = tokio::spawn(Server::builder().serve_with_incoming_shutdown(
-            service,
-            incoming,
-            async {
+        let endpoint = if tls {
+            // The test certificate names localhost (and 127.0.0.1).
+            format!("https://localhost:{}", addr.port())
+        } else {
+            format!("http://{addr}")
+        };
+        let server = tokio::spawn(
+            server.serve_with_incoming_shutdown(service, incoming, async {
                 // A dropped sender (handle dropped) also stops the server.
                 let _ = shutdown_rx.await;
-            },
-        ));
+            }),
+        );
         tracing::debug!(%addr, "tern stand-in listening");
         Ok(TernStandinHandle {
             shared,
             addr,
-            endpoint: format!("http://{addr}"),
+            endpoint,
             shutdown_tx: Some(shutdown_tx),
             server: Some(server),
         })
@@ -375,7 +418,7 @@ impl fmt::Debug for TernStandinHandle {
 }
 
 impl TernStandinHandle {
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://localhost:<port>` with TLS.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -491,6 +534,11 @@ impl TernStandinHandle {
         self.shared.sim().fail_next = n;
     }
 
+    /// The next `n` PlanDiff calls answer `Unavailable` (other RPCs are served).
+    pub fn fail_plan_diff(&self, n: u32) {
+        self.shared.sim().fail_plan_diff = n;
+    }
+
     /// The next `n` RPCs are processed (their effects happen) but answer `Unavailable`, as if
     /// the response was lost on the way back.
     pub fn lose_next_responses(&self, n: u32) {
@@ -596,7 +644,6 @@ impl TernStandinHandle {
             apply_id: new_apply_id(),
             database: registration.database,
             defer_cutover: registration.defer_cutover,
-            volume: 0,
             tasks: registration
                 .tables
                 .into_iter()
@@ -616,6 +663,8 @@ impl TernStandinHandle {
             engine: Some(Migration::copying(now)),
             engine_lost_at: None,
             reached_sentinel_wait: false,
+            copy_lost: false,
+            cutover_accepted: false,
         };
         match registration.phase {
             RegisteredPhase::Copying { rows_copied } => apply.step(rows_copied),
@@ -626,6 +675,7 @@ impl TernStandinHandle {
             RegisteredPhase::CuttingOver => {
                 apply.copy_everything();
                 apply.reached_sentinel_wait = apply.defer_cutover;
+                apply.cutover_accepted = true;
                 apply.enter_phase(Phase::CuttingOver {
                     since: now,
                     finish_requested: false,
@@ -664,6 +714,7 @@ impl Drop for TernStandinHandle {
 enum Outcome {
     Active,
     Stopped,
+    Cancelled,
     Completed,
     Failed(String),
 }
@@ -712,15 +763,18 @@ struct SimApply {
     apply_id: String,
     database: String,
     defer_cutover: bool,
-    volume: i32,
     tasks: Vec<SimTask>,
     started_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
     outcome: Outcome,
     engine: Option<Migration>,
     engine_lost_at: Option<Instant>,
-    /// Latched like the reference's `ready_to_complete`: never reset once set.
+    /// Latched once the copy parked at the sentinel: never reset.
     reached_sentinel_wait: bool,
+    /// The sentinel vanished while the migration was lost: Spirit's copy is gone for good.
+    copy_lost: bool,
+    /// Tern accepted a Cutover (dropped the sentinel itself).
+    cutover_accepted: bool,
 }
 
 /// A step of the simulation that needs MariaDB.
@@ -739,6 +793,7 @@ impl SimApply {
             (Outcome::Completed, _) => StandinPhase::Completed,
             (Outcome::Failed(message), _) => StandinPhase::Failed(message.clone()),
             (Outcome::Stopped, _) => StandinPhase::Stopped,
+            (Outcome::Cancelled, _) => StandinPhase::Cancelled,
             (Outcome::Active, None) => StandinPhase::EngineLost,
             (Outcome::Active, Some(migration)) => match migration.phase {
                 Phase::Copying => StandinPhase::Copying,
@@ -749,7 +804,20 @@ impl SimApply {
     }
 
     fn is_terminal(&self) -> bool {
-        matches!(self.outcome, Outcome::Completed | Outcome::Failed(_))
+        matches!(
+            self.outcome,
+            Outcome::Completed | Outcome::Failed(_) | Outcome::Cancelled
+        )
+    }
+
+    /// Lost its migration after it parked at the sentinel: whether resuming needs the sentinel.
+    fn waits_for_recovery(&self) -> bool {
+        self.outcome == Outcome::Active
+            && self.engine.is_none()
+            && self.defer_cutover
+            && self.reached_sentinel_wait
+            && !self.cutover_accepted
+            && !self.copy_lost
     }
 
     fn copy_done(&self) -> bool {
@@ -772,6 +840,9 @@ impl SimApply {
     }
 
     fn resume_engine(&mut self, now: Instant) {
+        if self.copy_lost {
+            return;
+        }
         self.engine = Some(Migration::copying(now));
         self.engine_lost_at = None;
     }
@@ -907,11 +978,7 @@ impl SimApply {
         self.engine_lost_at = None;
     }
 
-    fn progress_response(
-        &self,
-        pace: CopyPace,
-        sentinel_present: Option<bool>,
-    ) -> proto::ProgressResponse {
+    fn progress_response(&self, pace: CopyPace) -> proto::ProgressResponse {
         let phase = self.phase();
         let (state, summary, error_message) = match &phase {
             StandinPhase::Copying => {
@@ -948,9 +1015,14 @@ impl SimApply {
                 "Schema change stopped".to_string(),
                 String::new(),
             ),
+            StandinPhase::Cancelled => (
+                proto::State::Cancelled,
+                "Schema change cancelled".to_string(),
+                String::new(),
+            ),
             StandinPhase::EngineLost => (
-                proto::State::Pending,
-                ENGINE_IDLE_SUMMARY.to_string(),
+                proto::State::Recovering,
+                "Recovering schema change after a restart".to_string(),
                 String::new(),
             ),
         };
@@ -961,8 +1033,8 @@ impl SimApply {
             StandinPhase::Completed => spirit_status::CLOSE,
             StandinPhase::Failed(_) => "failed",
             StandinPhase::Stopped => "stopped",
-            StandinPhase::EngineLost if sentinel_present == Some(true) => "recovering",
-            StandinPhase::EngineLost => "pending",
+            StandinPhase::Cancelled => "cancelled",
+            StandinPhase::EngineLost => "recovering",
         };
         let copy_rate = match pace {
             CopyPace::Timed {
@@ -995,7 +1067,8 @@ impl SimApply {
                     shards: Vec::new(),
                     progress_detail: format!("{}/{} rows", task.rows_copied, task.rows_total),
                     change_type: task.change_type,
-                    ready_to_complete: self.reached_sentinel_wait,
+                    checksum_rows_checked: 0,
+                    checksum_rows_total: 0,
                 }
             })
             .collect();
@@ -1011,7 +1084,7 @@ impl SimApply {
                 .completed_at
                 .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
                 .unwrap_or_default(),
-            volume: self.volume,
+            volume: 0,
             metadata: HashMap::new(),
         }
     }
@@ -1039,9 +1112,13 @@ struct Sim {
     delay: Duration,
     fail_next: u32,
     lose_next: u32,
+    /// PlanDiff calls to answer `Unavailable` (Tern unable to diff).
+    fail_plan_diff: u32,
     counts: TernCallCounts,
     /// Forced Progress answers by lower-cased apply id.
     forced: HashMap<String, ForcedReport>,
+    /// Apply ids by the idempotency key of the request that started them.
+    by_idempotency_key: HashMap<String, String>,
 }
 
 impl Sim {
@@ -1057,17 +1134,11 @@ impl Sim {
             .find(|a| a.apply_id.eq_ignore_ascii_case(apply_id))
     }
 
-    /// The apply a request means: the given id, or (without one) the newest apply of the
-    /// database, preferring one that is not finished.
-    fn target(&self, apply_id: &str, database: &str) -> Option<String> {
-        if !apply_id.is_empty() {
-            return self.find(apply_id).map(|a| a.apply_id.clone());
-        }
-        let of_database = || self.applies.iter().rev().filter(|a| a.database == database);
-        of_database()
-            .find(|a| !a.is_terminal())
-            .or_else(|| of_database().next())
+    /// The apply a request names, or `NOT_FOUND` as Tern answers.
+    fn target(&self, apply_id: &str) -> Result<String, Status> {
+        self.find(apply_id)
             .map(|a| a.apply_id.clone())
+            .ok_or_else(|| Status::not_found(format!("apply {apply_id:?} not found")))
     }
 }
 
@@ -1121,6 +1192,19 @@ impl Shared {
     /// Brings an apply up to date: time-based progress, auto-resume, and the steps that look
     /// at or change MariaDB (sentinel wait, completion).
     async fn settle(&self, apply_id: &str) {
+        let lost_at_sentinel = self
+            .sim()
+            .find(apply_id)
+            .filter(|a| a.waits_for_recovery())
+            .map(|a| a.database.clone());
+        if let Some(database) = lost_at_sentinel {
+            if let Ok(false) = self.sentinel_exists(&database).await {
+                if let Some(apply) = self.sim().find_mut(apply_id) {
+                    tracing::debug!(%apply_id, "tern stand-in: sentinel gone while the engine was down; the copy is lost");
+                    apply.copy_lost = true;
+                }
+            }
+        }
         let step = {
             let mut sim = self.sim();
             let pace = sim.pace;
@@ -1230,6 +1314,16 @@ impl Shared {
             return Ok(refused_apply("no changes to apply"));
         }
         let defer_cutover = option_is_true(&request.options, "defer_cutover");
+        if !request.idempotency_key.is_empty() {
+            if let Some(apply_id) = self.sim().by_idempotency_key.get(&request.idempotency_key) {
+                return Ok(proto::ApplyResponse {
+                    accepted: true,
+                    apply_id: apply_id.clone(),
+                    apply_operation_id: format!("op-{apply_id}"),
+                    ..Default::default()
+                });
+            }
+        }
 
         // One schema change per database. An apply whose engine state was lost is abandoned,
         // as Tern's stale-task check does.
@@ -1264,7 +1358,6 @@ impl Shared {
             apply_id: new_apply_id(),
             database: request.database.clone(),
             defer_cutover,
-            volume: 0,
             tasks: request
                 .ddl_changes
                 .iter()
@@ -1284,13 +1377,22 @@ impl Shared {
             engine: Some(Migration::copying(Instant::now())),
             engine_lost_at: None,
             reached_sentinel_wait: false,
+            copy_lost: false,
+            cutover_accepted: false,
         };
         let apply_id = apply.apply_id.clone();
         tracing::debug!(%apply_id, database = %apply.database, defer_cutover, "tern stand-in: apply started");
-        self.sim().applies.push(apply);
+        let mut sim = self.sim();
+        sim.applies.push(apply);
+        sim.counts.applies_started += 1;
+        if !request.idempotency_key.is_empty() {
+            sim.by_idempotency_key
+                .insert(request.idempotency_key.clone(), apply_id.clone());
+        }
         Ok(proto::ApplyResponse {
             accepted: true,
             error_message: String::new(),
+            apply_operation_id: format!("op-{apply_id}"),
             apply_id,
         })
     }
@@ -1300,49 +1402,32 @@ impl Shared {
         request: proto::ProgressRequest,
     ) -> Result<proto::ProgressResponse, Status> {
         let _serial = self.serial.lock().await;
-        let target = {
+        let apply_id = {
             let mut sim = self.sim();
             sim.counts.progress += 1;
-            sim.target(&request.apply_id, &request.database)
-        };
-        let Some(apply_id) = target else {
-            return Ok(proto::ProgressResponse {
-                apply_id: request.apply_id,
-                state: proto::State::NoActiveChange as i32,
-                engine: proto::Engine::Spirit as i32,
-                ..Default::default()
-            });
+            sim.target(&request.apply_id)?
         };
         self.settle(&apply_id).await;
-
-        let lost_engine_database = {
-            let sim = self.sim();
-            sim.find(&apply_id)
-                .filter(|a| a.phase() == StandinPhase::EngineLost && a.defer_cutover)
-                .map(|a| a.database.clone())
-        };
-        let sentinel_present = match lost_engine_database {
-            Some(database) if self.config.report_recovering_tables => {
-                self.sentinel_exists(&database).await.ok()
-            }
-            _ => None,
-        };
 
         let mut sim = self.sim();
         let pace = sim.pace;
         let Some(apply) = sim.find_mut(&apply_id) else {
             return Err(Status::internal(format!("apply {apply_id} vanished")));
         };
-        let mut response = apply.progress_response(pace, sentinel_present);
+        let mut response = apply.progress_response(pace);
         // Report first, then move on: every state is observed at least once.
         if let CopyPace::PerProgressCall { rows } = pace {
             apply.step(rows);
         }
         if let Some(forced) = sim.forced.get(&apply_id.to_ascii_lowercase()) {
-            response.state = forced.state as i32;
+            response.state = forced.state_number.unwrap_or(forced.state as i32);
             response.summary = forced.summary.clone();
             for table in &mut response.tables {
                 table.status = forced.table_status.clone();
+                if let Some((checked, total)) = forced.checksum {
+                    table.checksum_rows_checked = checked;
+                    table.checksum_rows_total = total;
+                }
             }
         }
         Ok(response)
@@ -1353,18 +1438,10 @@ impl Shared {
         request: proto::CutoverRequest,
     ) -> Result<proto::CutoverResponse, Status> {
         let _serial = self.serial.lock().await;
-        let target = {
+        let apply_id = {
             let mut sim = self.sim();
             sim.counts.cutover += 1;
-            sim.target(&request.apply_id, &request.database)
-        };
-        let Some(apply_id) = target else {
-            // Reference wording; Tern's server turns these into Internal.
-            return Err(Status::internal(if request.apply_id.is_empty() {
-                "no active schema change".to_string()
-            } else {
-                format!("apply {} not found", request.apply_id)
-            }));
+            sim.target(&request.apply_id)?
         };
         self.settle(&apply_id).await;
 
@@ -1390,6 +1467,7 @@ impl Shared {
                     Some(format!("Apply {apply_id} has failed: {message}"))
                 }
                 StandinPhase::Stopped => Some(format!("Apply {apply_id} is stopped")),
+                StandinPhase::Cancelled => Some(format!("Apply {apply_id} was cancelled")),
             };
             if let Some(message) = refusal {
                 return Ok(proto::CutoverResponse {
@@ -1408,6 +1486,7 @@ impl Shared {
         if let Some(apply) = sim.find_mut(&apply_id) {
             // A restart() between the drop and here leaves the engine gone; resuming then finds
             // no sentinel and completes, as Spirit would.
+            apply.cutover_accepted = true;
             if apply.current_phase() == Some(Phase::WaitingOnSentinel) {
                 apply.enter_phase(Phase::CuttingOver {
                     since: Instant::now(),
@@ -1422,50 +1501,32 @@ impl Shared {
         })
     }
 
-    /// The applies a Stop/Start request means: the given id, or every apply of the database.
-    fn applies_for(&self, sim: &Sim, apply_id: &str, database: &str) -> Vec<String> {
-        if apply_id.is_empty() {
-            sim.applies
-                .iter()
-                .filter(|a| a.database == database)
-                .map(|a| a.apply_id.clone())
-                .collect()
-        } else {
-            sim.find(apply_id)
-                .map(|a| vec![a.apply_id.clone()])
-                .unwrap_or_default()
-        }
-    }
-
     async fn stop(&self, request: proto::StopRequest) -> Result<proto::StopResponse, Status> {
         let _serial = self.serial.lock().await;
         let mut sim = self.sim();
         sim.counts.other += 1;
-        let (mut stopped, mut skipped) = (0, 0);
-        for apply_id in self.applies_for(&sim, &request.apply_id, &request.database) {
-            let Some(apply) = sim.find_mut(&apply_id) else {
-                continue;
-            };
-            if apply.outcome == Outcome::Active {
-                // Spirit stops and keeps its checkpoint.
-                apply.outcome = Outcome::Stopped;
-                apply.engine = None;
-                apply.engine_lost_at = None;
-                stopped += 1;
-            } else {
-                skipped += 1;
-            }
+        let apply_id = sim.target(&request.apply_id)?;
+        let Some(apply) = sim.find_mut(&apply_id) else {
+            return Err(Status::not_found(format!("apply {apply_id:?} not found")));
+        };
+        if apply.outcome != Outcome::Active {
+            return Ok(proto::StopResponse {
+                error_message: "no active schema change to stop".into(),
+                skipped_count: 1,
+                ..Default::default()
+            });
         }
+        // Spirit stops and keeps its checkpoint, resumable within binlog retention.
+        apply.outcome = Outcome::Stopped;
+        apply.engine = None;
+        apply.engine_lost_at = None;
+        let deadline = Utc::now() + chrono::TimeDelta::days(7);
         Ok(proto::StopResponse {
-            accepted: stopped > 0,
-            error_message: if stopped > 0 {
-                String::new()
-            } else {
-                "no active schema change to stop".into()
-            },
-            resume_deadline: String::new(),
-            stopped_count: stopped,
-            skipped_count: skipped,
+            accepted: true,
+            error_message: String::new(),
+            resume_deadline: deadline.to_rfc3339_opts(SecondsFormat::Secs, true),
+            stopped_count: 1,
+            skipped_count: 0,
         })
     }
 
@@ -1473,51 +1534,84 @@ impl Shared {
         let _serial = self.serial.lock().await;
         let mut sim = self.sim();
         sim.counts.other += 1;
-        let (mut started, mut skipped) = (0, 0);
-        for apply_id in self.applies_for(&sim, &request.apply_id, &request.database) {
-            let Some(apply) = sim.find_mut(&apply_id) else {
-                continue;
-            };
-            if apply.outcome == Outcome::Stopped {
-                apply.outcome = Outcome::Active;
-                apply.resume_engine(Instant::now());
-                started += 1;
-            } else {
-                skipped += 1;
-            }
+        let apply_id = sim.target(&request.apply_id)?;
+        let Some(apply) = sim.find_mut(&apply_id) else {
+            return Err(Status::not_found(format!("apply {apply_id:?} not found")));
+        };
+        if apply.outcome != Outcome::Stopped {
+            return Ok(proto::StartResponse {
+                error_message: "no stopped schema change to start".into(),
+                skipped_count: 1,
+                ..Default::default()
+            });
         }
+        apply.outcome = Outcome::Active;
+        apply.resume_engine(Instant::now());
         Ok(proto::StartResponse {
-            accepted: started > 0,
-            error_message: if started > 0 {
-                String::new()
-            } else {
-                "no stopped schema change to start".into()
-            },
-            started_count: started,
-            skipped_count: skipped,
+            accepted: true,
+            error_message: String::new(),
+            started_count: 1,
+            skipped_count: 0,
         })
     }
 
-    async fn volume(&self, request: proto::VolumeRequest) -> Result<proto::VolumeResponse, Status> {
+    async fn cancel(&self, request: proto::CancelRequest) -> Result<proto::CancelResponse, Status> {
         let _serial = self.serial.lock().await;
-        let mut sim = self.sim();
-        sim.counts.other += 1;
-        if !(1..=11).contains(&request.volume) {
-            return Err(Status::invalid_argument("volume must be between 1 and 11"));
+        let (database, defer_cutover) = {
+            let mut sim = self.sim();
+            sim.counts.cancel += 1;
+            let apply_id = sim.target(&request.apply_id)?;
+            let Some(apply) = sim.find_mut(&apply_id) else {
+                return Err(Status::not_found(format!("apply {apply_id:?} not found")));
+            };
+            if apply.is_terminal() {
+                return Ok(proto::CancelResponse {
+                    error_message: format!("apply {apply_id} has already ended"),
+                    skipped_count: 1,
+                    ..Default::default()
+                });
+            }
+            apply.outcome = Outcome::Cancelled;
+            apply.completed_at = Some(Utc::now());
+            apply.engine = None;
+            apply.engine_lost_at = None;
+            (apply.database.clone(), apply.defer_cutover)
+        };
+        // Spirit cleans up after itself: nothing is left waiting on the sentinel.
+        if defer_cutover {
+            self.drop_sentinel(&database)
+                .await
+                .map_err(|e| Status::internal(format!("cancel cleanup failed: {e}")))?;
         }
-        let Some(apply_id) = sim.target(&request.apply_id, &request.database) else {
-            return Err(Status::internal("no active schema change"));
-        };
-        let Some(apply) = sim.find_mut(&apply_id) else {
-            return Err(Status::internal("no active schema change"));
-        };
-        let previous = apply.volume;
-        apply.volume = request.volume;
-        Ok(proto::VolumeResponse {
+        Ok(proto::CancelResponse {
             accepted: true,
             error_message: String::new(),
-            previous_volume: previous,
-            new_volume: request.volume,
+            cancelled_count: 1,
+            skipped_count: 0,
+        })
+    }
+
+    /// The same diff as `Plan`, read-only: no plan id.
+    async fn plan_diff(
+        &self,
+        request: proto::PlanRequest,
+    ) -> Result<proto::PlanDiffResponse, Status> {
+        {
+            let mut sim = self.sim();
+            sim.counts.plan_diff += 1;
+            if sim.fail_plan_diff > 0 {
+                sim.fail_plan_diff -= 1;
+                return Err(Status::unavailable(
+                    "tern stand-in: cannot reach the database to diff (injected)",
+                ));
+            }
+        }
+        let (changes, errors) = self.diff(&request).await;
+        Ok(proto::PlanDiffResponse {
+            engine: proto::Engine::Spirit as i32,
+            changes,
+            errors,
+            ..Default::default()
         })
     }
 
@@ -1525,25 +1619,34 @@ impl Shared {
     /// (see [`crate::schema_diff`]). Without schema files the plan is empty, as before.
     async fn plan(&self, request: proto::PlanRequest) -> proto::PlanResponse {
         self.sim().counts.plan += 1;
-        let mut response = proto::PlanResponse {
+        let (changes, errors) = self.diff(&request).await;
+        proto::PlanResponse {
             plan_id: format!("plan-{:016x}", uuid::Uuid::new_v4().as_u64_pair().0),
             engine: proto::Engine::Spirit as i32,
+            changes,
+            errors,
             ..Default::default()
-        };
+        }
+    }
+
+    /// Per namespace: the changes that would make the live schema the desired one, and the
+    /// namespaces that could not be diffed.
+    async fn diff(&self, request: &proto::PlanRequest) -> (Vec<proto::SchemaChange>, Vec<String>) {
+        let (mut changes, mut errors) = (Vec::new(), Vec::new());
         let mut namespaces: Vec<_> = request.schema_files.iter().collect();
         namespaces.sort_by(|a, b| a.0.cmp(b.0));
         for (namespace, files) in namespaces {
             match self.plan_namespace(namespace, &files.files).await {
-                Ok(changes) if changes.is_empty() => {}
-                Ok(table_changes) => response.changes.push(proto::SchemaChange {
+                Ok(table_changes) if table_changes.is_empty() => {}
+                Ok(table_changes) => changes.push(proto::SchemaChange {
                     namespace: namespace.clone(),
                     table_changes,
-                    metadata: HashMap::new(),
+                    ..Default::default()
                 }),
-                Err(error) => response.errors.push(format!("{namespace}: {error}")),
+                Err(error) => errors.push(format!("{namespace}: {error}")),
             }
         }
-        response
+        (changes, errors)
     }
 
     async fn plan_namespace(
@@ -1608,7 +1711,7 @@ fn refused_apply(message: &str) -> proto::ApplyResponse {
     proto::ApplyResponse {
         accepted: false,
         error_message: message.to_string(),
-        apply_id: String::new(),
+        ..Default::default()
     }
 }
 
@@ -1666,6 +1769,24 @@ impl Tern for StandinService {
     ) -> Result<Response<proto::PlanResponse>, Status> {
         self.0.enter().await?;
         let result = Ok(self.0.plan(request.into_inner()).await);
+        self.0.leave(result)
+    }
+
+    async fn plan_diff(
+        &self,
+        request: Request<proto::PlanRequest>,
+    ) -> Result<Response<proto::PlanDiffResponse>, Status> {
+        self.0.enter().await?;
+        let result = self.0.plan_diff(request.into_inner()).await;
+        self.0.leave(result)
+    }
+
+    async fn cancel(
+        &self,
+        request: Request<proto::CancelRequest>,
+    ) -> Result<Response<proto::CancelResponse>, Status> {
+        self.0.enter().await?;
+        let result = self.0.cancel(request.into_inner()).await;
         self.0.leave(result)
     }
 
@@ -1751,15 +1872,6 @@ impl Tern for StandinService {
         let result = self.0.start(request.into_inner()).await;
         self.0.leave(result)
     }
-
-    async fn volume(
-        &self,
-        request: Request<proto::VolumeRequest>,
-    ) -> Result<Response<proto::VolumeResponse>, Status> {
-        self.0.enter().await?;
-        let result = self.0.volume(request.into_inner()).await;
-        self.0.leave(result)
-    }
 }
 
 #[cfg(test)]
@@ -1771,7 +1883,6 @@ mod tests {
             apply_id: new_apply_id(),
             database: "db".into(),
             defer_cutover,
-            volume: 0,
             tasks: rows_total
                 .iter()
                 .map(|&total| SimTask {
@@ -1790,6 +1901,8 @@ mod tests {
             engine: Some(Migration::copying(Instant::now())),
             engine_lost_at: None,
             reached_sentinel_wait: false,
+            copy_lost: false,
+            cutover_accepted: false,
         }
     }
 
@@ -1859,15 +1972,24 @@ mod tests {
     }
 
     #[test]
-    fn engine_lost_reports_pending_with_the_spirit_summary() {
+    fn engine_lost_reports_recovering() {
         let mut apply = apply_with(&[10], true);
         apply.engine = None;
-        let response = apply.progress_response(CopyPace::Manual, Some(true));
-        assert_eq!(response.state, proto::State::Pending as i32);
-        assert_eq!(response.summary, "No active schema change");
+        let response = apply.progress_response(CopyPace::Manual);
+        assert_eq!(response.state, proto::State::Recovering as i32);
         assert_eq!(response.tables[0].status, "recovering");
-        let response = apply.progress_response(CopyPace::Manual, None);
-        assert_eq!(response.tables[0].status, "pending");
+    }
+
+    #[test]
+    fn a_lost_copy_never_resumes() {
+        let mut apply = apply_with(&[10], true);
+        apply.engine = None;
+        apply.reached_sentinel_wait = true;
+        assert!(apply.waits_for_recovery());
+        apply.copy_lost = true;
+        assert!(!apply.waits_for_recovery());
+        apply.resume_engine(Instant::now());
+        assert_eq!(apply.phase(), StandinPhase::EngineLost);
     }
 
     #[test]

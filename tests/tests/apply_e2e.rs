@@ -550,18 +550,48 @@ async fn a_confirm_that_crashed_after_tern_accepted_adopts_the_running_apply() {
                 ..Default::default()
             })
             .collect(),
+        // What the crashed attempt sent: the key every attempt of this command sends.
+        idempotency_key: worker::jobs::confirm::idempotency_key(&lock, &job.id()),
         ..Default::default()
     };
     let accepted = stack.worker.tern.apply(&spec).await.unwrap();
     let schemabot_tern::ApplyOutcome::Accepted { apply_id: tern_id } = accepted else {
         panic!("{accepted:?}")
     };
-    assert_eq!(stack.tern.apply_calls(), 1);
+    assert_eq!(stack.tern.counts().applies_started, 1);
 
     // SQS hands the message out again: the retry adopts Tern's apply instead of a second one.
     stack.worker.run_job(&job, attempt(2)).await.expect("retry");
-    assert_eq!(stack.tern.apply_calls(), 1);
+    assert_eq!(stack.tern.counts().applies_started, 1);
     assert_eq!(fx.applying_id("staging").await.as_str(), tern_id);
+    fx.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_confirm_whose_tern_answer_was_lost_gets_the_same_apply_on_retry() {
+    let fx = Fixture::start(|_| {}).await;
+    let stack = &fx.stack;
+    fx.say(PR, "alice", "schemabot apply -e staging --defer-cutover")
+        .await;
+    let job = confirm_job(7003);
+    // Tern starts the apply, but its answer never arrives.
+    stack.tern.lose_next_responses(1);
+    let first = stack.worker.run_job(&job, attempt(1)).await;
+    assert!(first.is_err(), "an unknown outcome is retried: {first:?}");
+    assert_eq!(stack.tern.counts().applies_started, 1);
+    stack.worker.run_job(&job, attempt(2)).await.expect("retry");
+    stack
+        .worker
+        .run_job(&job, attempt(3))
+        .await
+        .expect("redelivery");
+    let counts = stack.tern.counts();
+    assert_eq!(counts.applies_started, 1, "one schema change on Tern");
+    assert_eq!(counts.apply, 2, "the retry asked again, with the same key");
+    let tern_id = stack.tern.apply_ids();
+    assert_eq!(tern_id.len(), 1);
+    assert_eq!(fx.applying_id("staging").await.as_str(), tern_id[0]);
+    assert_eq!(fx.count(PR, "Schema Change"), 1, "one progress comment");
     fx.cleanup().await;
 }
 

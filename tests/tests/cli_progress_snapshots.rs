@@ -45,6 +45,7 @@ fn apply(state: State) -> Apply {
         claim: None,
         cutover_triggered_by: None,
         cutover_triggered_at: None,
+        desired_schema: Default::default(),
     }
 }
 
@@ -66,6 +67,7 @@ fn task(index: u64, table: &str, state: State, percent: u8, ready: bool) -> Task
         started_at: Some(started()),
         completed_at: None,
         engine_silent_since: None,
+        checksum: None,
     }
 }
 

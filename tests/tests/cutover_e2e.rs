@@ -145,7 +145,7 @@ async fn happy_path_from_signed_webhook_to_cutover_triggered_and_sentinel_gone()
         .filter(|e| e.event != "apply_registered")
         .all(|e| e.actor == "alice-dba" && e.delivery_id.is_some()));
 
-    // Budget (SPEC §10): ≤ 4 DynamoDB and ≤ 4 GitHub requests per cutover, token included.
+    // Budget: ≤ 4 DynamoDB and ≤ 4 GitHub requests per cutover, token included.
     println!("request budget: dynamodb={dynamo_used} github={github_used}");
     assert!(dynamo_used <= 4, "DynamoDB requests: {dynamo_used}");
     assert!(github_used <= 4, "GitHub requests: {github_used}");
@@ -322,8 +322,6 @@ async fn a_worker_that_dies_after_the_tern_call_is_rerun_without_a_second_cutove
         deployment: apply.deployment.clone(),
         environment: "staging".into(),
         tern_apply_id: apply.tern_apply_id.clone(),
-        database: apply.database.to_string(),
-        database_type: "mysql".into(),
     };
     stack.worker.tern.cutover(&target).await.unwrap();
     assert_eq!(stack.tern.cutover_calls(), 1);

@@ -150,7 +150,7 @@ async fn the_tern_standin_plans_creates_alters_and_unsafe_drops() {
                 repository: "octo/widgets".into(),
                 pull_request: 12,
                 environment: "staging".into(),
-                target: String::new(),
+                ..Default::default()
             },
         )
         .await

@@ -179,8 +179,6 @@ async fn the_tern_stand_in_serves_100_concurrent_progress_calls_with_50ms_latenc
         deployment: DEPLOYMENT.into(),
         environment: "staging".into(),
         tern_apply_id: tern_id,
-        database: stack.schema.clone(),
-        database_type: "mysql".into(),
     };
     let started = Instant::now();
     let answers = join_all((0..APPLIES).map(|_| stack.worker.tern.progress(&target))).await;

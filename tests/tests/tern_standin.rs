@@ -10,13 +10,13 @@ use schemabot_domain::State;
 use schemabot_sentinel::{SentinelChecker, TargetDsn};
 use schemabot_tern::proto;
 use schemabot_tern::{
-    ApplyOutcome, ApplySpec, CutoverOutcome, CutoverTarget, ProgressReport, TernClient,
-    TernClientConfig, TernError,
+    ApplyOutcome, ApplySpec, Caller, Control, ControlOutcome, CutoverOutcome, ProgressReport,
+    TernClient, TernClientConfig, TernError, TernTarget,
 };
 use schemabot_tests::services;
 use schemabot_tests::tern_standin::{
-    spirit_status, ApplyRegistration, CopyPace, RegisteredPhase, StandinPhase, TernStandin,
-    TernStandinConfig, TernStandinHandle, RECOVERY_REFUSAL,
+    spirit_status, ApplyRegistration, CopyPace, ForcedReport, RegisteredPhase, StandinPhase,
+    TernStandin, TernStandinConfig, TernStandinHandle, RECOVERY_REFUSAL,
 };
 
 const DEPLOYMENT: &str = "testapp";
@@ -51,18 +51,19 @@ impl Fixture {
         }
     }
 
-    fn target(&self, apply_id: &str) -> CutoverTarget {
-        CutoverTarget {
-            deployment: DEPLOYMENT.into(),
-            environment: ENVIRONMENT.into(),
-            tern_apply_id: apply_id.into(),
-            database: self.schema.clone(),
-            database_type: "mysql".into(),
-        }
+    fn target(&self, apply_id: &str) -> TernTarget {
+        TernTarget::new(DEPLOYMENT, ENVIRONMENT, apply_id)
     }
 
     async fn apply_deferred(&self) -> String {
-        let spec = ApplySpec {
+        match self.client.apply(&self.deferred_spec("")).await.unwrap() {
+            ApplyOutcome::Accepted { apply_id } => apply_id,
+            other => panic!("apply refused: {other:?}"),
+        }
+    }
+
+    fn deferred_spec(&self, idempotency_key: &str) -> ApplySpec {
+        ApplySpec {
             deployment: DEPLOYMENT.into(),
             environment: ENVIRONMENT.into(),
             database: self.schema.clone(),
@@ -74,12 +75,13 @@ impl Fixture {
                 ..Default::default()
             }],
             defer_cutover: true,
-            caller: "octocat".into(),
+            caller: Caller::PullRequest {
+                repository: "org/repo".into(),
+                pr: 12,
+            }
+            .to_string(),
+            idempotency_key: idempotency_key.into(),
             ..Default::default()
-        };
-        match self.client.apply(&spec).await.unwrap() {
-            ApplyOutcome::Accepted { apply_id } => apply_id,
-            other => panic!("apply refused: {other:?}"),
         }
     }
 
@@ -158,7 +160,7 @@ async fn deferred_apply_waits_on_the_sentinel_and_cutover_completes_it() {
         (0, 100, 0)
     );
     assert_eq!(table.eta_seconds, 2);
-    assert!(!table.ready_to_complete);
+    assert_eq!(table.checksum, None);
 
     let second = fx.progress(&apply_id).await;
     assert_eq!(second.tables[0].percent, 50);
@@ -170,7 +172,6 @@ async fn deferred_apply_waits_on_the_sentinel_and_cutover_completes_it() {
         waiting.tables[0].normalized_status(),
         Normalized::State(State::WaitingForCutover)
     );
-    assert!(waiting.tables[0].ready_to_complete);
     assert_eq!(waiting.tables[0].percent, 100);
     // Parked: more polling does not move it.
     assert_eq!(
@@ -220,10 +221,10 @@ async fn restart_loses_engine_state_until_resumed() {
 
     fx.standin.restart();
     let idle = fx.progress(&apply_id).await;
-    assert_eq!(state(&idle), Some(State::Pending));
-    assert_eq!(idle.summary, "No active schema change");
-    assert!(idle.engine_is_idle());
-    assert_eq!(idle.tables[0].status, "pending");
+    // Current Tern reports the restart itself.
+    assert_eq!(state(&idle), Some(State::Recovering));
+    assert_eq!(idle.raw_state, proto::State::Recovering as i32);
+    assert_eq!(idle.tables[0].status, "recovering");
     // The sentinel is in MariaDB, not in Tern's memory.
     assert!(fx.sentinel_present().await);
 
@@ -239,7 +240,6 @@ async fn restart_loses_engine_state_until_resumed() {
     fx.standin.resume(&apply_id).unwrap();
     let back = fx.progress(&apply_id).await;
     assert_eq!(state(&back), Some(State::WaitingForCutover));
-    assert!(back.tables[0].ready_to_complete);
 
     assert_eq!(fx.cutover(&apply_id).await, CutoverOutcome::Accepted);
     assert_eq!(fx.standin.cutovers_accepted(), 1);
@@ -256,7 +256,10 @@ async fn restart_after_cutover_resumes_to_completion() {
     assert_eq!(fx.cutover(&apply_id).await, CutoverOutcome::Accepted);
 
     fx.standin.restart();
-    assert!(fx.progress(&apply_id).await.engine_is_idle());
+    assert_eq!(
+        state(&fx.progress(&apply_id).await),
+        Some(State::Recovering)
+    );
     fx.standin.resume(&apply_id).unwrap();
     // Copy finished, sentinel gone: Spirit proceeds to cut over, never back to waiting.
     assert_eq!(
@@ -269,8 +272,11 @@ async fn restart_after_cutover_resumes_to_completion() {
 }
 
 #[tokio::test]
-async fn recovering_tables_are_reported_when_configured() {
-    let fx = Fixture::start(TernStandinConfig::from_env().with_recovering_tables(true)).await;
+async fn a_sentinel_dropped_while_the_engine_is_down_loses_the_copy() {
+    let fx = Fixture::start(
+        TernStandinConfig::from_env().with_auto_resume_after(Duration::from_millis(100)),
+    )
+    .await;
     let apply_id = fx
         .standin
         .register_apply(ApplyRegistration::deferred(
@@ -278,18 +284,21 @@ async fn recovering_tables_are_reported_when_configured() {
             &[("users", "ALTER TABLE users ADD COLUMN a int")],
             RegisteredPhase::EngineLost {
                 copy_done: true,
-                sentinel_present: true,
+                sentinel_present: false,
             },
         ))
         .await
         .unwrap();
-    let report = fx.progress(&apply_id).await;
-    assert_eq!(state(&report), Some(State::Pending));
-    assert_eq!(report.tables[0].status, "recovering");
-    assert_eq!(
-        report.tables[0].normalized_status(),
-        Normalized::State(State::Recovering)
-    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        let report = fx.progress(&apply_id).await;
+        assert_eq!(
+            state(&report),
+            Some(State::Recovering),
+            "never resumes, never swaps"
+        );
+    }
+    assert!(!column_exists(&fx.schema, "users", "a").await);
     fx.finish().await;
 }
 
@@ -303,7 +312,10 @@ async fn automatic_resume_after_a_delay() {
     fx.standin.finish_copy(&apply_id).unwrap();
     fx.progress(&apply_id).await;
     fx.standin.restart();
-    assert!(fx.progress(&apply_id).await.engine_is_idle());
+    assert_eq!(
+        state(&fx.progress(&apply_id).await),
+        Some(State::Recovering)
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         state(&fx.progress(&apply_id).await),
@@ -416,11 +428,13 @@ async fn concurrent_cutovers_are_accepted_exactly_once() {
 async fn unknown_applies_and_early_cutovers() {
     let fx = Fixture::start(TernStandinConfig::from_env()).await;
     let unknown = "apply-00000000deadbeef";
+    // NOT_FOUND on the wire is evidence ("no such change"), not a failure to retry.
     let report = fx.progress(unknown).await;
     assert_eq!(report.state, Normalized::NoActiveChange);
+    assert!(report.tables.is_empty());
 
     let err = fx.client.cutover(&fx.target(unknown)).await.unwrap_err();
-    assert!(matches!(&err, TernError::Rejected(s) if s.code() == tonic::Code::Internal));
+    assert!(matches!(&err, TernError::Rejected(s) if s.code() == tonic::Code::NotFound));
     assert!(!err.is_transient());
 
     // Still copying: refused, sentinel untouched.
@@ -491,5 +505,152 @@ async fn health_and_a_second_apply_on_the_same_database() {
         fx.standin.phase(&first),
         Some(StandinPhase::Failed(_))
     ));
+    fx.finish().await;
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_returns_the_first_apply() {
+    let fx = Fixture::start(TernStandinConfig::from_env()).await;
+    let spec = fx.deferred_spec("schemabot-confirm-0123");
+    // The answer to the first request is lost: the caller cannot know it started anything.
+    fx.standin.lose_next_responses(1);
+    let err = fx.client.apply(&spec).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    let ApplyOutcome::Accepted { apply_id } = fx.client.apply(&spec).await.unwrap() else {
+        panic!("the retry must be accepted");
+    };
+    let ApplyOutcome::Accepted { apply_id: again } = fx.client.apply(&spec).await.unwrap() else {
+        panic!("the retry must be accepted");
+    };
+    assert_eq!(apply_id, again);
+    let counts = fx.standin.counts();
+    assert_eq!((counts.apply, counts.applies_started), (3, 1));
+    // Another key is another change (refused here: one active change per database).
+    assert!(matches!(
+        fx.client.apply(&fx.deferred_spec("other")).await.unwrap(),
+        ApplyOutcome::NotAccepted { .. }
+    ));
+    fx.finish().await;
+}
+
+#[tokio::test]
+async fn stop_start_and_cancel_address_the_apply_by_id() {
+    let fx = Fixture::start(TernStandinConfig::from_env()).await;
+    let apply_id = fx.apply_deferred().await;
+    let target = fx.target(&apply_id);
+
+    let ControlOutcome::Accepted { resume_deadline } =
+        fx.client.control(Control::Stop, &target).await.unwrap()
+    else {
+        panic!("stop refused");
+    };
+    let deadline = resume_deadline.expect("Stop returns the resume deadline");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(&deadline).is_ok(),
+        "{deadline}"
+    );
+    assert_eq!(state(&fx.progress(&apply_id).await), Some(State::Stopped));
+    assert!(matches!(
+        fx.client.control(Control::Stop, &target).await.unwrap(),
+        ControlOutcome::NotAccepted { .. }
+    ));
+
+    assert!(matches!(
+        fx.client.control(Control::Start, &target).await.unwrap(),
+        ControlOutcome::Accepted { .. }
+    ));
+    assert_eq!(state(&fx.progress(&apply_id).await), Some(State::Running));
+
+    assert!(matches!(
+        fx.client.control(Control::Cancel, &target).await.unwrap(),
+        ControlOutcome::Accepted { .. }
+    ));
+    assert_eq!(state(&fx.progress(&apply_id).await), Some(State::Cancelled));
+    assert!(
+        !fx.sentinel_present().await,
+        "cancel leaves no sentinel behind"
+    );
+    assert!(matches!(
+        fx.client.control(Control::Cancel, &target).await.unwrap(),
+        ControlOutcome::NotAccepted { .. }
+    ));
+    // Revert needs a revert window, which Spirit has not.
+    assert!(matches!(
+        fx.client.control(Control::Revert, &target).await.unwrap(),
+        ControlOutcome::NotAccepted { .. }
+    ));
+    assert_eq!(fx.standin.counts().cancel, 2);
+    fx.finish().await;
+}
+
+#[tokio::test]
+async fn unknown_state_numbers_and_checksum_progress_come_through() {
+    let fx = Fixture::start(TernStandinConfig::from_env()).await;
+    let apply_id = fx.apply_deferred().await;
+    fx.standin.force_report(
+        &apply_id,
+        ForcedReport::new(proto::State::Running, "checksum").with_state_number(19),
+    );
+    let report = fx.progress(&apply_id).await;
+    assert_eq!(report.state, Normalized::Unknown("19".into()));
+    assert_eq!(report.raw_state, 19);
+
+    fx.standin.force_report(
+        &apply_id,
+        ForcedReport::new(proto::State::Running, "checksum").with_checksum(450, 1000),
+    );
+    let report = fx.progress(&apply_id).await;
+    let checksum = report.tables[0].checksum.expect("checksum counters");
+    assert_eq!((checksum.rows_checked, checksum.rows_total), (450, 1000));
+    assert_eq!(checksum.percent(), 45);
+    fx.finish().await;
+}
+
+#[tokio::test]
+async fn schema_diff_tells_whether_the_desired_schema_is_live() {
+    let fx = Fixture::start(TernStandinConfig::from_env()).await;
+    let files = |ddl: &str| {
+        let mut request = proto::PlanRequest {
+            database: fx.schema.clone(),
+            r#type: "mysql".into(),
+            ..Default::default()
+        };
+        request.schema_files.insert(
+            fx.schema.clone(),
+            proto::SchemaFiles {
+                files: [("users.sql".to_string(), ddl.to_string())].into(),
+            },
+        );
+        request
+    };
+    let live = "CREATE TABLE users (id int NOT NULL, PRIMARY KEY (id));";
+    let diff = fx
+        .client
+        .schema_diff(DEPLOYMENT, ENVIRONMENT, files(live))
+        .await
+        .unwrap();
+    assert!(
+        diff.changes.is_empty() && diff.errors.is_empty(),
+        "{diff:?}"
+    );
+
+    let wanted = "CREATE TABLE users (id int NOT NULL, email varchar(255), PRIMARY KEY (id));";
+    let diff = fx
+        .client
+        .schema_diff(DEPLOYMENT, ENVIRONMENT, files(wanted))
+        .await
+        .unwrap();
+    assert_eq!(diff.changes.len(), 1);
+    assert!(
+        diff.changes[0].ddl.contains("email"),
+        "{:?}",
+        diff.changes[0]
+    );
+    let counts = fx.standin.counts();
+    assert_eq!(
+        (counts.plan_diff, counts.plan),
+        (2, 0),
+        "read-only PlanDiff, no stored plan"
+    );
     fx.finish().await;
 }

@@ -1,102 +1,147 @@
-//! The parts of GitHub's `issue_comment` payload SchemaBot reads, and nothing else.
+//! The parts of GitHub's `issue_comment` and `pull_request` payloads SchemaBot reads, and nothing
+//! else.
 //!
-//! Fields are borrowed from the body where possible and unknown fields are skipped, so parsing a
-//! typical 11 KB payload costs little beyond one pass over it.
+//! serde_json reads each payload into structs of exactly the fields used; every other member is
+//! skipped without being built. Strings are borrowed from the body unless they contain escapes.
+//! `null` counts as absent. The body must be UTF-8 JSON, and a field that is read must appear at
+//! most once in its object and have the expected JSON type; otherwise the payload is invalid.
 
-use crate::json_scan::{Kind, ScanError, Scanner};
 use schemabot_domain::{CommentId, InstallationId, Login, PrNumber, Repository};
+use serde::de::{value::MapAccessDeserializer, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
 use std::borrow::Cow;
+use std::marker::PhantomData;
 
-/// The fields read from the payload; everything else is skipped unread.
-#[derive(Default)]
-struct Fields<'a> {
-    action: Option<Cow<'a, str>>,
-    issue_number: Option<u64>,
-    /// `issue.pull_request` is present (and not null) only for pull requests.
-    is_pull_request: bool,
-    has_issue: bool,
-    comment_id: Option<u64>,
-    comment_body: Option<Cow<'a, str>>,
-    login: Option<Cow<'a, str>>,
-    user_type: Option<Cow<'a, str>>,
-    full_name: Option<Cow<'a, str>>,
-    installation_id: Option<u64>,
-}
+/// A string field: borrowed from the body unless it has escapes.
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
-/// `repository.full_name`, shared by every event kind.
-fn read_full_name<'a>(s: &mut Scanner<'a>) -> Result<Option<Cow<'a, str>>, ScanError> {
-    let mut found = None;
-    s.object(|key, s| {
-        if key == b"full_name" && s.kind()? == Kind::String {
-            found = Some(s.string()?);
-            return Ok(true);
-        }
-        Ok(false)
-    })?;
-    Ok(found)
-}
+/// An object field. A derived struct alone would also accept a JSON array (its fields by
+/// position); this accepts only an object.
+struct Object<T>(T);
 
-/// `installation.id`, shared by every event kind.
-fn read_installation_id(s: &mut Scanner<'_>) -> Result<Option<u64>, ScanError> {
-    let mut found = None;
-    s.object(|key, s| {
-        if key == b"id" && s.kind()? == Kind::Other {
-            found = Some(s.unsigned()?);
-            return Ok(true);
-        }
-        Ok(false)
-    })?;
-    Ok(found)
-}
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
 
-fn read_fields(body: &[u8]) -> Result<Fields<'_>, ScanError> {
-    let mut f = Fields::default();
-    let mut s = Scanner::new(body);
-    s.object(|key, s| {
-        match key {
-            b"action" if s.kind()? == Kind::String => f.action = Some(s.string()?),
-            b"issue" if s.kind()? == Kind::Object => {
-                f.has_issue = true;
-                s.object(|key, s| {
-                    match key {
-                        b"number" if s.kind()? == Kind::Other => {
-                            f.issue_number = Some(s.unsigned()?)
-                        }
-                        b"pull_request" => {
-                            f.is_pull_request = s.kind()? != Kind::Null;
-                            return Ok(false);
-                        }
-                        _ => return Ok(false),
-                    }
-                    Ok(true)
-                })?;
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = Object<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
             }
-            b"comment" if s.kind()? == Kind::Object => s.object(|key, s| {
-                match key {
-                    b"id" if s.kind()? == Kind::Other => f.comment_id = Some(s.unsigned()?),
-                    b"body" if s.kind()? == Kind::String => f.comment_body = Some(s.string()?),
-                    b"user" if s.kind()? == Kind::Object => s.object(|key, s| {
-                        match key {
-                            b"login" if s.kind()? == Kind::String => f.login = Some(s.string()?),
-                            b"type" if s.kind()? == Kind::String => f.user_type = Some(s.string()?),
-                            _ => return Ok(false),
-                        }
-                        Ok(true)
-                    })?,
-                    _ => return Ok(false),
-                }
-                Ok(true)
-            })?,
-            b"repository" if s.kind()? == Kind::Object => f.full_name = read_full_name(s)?,
-            b"installation" if s.kind()? == Kind::Object => {
-                f.installation_id = read_installation_id(s)?
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Object)
             }
-            _ => return Ok(false),
         }
-        Ok(true)
-    })?;
-    s.finish()?;
-    Ok(f)
+
+        deserializer.deserialize_map(ObjectVisitor(PhantomData))
+    }
+}
+
+/// The object's fields, or all absent when the object is.
+fn fields<T: Default>(object: Option<Object<T>>) -> T {
+    object.map(|o| o.0).unwrap_or_default()
+}
+
+fn text(field: Option<Text<'_>>) -> Option<Cow<'_, str>> {
+    field.map(|t| t.0)
+}
+
+/// `repository`, in every event kind.
+#[derive(Default, Deserialize)]
+struct RepositoryFields<'a> {
+    #[serde(borrow)]
+    full_name: Option<Text<'a>>,
+}
+
+/// `installation`, in every event kind.
+#[derive(Default, Deserialize)]
+struct InstallationFields {
+    id: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct CommentPayload<'a> {
+    #[serde(borrow)]
+    action: Option<Text<'a>>,
+    issue: Option<Object<IssueFields>>,
+    #[serde(borrow)]
+    comment: Option<Object<CommentFields<'a>>>,
+    #[serde(borrow)]
+    repository: Option<Object<RepositoryFields<'a>>>,
+    installation: Option<Object<InstallationFields>>,
+}
+
+#[derive(Default, Deserialize)]
+struct IssueFields {
+    number: Option<u64>,
+    /// Present (and not null) only when the issue is a pull request.
+    pull_request: Option<IgnoredAny>,
+}
+
+#[derive(Default, Deserialize)]
+struct CommentFields<'a> {
+    id: Option<u64>,
+    #[serde(borrow)]
+    body: Option<Text<'a>>,
+    #[serde(borrow)]
+    user: Option<Object<UserFields<'a>>>,
+}
+
+#[derive(Default, Deserialize)]
+struct UserFields<'a> {
+    #[serde(borrow)]
+    login: Option<Text<'a>>,
+    #[serde(borrow, rename = "type")]
+    kind: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PullRequestPayload<'a> {
+    #[serde(borrow)]
+    action: Option<Text<'a>>,
+    number: Option<u64>,
+    #[serde(borrow)]
+    pull_request: Option<Object<PullRequestFields<'a>>>,
+    #[serde(borrow)]
+    repository: Option<Object<RepositoryFields<'a>>>,
+    installation: Option<Object<InstallationFields>>,
+}
+
+#[derive(Default, Deserialize)]
+struct PullRequestFields<'a> {
+    #[serde(borrow)]
+    head: Option<Object<HeadFields<'a>>>,
+}
+
+#[derive(Default, Deserialize)]
+struct HeadFields<'a> {
+    #[serde(borrow)]
+    sha: Option<Text<'a>>,
+}
+
+/// Reads the payload's fields. The body is checked to be UTF-8 once, as a whole, so serde_json
+/// need not check each key and string it reads.
+fn read<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PayloadError> {
+    let text = std::str::from_utf8(body).map_err(|e| PayloadError::Json(e.to_string()))?;
+    serde_json::from_str::<Object<T>>(text)
+        .map(|o| o.0)
+        .map_err(|e| PayloadError::Json(e.to_string()))
+}
+
+fn installation_id(
+    installation: Option<Object<InstallationFields>>,
+) -> Result<InstallationId, PayloadError> {
+    match fields(installation).id {
+        Some(id) if id > 0 => Ok(InstallationId(id)),
+        _ => Err(PayloadError::MissingInstallation),
+    }
+}
+
+fn repository(full_name: &str) -> Result<Repository, PayloadError> {
+    Repository::parse(full_name).map_err(|_| PayloadError::Field("repository.full_name"))
 }
 
 /// A PR comment that was just created by a person: the only event that can carry a command.
@@ -130,13 +175,17 @@ pub enum PayloadError {
 /// Reads an `issue_comment` payload. Ignore rules follow the reference order: not a creation or
 /// not on a PR, then bot authors.
 pub fn parse_issue_comment(body: &[u8]) -> Result<CommentEvent<'_>, PayloadError> {
-    let f = read_fields(body).map_err(|e| PayloadError::Json(e.to_string()))?;
-    let (Some(action), true, Some(comment_id), Some(login), Some(full_name)) = (
-        f.action.as_deref(),
-        f.has_issue,
-        f.comment_id,
-        f.login,
-        f.full_name,
+    let payload: CommentPayload<'_> = read(body)?;
+    let issue = payload.issue.map(|o| o.0);
+    let comment = fields(payload.comment);
+    let user = fields(comment.user);
+    let full_name = text(fields(payload.repository).full_name);
+    let (Some(action), Some(issue), Some(comment_id), Some(login), Some(full_name)) = (
+        text(payload.action),
+        issue,
+        comment.id,
+        text(user.login),
+        full_name,
     ) else {
         return Ok(CommentEvent::Ignored(
             "event ignored (not a PR comment creation)",
@@ -147,32 +196,28 @@ pub fn parse_issue_comment(body: &[u8]) -> Result<CommentEvent<'_>, PayloadError
             "event ignored (comment edited or deleted)",
         ));
     }
-    let Some(issue_number) = f.issue_number else {
+    let Some(issue_number) = issue.number else {
         return Ok(CommentEvent::Ignored(
             "event ignored (not a PR comment creation)",
         ));
     };
-    if !f.is_pull_request {
+    if issue.pull_request.is_none() {
         return Ok(CommentEvent::Ignored(
             "event ignored (comment on an issue, not a pull request)",
         ));
     }
-    if f.user_type.as_deref() == Some("Bot") {
+    if text(user.kind).as_deref() == Some("Bot") {
         return Ok(CommentEvent::Ignored("event ignored (comment from bot)"));
     }
-    let repository =
-        Repository::parse(&full_name).map_err(|_| PayloadError::Field("repository.full_name"))?;
-    let installation_id = match f.installation_id {
-        Some(id) if id > 0 => InstallationId(id),
-        _ => return Err(PayloadError::MissingInstallation),
-    };
+    let repository = repository(&full_name)?;
+    let installation_id = installation_id(payload.installation)?;
     Ok(CommentEvent::Created(PrComment {
         installation_id,
         repository,
         pr: PrNumber(issue_number),
         comment_id: CommentId(comment_id),
         commenter: Login(login.into_owned()),
-        body: f.comment_body.unwrap_or(Cow::Borrowed("")),
+        body: text(comment.body).unwrap_or(Cow::Borrowed("")),
     }))
 }
 
@@ -189,51 +234,14 @@ pub struct PullRequestEvent<'a> {
 /// Reads a `pull_request` payload: `action`, `number`, `pull_request.head.sha`,
 /// `repository.full_name`, `installation.id`. Unknown fields are skipped unread.
 pub fn parse_pull_request(body: &[u8]) -> Result<PullRequestEvent<'_>, PayloadError> {
-    let mut action = None;
-    let mut number = None;
-    let mut head_sha: Option<Cow<'_, str>> = None;
-    let mut full_name: Option<Cow<'_, str>> = None;
-    let mut installation_id = None;
-    let mut s = Scanner::new(body);
-    let scanned: Result<(), ScanError> = (|| {
-        s.object(|key, s| {
-            match key {
-                b"action" if s.kind()? == Kind::String => action = Some(s.string()?),
-                b"number" if s.kind()? == Kind::Other => number = Some(s.unsigned()?),
-                b"pull_request" if s.kind()? == Kind::Object => s.object(|key, s| {
-                    match key {
-                        b"head" if s.kind()? == Kind::Object => s.object(|key, s| {
-                            if key == b"sha" && s.kind()? == Kind::String {
-                                head_sha = Some(s.string()?);
-                                return Ok(true);
-                            }
-                            Ok(false)
-                        })?,
-                        _ => return Ok(false),
-                    }
-                    Ok(true)
-                })?,
-                b"repository" if s.kind()? == Kind::Object => full_name = read_full_name(s)?,
-                b"installation" if s.kind()? == Kind::Object => {
-                    installation_id = read_installation_id(s)?
-                }
-                _ => return Ok(false),
-            }
-            Ok(true)
-        })?;
-        s.finish()
-    })();
-    scanned.map_err(|e| PayloadError::Json(e.to_string()))?;
-    let action = action.ok_or(PayloadError::Field("action"))?;
-    let pr = number.ok_or(PayloadError::Field("number"))?;
-    let full_name = full_name.ok_or(PayloadError::Field("repository.full_name"))?;
-    let repository =
-        Repository::parse(&full_name).map_err(|_| PayloadError::Field("repository.full_name"))?;
-    let installation_id = match installation_id {
-        Some(id) if id > 0 => InstallationId(id),
-        _ => return Err(PayloadError::MissingInstallation),
-    };
-    let head_sha = head_sha
+    let payload: PullRequestPayload<'_> = read(body)?;
+    let action = text(payload.action).ok_or(PayloadError::Field("action"))?;
+    let pr = payload.number.ok_or(PayloadError::Field("number"))?;
+    let full_name = text(fields(payload.repository).full_name)
+        .ok_or(PayloadError::Field("repository.full_name"))?;
+    let repository = repository(&full_name)?;
+    let installation_id = installation_id(payload.installation)?;
+    let head_sha = text(fields(fields(payload.pull_request).head).sha)
         .filter(|sha| !sha.is_empty() && sha.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or(PayloadError::Field("pull_request.head.sha"))?
         .into_owned();
@@ -354,14 +362,164 @@ mod tests {
         ));
     }
 
+    const PULL_FIXTURE: &str = include_str!("../tests/fixtures/pull_request_synchronize.json");
+
+    /// `payload` with `member` inserted first in the object opened by the `nth` (0-based)
+    /// occurrence of `opening` (`"{"` alone is the top level).
+    fn with_member(payload: &str, opening: &str, nth: usize, member: &str) -> String {
+        let (at, _) = payload
+            .match_indices(opening)
+            .nth(nth)
+            .unwrap_or_else(|| panic!("no {opening} #{nth}"));
+        let at = at + opening.len();
+        format!("{}{member},{}", &payload[..at], &payload[at..])
+    }
+
+    #[test]
+    fn a_read_field_given_twice_is_an_error() {
+        let comment_cases = [
+            ("{", 0, r#""action":"created""#),
+            ("{", 0, r#""\u0061ction":"deleted""#),
+            ("{", 0, r#""installation":{"id":1}"#),
+            (r#""issue":{"#, 0, r#""number":7"#),
+            (r#""issue":{"#, 0, r#""pull_request":null"#),
+            (r#""comment":{"#, 0, r#""body":"schemabot help""#),
+            (r#""comment":{"#, 0, r#""id":1"#),
+            (r#""comment":{"#, 0, r#""user":{"login":"mallory"}"#),
+            (r#""user":{"#, 1, r#""login":"mallory""#),
+            (r#""user":{"#, 1, r#""type":"User""#),
+            (r#""repository":{"#, 0, r#""full_name":"acme/other""#),
+            (r#""installation":{"#, 0, r#""id":1"#),
+        ];
+        for (opening, nth, member) in comment_cases {
+            let payload = with_member(FIXTURE, opening, nth, member);
+            assert!(
+                matches!(parse_issue_comment(payload.as_bytes()), Err(PayloadError::Json(ref e)) if e.contains("duplicate field")),
+                "{opening} {member}"
+            );
+        }
+        let pull_cases = [
+            ("{", 0, r#""action":"opened""#),
+            ("{", 0, r#""number":1"#),
+            (r#""head":{"#, 0, r#""sha":"abc""#),
+            (r#""repository":{"#, 0, r#""full_name":"acme/other""#),
+            (r#""installation":{"#, 0, r#""id":1"#),
+        ];
+        for (opening, nth, member) in pull_cases {
+            let payload = with_member(PULL_FIXTURE, opening, nth, member);
+            assert!(
+                matches!(parse_pull_request(payload.as_bytes()), Err(PayloadError::Json(ref e)) if e.contains("duplicate field")),
+                "{opening} {member}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_that_are_not_read_may_repeat() {
+        let payload = with_member(FIXTURE, r#""comment":{"#, 0, r#""node_id":"x""#);
+        let payload = with_member(&payload, "{", 0, r#""sender":null"#);
+        assert!(matches!(
+            parse_issue_comment(payload.as_bytes()),
+            Ok(CommentEvent::Created(_))
+        ));
+    }
+
+    #[test]
+    fn read_fields_of_the_wrong_type_are_errors_and_null_is_absent() {
+        let fixture: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+        let with = |pointer: &str, value: serde_json::Value| {
+            let mut v = fixture.clone();
+            *v.pointer_mut(pointer).unwrap() = value;
+            parse_issue_comment(v.to_string().as_bytes()).map(|e| match e {
+                CommentEvent::Ignored(why) => why,
+                CommentEvent::Created(_) => "created",
+            })
+        };
+        use serde_json::json;
+        for (pointer, value) in [
+            ("/action", json!(5)),
+            ("/issue", json!("x")),
+            ("/issue", json!([42, {}])),
+            ("/issue/number", json!("42")),
+            ("/issue/number", json!(-1)),
+            ("/issue/number", json!(4.2)),
+            ("/comment/body", json!(["schemabot help"])),
+            ("/comment/user", json!([])),
+            ("/comment/user/type", json!(true)),
+            ("/repository/full_name", json!({})),
+            ("/installation/id", json!("55667788")),
+        ] {
+            assert!(
+                matches!(with(pointer, value.clone()), Err(PayloadError::Json(_))),
+                "{pointer} = {value}"
+            );
+        }
+        let not_a_creation = Ok("event ignored (not a PR comment creation)");
+        assert_eq!(with("/action", json!(null)), not_a_creation);
+        assert_eq!(with("/comment/user", json!(null)), not_a_creation);
+        assert_eq!(with("/comment/user/type", json!(null)), Ok("created"));
+        assert_eq!(
+            with("/installation", json!(null)),
+            Err(PayloadError::MissingInstallation)
+        );
+        assert_eq!(
+            with("/installation/id", json!(0)),
+            Err(PayloadError::MissingInstallation)
+        );
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed_from_the_body() {
+        let mut v: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+        v["comment"]["body"] = serde_json::json!("schemabot help");
+        let text = v.to_string();
+        let CommentEvent::Created(c) = parse_issue_comment(text.as_bytes()).unwrap() else {
+            panic!();
+        };
+        assert!(matches!(c.body, Cow::Borrowed("schemabot help")));
+        let CommentEvent::Created(c) = parse_issue_comment(FIXTURE.as_bytes()).unwrap() else {
+            panic!();
+        };
+        assert!(
+            matches!(c.body, Cow::Owned(_)),
+            "the fixture's body has escapes"
+        );
+    }
+
     #[test]
     fn malformed_json_is_an_error() {
         assert!(matches!(
             parse_issue_comment(b"{not json"),
             Err(PayloadError::Json(_))
         ));
+        for not_an_object in [
+            &b"[]"[..],
+            b"[null,null,null,null,null]",
+            b"null",
+            b"\"x\"",
+            b"",
+        ] {
+            assert!(matches!(
+                parse_issue_comment(not_an_object),
+                Err(PayloadError::Json(_))
+            ));
+            assert!(matches!(
+                parse_pull_request(not_an_object),
+                Err(PayloadError::Json(_))
+            ));
+        }
+        let mut not_utf8 = FIXTURE.as_bytes().to_vec();
+        let skipped = FIXTURE
+            .find("plan reviewed")
+            .expect("a word in the issue body");
+        not_utf8[skipped] = 0xff;
         assert!(matches!(
-            parse_issue_comment(b"[]"),
+            parse_issue_comment(&not_utf8),
+            Err(PayloadError::Json(_))
+        ));
+        let trailing = format!("{FIXTURE} x");
+        assert!(matches!(
+            parse_issue_comment(trailing.as_bytes()),
             Err(PayloadError::Json(_))
         ));
     }

@@ -2,11 +2,13 @@
 //! followed by the only I/O the webhook does — record the delivery and enqueue the job.
 
 use crate::front_door::WebhookRequest;
-use crate::github_event::{parse_issue_comment, parse_pull_request, CommentEvent, PayloadError};
+use crate::github_event::{
+    parse_issue_comment, parse_pull_request, CommentEvent, PayloadError, PrComment,
+};
 use crate::intake::{Admitted, Intake};
 use crate::routing::{route, route_pull_request, Routed, RoutingConfig};
 use crate::signature::WebhookSecrets;
-use schemabot_domain::command::parse;
+use schemabot_domain::command::{parse, ParseOutcome};
 use schemabot_domain::job::{Job, JobEnvelope};
 use schemabot_domain::DeliveryId;
 use std::borrow::Cow;
@@ -88,10 +90,33 @@ pub fn admit(
     }
 }
 
+/// An `issue_comment` body read: ignored (with the reason), or a PR comment and what its body
+/// says to SchemaBot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommentIntake<'a> {
+    Ignored(&'static str),
+    Comment {
+        comment: PrComment<'a>,
+        command: ParseOutcome,
+    },
+}
+
+/// Reads an `issue_comment` body and parses the command in the comment. Pure; the signature is
+/// checked before this.
+pub fn read_comment(body: &[u8]) -> Result<CommentIntake<'_>, PayloadError> {
+    Ok(match parse_issue_comment(body)? {
+        CommentEvent::Ignored(why) => CommentIntake::Ignored(why),
+        CommentEvent::Created(comment) => {
+            let command = parse(&comment.body);
+            CommentIntake::Comment { comment, command }
+        }
+    })
+}
+
 fn admit_comment(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[u8]) -> Admission {
-    let comment = match parse_issue_comment(body) {
-        Ok(CommentEvent::Created(comment)) => comment,
-        Ok(CommentEvent::Ignored(why)) => return Admission::Answer(Answer::message(200, why)),
+    let (comment, command) = match read_comment(body) {
+        Ok(CommentIntake::Comment { comment, command }) => (comment, command),
+        Ok(CommentIntake::Ignored(why)) => return Admission::Answer(Answer::message(200, why)),
         Err(PayloadError::MissingInstallation) => {
             return Admission::Answer(Answer::error(
                 400,
@@ -103,8 +128,7 @@ fn admit_comment(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[u8]) 
     let span = tracing::Span::current();
     span.record("repo", comment.repository.as_str());
     span.record("pr", comment.pr.0);
-    let parsed = parse(&comment.body);
-    match route(&delivery_id, &comment, parsed, routing) {
+    match route(&delivery_id, &comment, command, routing) {
         Routed::Ignored(why) => Admission::Answer(Answer::message(200, why)),
         Routed::Enqueue(job) => Admission::Enqueue(Ready { delivery_id, job }),
     }

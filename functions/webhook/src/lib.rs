@@ -6,7 +6,6 @@ pub mod front_door;
 pub mod github_event;
 pub mod handler;
 pub mod intake;
-pub mod json_scan;
 pub mod logging;
 pub mod routing;
 pub mod signature;

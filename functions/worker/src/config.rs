@@ -2,22 +2,12 @@
 //! (GitHub App key, target DSNs) from Secrets Manager in AWS or from variables/files locally.
 
 use crate::deployments::Deployments;
-use schemabot_domain::{Environment, IdError};
+use schemabot_domain::Environment;
 use schemabot_github::Permission;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{0} is not set")]
-    Missing(&'static str),
-    #[error("{name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-    #[error("{name}: {source}")]
-    Id { name: &'static str, source: IdError },
-    #[error("could not read secret for {what}: {reason}")]
-    Secret { what: &'static str, reason: String },
-}
+pub use crate::config_error::ConfigError;
 
 /// Tunables of the worker; defaults suit production, tests shorten them.
 #[derive(Debug, Clone)]

@@ -4,18 +4,25 @@
 //! `{"payments": {"production": {"tern_endpoint": "http://10.0.1.5:50051",
 //!   "dsn_secret_arn": "arn:aws:secretsmanager:…"}}}`. Locally `dsn` may hold the DSN itself.
 //! DSNs fetched from Secrets Manager are cached for the life of the (warm) process.
+//!
+//! `tern_endpoint` is a URI string or an object for TLS (`schemabot_tern::EndpointSpec`):
+//! `{"address": "https://tern.internal:9443", "ca_secret_arn": "…",
+//!   "client_identity_secret_arn": "…"}` in AWS, `ca_file`/`client_cert_file`/`client_key_file`
+//! locally. Files are read when the map is parsed, secrets by [`Deployments::load_tern_secrets`]
+//! at start-up; the worker does not start with unusable TLS material.
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use schemabot_sentinel::{DsnSource, SentinelError, TargetDsn};
-use schemabot_tern::TernEndpoints;
+use schemabot_tern::{EndpointSetting, TernEndpoints, TlsSources};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 use tokio::sync::Mutex;
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentEnvironment {
-    pub tern_endpoint: String,
+    pub tern_endpoint: EndpointSetting,
     #[serde(default)]
     dsn: Option<String>,
     #[serde(default)]
@@ -35,6 +42,11 @@ impl std::fmt::Debug for DeploymentEnvironment {
 #[derive(Debug, Clone, Default)]
 pub struct Deployments {
     by_name: BTreeMap<String, BTreeMap<String, DeploymentEnvironment>>,
+    /// The Tern endpoints' TLS material: files read at parse time, secrets at start-up.
+    tern_tls: TlsSources,
+    /// The resolved endpoints, built on first use (checking TLS material loads the system
+    /// roots, which is not for every job); reset whenever the map or its material changes.
+    tern: OnceLock<Result<TernEndpoints, schemabot_tern::EndpointError>>,
 }
 
 impl Deployments {
@@ -44,6 +56,7 @@ impl Deployments {
                 name: "SCHEMABOT_DEPLOYMENTS",
                 reason: e.to_string(),
             })?;
+        let mut tern_tls = TlsSources::new();
         for (dep, envs) in &by_name {
             for (env, settings) in envs {
                 if settings.dsn.is_none() && settings.dsn_secret_arn.is_none() {
@@ -52,11 +65,60 @@ impl Deployments {
                         reason: format!("{dep}/{env} has neither dsn nor dsn_secret_arn"),
                     });
                 }
+                settings
+                    .tern_endpoint
+                    .check_shape(dep, env)
+                    .and_then(|()| tern_tls.read_files(dep, env, &settings.tern_endpoint))
+                    .map_err(invalid_endpoint)?;
             }
         }
-        let deployments = Deployments { by_name };
-        deployments.tern_endpoints()?;
+        let deployments = Deployments {
+            by_name,
+            tern_tls,
+            tern: OnceLock::new(),
+        };
+        // With secrets the full check waits for `load_tern_secrets`.
+        if deployments.tern_secret_arns().is_empty() {
+            deployments.tern_endpoints()?;
+        }
         Ok(deployments)
+    }
+
+    /// Every Secrets Manager secret the Tern endpoints' TLS material comes from.
+    pub fn tern_secret_arns(&self) -> BTreeSet<String> {
+        self.by_name
+            .values()
+            .flat_map(BTreeMap::values)
+            .flat_map(|settings| settings.tern_endpoint.secret_arns())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Fetches the Tern TLS secrets (CA bundles, client identities) once, at start-up. Does
+    /// nothing when no endpoint names a secret.
+    pub async fn load_tern_secrets(
+        &mut self,
+        client: &aws_sdk_secretsmanager::Client,
+    ) -> Result<(), ConfigError> {
+        for arn in self.tern_secret_arns() {
+            let value = client
+                .get_secret_value()
+                .secret_id(&arn)
+                .send()
+                .await
+                // The SDK error names the ARN at most, never the secret value.
+                .map_err(|e| ConfigError::Secret {
+                    what: "a Tern TLS secret",
+                    reason: format!("{arn}: {e}"),
+                })?;
+            let text = value.secret_string().ok_or_else(|| ConfigError::Secret {
+                what: "a Tern TLS secret",
+                reason: format!("{arn} has no string value"),
+            })?;
+            self.tern_tls.insert_secret(arn.clone(), text);
+        }
+        self.tern = OnceLock::new();
+        Ok(())
     }
 
     /// A single-deployment map (tests, demo).
@@ -68,12 +130,15 @@ impl Deployments {
             .insert(
                 environment.to_string(),
                 DeploymentEnvironment {
-                    tern_endpoint: tern_endpoint.to_string(),
+                    tern_endpoint: EndpointSetting::from(tern_endpoint),
                     dsn: Some(dsn.to_string()),
                     dsn_secret_arn: None,
                 },
             );
-        Deployments { by_name }
+        Deployments {
+            by_name,
+            ..Deployments::default()
+        }
     }
 
     /// Adds (or replaces) one environment of a deployment.
@@ -90,27 +155,34 @@ impl Deployments {
             .insert(
                 environment.to_string(),
                 DeploymentEnvironment {
-                    tern_endpoint: tern_endpoint.to_string(),
+                    tern_endpoint: EndpointSetting::from(tern_endpoint),
                     dsn: Some(dsn.to_string()),
                     dsn_secret_arn: None,
                 },
             );
+        self.tern = OnceLock::new();
         self
     }
 
+    /// The Tern endpoints with their TLS material (checked).
     pub fn tern_endpoints(&self) -> Result<TernEndpoints, ConfigError> {
-        let mut endpoints = TernEndpoints::new();
-        for (dep, envs) in &self.by_name {
-            for (env, settings) in envs {
-                endpoints = endpoints
-                    .with_endpoint(dep, env, &settings.tern_endpoint)
-                    .map_err(|e| ConfigError::Invalid {
-                        name: "SCHEMABOT_DEPLOYMENTS",
-                        reason: e.to_string(),
-                    })?;
-            }
-        }
-        Ok(endpoints)
+        self.tern
+            .get_or_init(|| {
+                let mut endpoints = TernEndpoints::new();
+                for (dep, envs) in &self.by_name {
+                    for (env, settings) in envs {
+                        endpoints = endpoints.with_setting(
+                            dep,
+                            env,
+                            &settings.tern_endpoint,
+                            &self.tern_tls,
+                        )?;
+                    }
+                }
+                Ok(endpoints)
+            })
+            .clone()
+            .map_err(invalid_endpoint)
     }
 
     fn get(
@@ -126,6 +198,13 @@ impl Deployments {
                 deployment: deployment.to_string(),
                 environment: environment.to_string(),
             })
+    }
+}
+
+fn invalid_endpoint(error: schemabot_tern::EndpointError) -> ConfigError {
+    ConfigError::Invalid {
+        name: "SCHEMABOT_DEPLOYMENTS",
+        reason: error.to_string(),
     }
 }
 
@@ -203,6 +282,63 @@ mod tests {
             r#"{"p":{"e":{"tern_endpoint":"http://x:1","dsn":"d","extra":1}}}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn tern_endpoints_take_the_object_form_strictly() {
+        let d = Deployments::from_json(
+            r#"{"p":{"e":{"tern_endpoint":{"address":"https://tern.internal:9443","ca_secret_arn":"arn:ca","client_identity_secret_arn":"arn:id"},"dsn":"d"},"f":{"tern_endpoint":"tern:9090","dsn":"d"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            d.tern_secret_arns().into_iter().collect::<Vec<_>>(),
+            vec!["arn:ca".to_string(), "arn:id".to_string()]
+        );
+        // The secrets come at start-up; until then the endpoints cannot be built.
+        let err = d.tern_endpoints().unwrap_err().to_string();
+        assert!(err.contains("arn:ca was not loaded"), "{err}");
+
+        for (endpoint, expected) in [
+            (
+                r#"{"address":"https://t:1","ca_fle":"/ca.pem"}"#,
+                "unknown field `ca_fle`",
+            ),
+            (
+                r#"{"address":"http://t:1","ca_file":"/ca.pem"}"#,
+                "plain http but has TLS settings",
+            ),
+            (
+                r#"{"address":"https://t:1","client_cert_file":"/c.pem"}"#,
+                "client_cert_file needs client_key_file",
+            ),
+            (
+                r#"{"address":"https://t:1","ca_file":"/nonexistent/ca.pem"}"#,
+                "cannot read ca_file /nonexistent/ca.pem",
+            ),
+        ] {
+            let json = format!(r#"{{"p":{{"e":{{"tern_endpoint":{endpoint},"dsn":"d"}}}}}}"#);
+            let err = Deployments::from_json(&json).unwrap_err().to_string();
+            assert!(err.contains(expected), "{endpoint}: {err}");
+            assert!(err.contains("SCHEMABOT_DEPLOYMENTS"), "{err}");
+        }
+    }
+
+    #[test]
+    fn added_environments_are_seen_by_the_endpoints() {
+        let d = Deployments::single("p", "staging", "http://x:1", "mysql://a@b/c");
+        assert!(d
+            .tern_endpoints()
+            .unwrap()
+            .resolve("p", "production")
+            .is_err());
+        let d = d.with("p", "production", "http://x:2", "mysql://a@b/c");
+        assert_eq!(
+            d.tern_endpoints()
+                .unwrap()
+                .resolve("p", "production")
+                .unwrap(),
+            "http://x:2"
+        );
     }
 
     #[tokio::test]

@@ -4,9 +4,11 @@
 
 pub mod batch;
 pub mod config;
+mod config_error;
 pub mod deployments;
 pub mod errors;
 pub mod jobs;
+mod lock_audit;
 pub mod outcome;
 pub mod post;
 pub mod progress;
@@ -131,7 +133,7 @@ impl Worker {
     }
 }
 
-/// The correlation fields of a job's log lines (SPEC §8: delivery_id, apply_id, repo, pr).
+/// The correlation fields of a job's log lines: delivery_id, apply_id, repo, pr.
 fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
     use schemabot_domain::job::CommandSource;
     let span = tracing::info_span!(

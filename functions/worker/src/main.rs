@@ -48,11 +48,14 @@ async fn main() -> Result<(), Error> {
 
 /// Configuration, secrets and clients; any problem stops the function before it takes an event.
 async fn start() -> Result<Worker, Error> {
-    let config = WorkerConfig::from_env()?;
+    let mut config = WorkerConfig::from_env()?;
     let sdk = load_sdk_config().await;
     let requests = RequestCounter::new();
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let github = GithubClient::new(&github_config(&secrets).await?)?;
+    // Tern's CA bundles and client identities from Secrets Manager, then every endpoint's TLS
+    // material is checked: unusable material stops the worker here.
+    config.deployments.load_tern_secrets(&secrets).await?;
     let tern = TernClient::new(
         config.deployments.tern_endpoints()?,
         TernClientConfig::default(),

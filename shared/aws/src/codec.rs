@@ -5,9 +5,10 @@
 
 use crate::keys;
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use schemabot_domain::apply::{
-    Apply, ApplyMode, AuditEvent, CommentKind, CommentRecord, CutoverClaim, Task,
+    Apply, ApplyMode, AuditEvent, Checksum, CommentKind, CommentRecord, CutoverClaim, SchemaFiles,
+    Task,
 };
 use schemabot_domain::{
     ApplyId, CommentId, Database, Environment, InstallationId, Login, PrNumber, Repository, State,
@@ -54,6 +55,7 @@ pub mod attr {
     pub const CLAIM_CLAIMED_AT: &str = "claimed_at";
     pub const CUTOVER_TRIGGERED_BY: &str = "cutover_triggered_by";
     pub const CUTOVER_TRIGGERED_AT: &str = "cutover_triggered_at";
+    pub const DESIRED_SCHEMA: &str = "desired_schema";
 
     pub const TASK_ID: &str = "task_id";
     pub const NAMESPACE: &str = "namespace";
@@ -64,6 +66,8 @@ pub mod attr {
     pub const ROWS_TOTAL: &str = "rows_total";
     pub const PERCENT: &str = "percent";
     pub const ETA_SECONDS: &str = "eta_seconds";
+    pub const CHECKSUM_ROWS_CHECKED: &str = "checksum_rows_checked";
+    pub const CHECKSUM_ROWS_TOTAL: &str = "checksum_rows_total";
     pub const ENGINE_SILENT_SINCE: &str = "engine_silent_since";
 
     pub const KIND: &str = "kind";
@@ -141,9 +145,7 @@ pub enum DecodeError {
 // Scalar encodings
 
 /// RFC 3339 in UTC with exactly nine fractional digits, so that string order is time order.
-pub fn format_time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Nanos, true)
-}
+pub use crate::keys::format_time;
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -357,6 +359,10 @@ pub fn encode_apply(apply: &Apply) -> Item {
         .put_opt(
             attr::CUTOVER_TRIGGERED_AT,
             apply.cutover_triggered_at.map(time),
+        )
+        .put_opt(
+            attr::DESIRED_SCHEMA,
+            (!apply.desired_schema.is_empty()).then(|| encode_schema(&apply.desired_schema)),
         );
     if !apply.state.is_terminal() {
         w.put(attr::ACTIVE_PK, s(keys::ACTIVE_PARTITION)).put(
@@ -418,7 +424,51 @@ pub fn decode_apply(item: &Item) -> Result<Apply, DecodeError> {
             .opt_string(attr::CUTOVER_TRIGGERED_BY)?
             .map(str::to_string),
         cutover_triggered_at: r.opt_time(attr::CUTOVER_TRIGGERED_AT)?,
+        desired_schema: r
+            .opt_map(attr::DESIRED_SCHEMA)?
+            .map(decode_schema)
+            .transpose()?
+            .unwrap_or_default(),
     })
+}
+
+/// Namespace → file → content, as a map of maps of strings.
+fn encode_schema(schema: &SchemaFiles) -> AttributeValue {
+    AttributeValue::M(
+        schema
+            .iter()
+            .map(|(namespace, files)| {
+                let files = files
+                    .iter()
+                    .map(|(name, content)| (name.clone(), s(content)))
+                    .collect();
+                (namespace.clone(), AttributeValue::M(files))
+            })
+            .collect(),
+    )
+}
+
+fn decode_schema(map: &Item) -> Result<SchemaFiles, DecodeError> {
+    let wrong = || DecodeError::WrongType {
+        record: "apply",
+        attribute: attr::DESIRED_SCHEMA,
+        expected: "M of M of S",
+    };
+    map.iter()
+        .map(|(namespace, files)| {
+            let AttributeValue::M(files) = files else {
+                return Err(wrong());
+            };
+            let files = files
+                .iter()
+                .map(|(name, content)| match content {
+                    AttributeValue::S(content) => Ok((name.clone(), content.clone())),
+                    _ => Err(wrong()),
+                })
+                .collect::<Result<_, _>>()?;
+            Ok((namespace.clone(), files))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,6 +494,14 @@ pub fn encode_task(task: &Task) -> Item {
         .put(attr::ROWS_TOTAL, n(task.rows_total))
         .put(attr::PERCENT, n(task.percent))
         .put_opt(attr::ETA_SECONDS, task.eta_seconds.map(n))
+        .put_opt(
+            attr::CHECKSUM_ROWS_CHECKED,
+            task.checksum.map(|c| n(c.rows_checked)),
+        )
+        .put_opt(
+            attr::CHECKSUM_ROWS_TOTAL,
+            task.checksum.map(|c| n(c.rows_total)),
+        )
         .put_opt(attr::ERROR_MESSAGE, task.error_message.as_deref().map(s))
         .put_opt(attr::STARTED_AT, task.started_at.map(time))
         .put_opt(attr::COMPLETED_AT, task.completed_at.map(time))
@@ -472,6 +530,16 @@ pub fn decode_task(item: &Item) -> Result<Task, DecodeError> {
         rows_total: r.u64(attr::ROWS_TOTAL)?,
         percent,
         eta_seconds: r.opt_u64(attr::ETA_SECONDS)?,
+        checksum: match (
+            r.opt_u64(attr::CHECKSUM_ROWS_CHECKED)?,
+            r.opt_u64(attr::CHECKSUM_ROWS_TOTAL)?,
+        ) {
+            (Some(rows_checked), Some(rows_total)) => Some(Checksum {
+                rows_checked,
+                rows_total,
+            }),
+            _ => None,
+        },
         error_message: r.opt_string(attr::ERROR_MESSAGE)?.map(str::to_string),
         started_at: r.opt_time(attr::STARTED_AT)?,
         completed_at: r.opt_time(attr::COMPLETED_AT)?,
@@ -587,6 +655,7 @@ mod tests {
             }),
             cutover_triggered_by: None,
             cutover_triggered_at: None,
+            desired_schema: Default::default(),
         }
     }
 
@@ -629,6 +698,7 @@ mod tests {
             started_at: Some(at("2024-05-01T10:00:00Z")),
             completed_at: None,
             engine_silent_since: None,
+            checksum: None,
         };
         assert_eq!(decode_task(&encode_task(&task)).unwrap(), task);
 

@@ -15,8 +15,7 @@
 //! never pages through its history. Non-terminal applies also carry `active_pk` = `ACTIVE` and
 //! `active_sk` = `<created_at>#<apply id>`, which puts them in the sparse `active` index.
 
-use crate::codec::format_time;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use schemabot_domain::apply::CommentKind;
 use schemabot_domain::{ApplyId, DeliveryId, TaskId};
 use std::collections::hash_map::RandomState;
@@ -78,6 +77,11 @@ pub fn active_sk(created_at: DateTime<Utc>, apply_id: &ApplyId) -> String {
 pub fn apply_id_from_active_sk(active_sk: &str) -> Option<ApplyId> {
     let (_, id) = active_sk.rsplit_once('#')?;
     ApplyId::parse(id).ok()
+}
+
+/// Times in keys and attributes: RFC 3339 UTC with nanoseconds, so they sort as strings.
+pub fn format_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 #[cfg(test)]

@@ -60,7 +60,14 @@ pub struct Apply {
     /// Set when the cutover was accepted: who triggered it and when.
     pub cutover_triggered_by: Option<String>,
     pub cutover_triggered_at: Option<DateTime<Utc>>,
+    /// The declarative schema the apply was planned from, kept so that whether it is live can be
+    /// checked later (recovery). Empty when unknown.
+    pub desired_schema: SchemaFiles,
 }
+
+/// Namespace → (file name → content).
+pub type SchemaFiles =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
 
 /// One table's change within an apply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,12 +85,40 @@ pub struct Task {
     pub rows_total: u64,
     pub percent: u8,
     pub eta_seconds: Option<u64>,
+    /// Rows verified so far while the engine checksums the copy; `None` outside that phase.
+    pub checksum: Option<Checksum>,
     pub error_message: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     /// When the engine first reported "no active change" for this (non-waiting) task; cleared when
     /// it reports again. Drives the abandonment grace period.
     pub engine_silent_since: Option<DateTime<Utc>>,
+}
+
+/// How far the engine's checksum of a copied table has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Checksum {
+    pub rows_checked: u64,
+    pub rows_total: u64,
+}
+
+impl Checksum {
+    /// The engine's counters, when it reports a checksum in progress (a total above zero).
+    pub fn from_counts(rows_checked: i64, rows_total: i64) -> Option<Self> {
+        let rows_total = u64::try_from(rows_total).ok().filter(|total| *total > 0)?;
+        let rows_checked = u64::try_from(rows_checked).unwrap_or(0).min(rows_total);
+        Some(Checksum {
+            rows_checked,
+            rows_total,
+        })
+    }
+
+    /// 0–100, rounded down.
+    pub fn percent(self) -> u8 {
+        let total = self.rows_total.max(1);
+        let percent = self.rows_checked.min(total).saturating_mul(100) / total;
+        u8::try_from(percent).unwrap_or(100)
+    }
 }
 
 /// The kinds of PR comment SchemaBot keeps per apply.

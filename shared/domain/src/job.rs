@@ -131,6 +131,9 @@ pub struct RegisterApplyJob {
     /// When Tern accepted the apply.
     pub started_at: DateTime<Utc>,
     pub tasks: Vec<RegisterTask>,
+    /// The declarative schema the apply was planned from (namespace → file → content).
+    #[serde(default)]
+    pub desired_schema: crate::apply::SchemaFiles,
 }
 
 /// What asked for a plan.
@@ -341,6 +344,7 @@ mod tests {
                 table: "orders".into(),
                 ddl: "ALTER TABLE orders ADD INDEX idx_status (status)".into(),
             }],
+            desired_schema: Default::default(),
         }
     }
 

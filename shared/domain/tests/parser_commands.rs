@@ -1,6 +1,6 @@
 //! The PR-comment command grammar: which commands and arguments a comment yields.
 //!
-//! The first block mirrors the original tool's parser table (translated to typed outcomes, and
+//! The first block mirrors SchemaBot's own parser table (translated to typed outcomes, and
 //! following our spec where it differs); the rest pins down our argument rules and error order.
 
 use schemabot_domain::command::{
@@ -49,7 +49,7 @@ fn apply(environment: &str, database: Option<&str>, flags: ApplyFlags) -> Comman
     }
 }
 
-// ---- The original's parser table (reference §9.1) ----
+// ---- SchemaBot's parser table ----
 
 #[test]
 fn cutover_with_apply_id_and_environment() {

@@ -1,4 +1,4 @@
-//! Apply-state derivation (every case of the reference's DeriveApplyState tests, plus recovering
+//! Apply-state derivation (every case of SchemaBot's DeriveApplyState tests, plus recovering
 //! and our documented choices) and the ready_to_complete latch.
 
 use proptest::prelude::*;
@@ -11,7 +11,7 @@ fn derive(states: &[State]) -> State {
     derive_apply_state(states.iter().copied())
 }
 
-/// The reference's tests take raw strings; here they go through `normalize` first.
+/// Those tests take raw strings; here they go through `normalize` first.
 fn derive_raw(raw: &[&str]) -> State {
     derive_apply_state(raw.iter().filter_map(|r| normalize(r).state()))
 }

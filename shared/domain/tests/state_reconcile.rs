@@ -5,8 +5,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use schemabot_domain::apply::Task;
 use schemabot_domain::state::normalize::{normalize, Normalized};
 use schemabot_domain::state::reconcile::{
-    decide, Decision, EngineObservation, KeepReason, ProgressUpdate, ReconcileContext, Sentinel,
-    SentinelEvidence, Transition, TransitionReason, ABANDONED_MESSAGE,
+    decide, Decision, EngineObservation, KeepReason, LiveSchema, LiveSchemaEvidence,
+    ProgressUpdate, ReconcileContext, Sentinel, SentinelEvidence, Transition, TransitionReason,
+    ABANDONED_MESSAGE, RECONCILE_RUNBOOK, VERIFIED_LIVE_MESSAGE,
 };
 use schemabot_domain::state::transition::is_allowed;
 use schemabot_domain::{ApplyId, State, TaskId};
@@ -38,6 +39,7 @@ fn task(state: State) -> Task {
         rows_total: 1000,
         percent: 50,
         eta_seconds: Some(60),
+        checksum: None,
         error_message: None,
         started_at: Some(t0()),
         completed_at: None,
@@ -59,6 +61,7 @@ fn seen(state: Normalized, percent: u8) -> EngineObservation {
         rows_total: 1000,
         percent,
         eta_seconds: Some(30),
+        checksum: None,
         error_message: None,
     }
 }
@@ -83,6 +86,21 @@ fn ctx(sentinel: Sentinel) -> ReconcileContext {
         now: t0(),
         silence_grace: minutes(GRACE_MINUTES),
         sentinel,
+        live_schema: LiveSchema::NotChecked,
+        cutover_accepted: false,
+    }
+}
+
+fn ctx_live(evidence: LiveSchemaEvidence) -> ReconcileContext {
+    ReconcileContext {
+        live_schema: LiveSchema::Checked(evidence),
+        ..ctx(ABSENT)
+    }
+}
+
+fn differs() -> LiveSchemaEvidence {
+    LiveSchemaEvidence::Differs {
+        remaining: vec!["ALTER TABLE `users` ADD COLUMN `nickname` varchar(64)".into()],
     }
 }
 
@@ -92,6 +110,7 @@ fn progress(percent: u8) -> ProgressUpdate {
         rows_total: 1000,
         percent,
         eta_seconds: Some(30),
+        checksum: None,
     }
 }
 
@@ -461,12 +480,104 @@ fn waiting_with_the_sentinel_present_is_recovering() {
 }
 
 #[test]
-fn waiting_with_the_sentinel_gone_moves_forward_to_cutting_over() {
+fn waiting_with_the_sentinel_gone_asks_the_live_schema() {
     for report in engine_after_restart() {
-        let moved = expect_transition(decide(&task(WaitingForCutover), &report, &ctx(ABSENT)));
-        assert_eq!(moved.to, CuttingOver);
-        assert_eq!(moved.reason, TransitionReason::SentinelAbsent);
+        assert_eq!(
+            decide(&task(WaitingForCutover), &report, &ctx(ABSENT)),
+            Decision::NeedLiveSchema,
+            "the sentinel's absence alone proves nothing: {report:?}"
+        );
     }
+}
+
+#[test]
+fn the_desired_schema_live_completes_the_task() {
+    for stored in [WaitingForCutover, Recovering] {
+        for report in engine_after_restart() {
+            let moved = expect_transition(decide(
+                &task(stored),
+                &report,
+                &ctx_live(LiveSchemaEvidence::Matches),
+            ));
+            assert_eq!(moved.to, Completed);
+            assert_eq!(moved.reason, TransitionReason::VerifiedLive);
+            assert_eq!(moved.error_message.as_deref(), Some(VERIFIED_LIVE_MESSAGE));
+        }
+    }
+}
+
+#[test]
+fn remaining_changes_fail_the_task_for_a_person() {
+    for stored in [WaitingForCutover, Recovering] {
+        let moved = expect_transition(decide(
+            &task(stored),
+            &EngineObservation::no_active_change(),
+            &ctx_live(differs()),
+        ));
+        assert_eq!(moved.to, Failed);
+        assert_eq!(moved.reason, TransitionReason::LiveSchemaDiffers);
+        let message = moved.error_message.unwrap();
+        assert!(message.starts_with("Needs a person"), "{message}");
+        assert!(message.contains("ADD COLUMN `nickname`"), "{message}");
+        assert!(message.ends_with(RECONCILE_RUNBOOK), "{message}");
+    }
+}
+
+#[test]
+fn the_failure_message_lists_at_most_five_changes() {
+    let remaining: Vec<String> = (0..8).map(|i| format!("ALTER TABLE t{i}")).collect();
+    let message = schemabot_domain::state::reconcile::reconcile_failure_message(&remaining);
+    assert!(message.contains("ALTER TABLE t4; ") || message.contains("ALTER TABLE t4 "));
+    assert!(!message.contains("ALTER TABLE t5"), "{message}");
+    assert!(message.contains("(and 3 more)"), "{message}");
+}
+
+#[test]
+fn a_recovering_task_that_tern_still_reports_recovering_is_judged_by_evidence() {
+    let report = engine(Recovering);
+    assert_eq!(
+        decide(&recovering(true), &report, &ctx(Sentinel::NotChecked)),
+        Decision::NeedSentinel
+    );
+    let (_, _, reason) = expect_keep(decide(&recovering(true), &report, &ctx(PRESENT)));
+    assert_eq!(reason, KeepReason::SentinelPresent);
+    assert_eq!(
+        decide(&recovering(true), &report, &ctx(ABSENT)),
+        Decision::NeedLiveSchema
+    );
+}
+
+#[test]
+fn after_an_accepted_cutover_a_lost_engine_moves_the_task_on_to_cutting_over() {
+    let context = ReconcileContext {
+        cutover_accepted: true,
+        ..ctx(Sentinel::NotChecked)
+    };
+    for stored in [WaitingForCutover, Recovering] {
+        for report in engine_after_restart()
+            .into_iter()
+            .chain([engine(Recovering)])
+        {
+            let moved = expect_transition(decide(&task(stored), &report, &context));
+            assert_eq!(moved.to, CuttingOver, "{stored} {report:?}");
+            assert_eq!(moved.reason, TransitionReason::CutoverAccepted);
+        }
+    }
+}
+
+#[test]
+fn a_running_task_reported_recovering_is_kept() {
+    let (_, _, reason) = expect_keep(decide(
+        &task(Running),
+        &engine(Recovering),
+        &ctx(Sentinel::NotChecked),
+    ));
+    assert_eq!(
+        reason,
+        KeepReason::NotAllowed {
+            reported: Recovering
+        }
+    );
 }
 
 #[test]
@@ -550,9 +661,10 @@ fn recovering_consults_the_sentinel_while_the_engine_catches_up() {
         assert_eq!(reason, KeepReason::SentinelPresent);
         assert_eq!((progress_update, silent), (None, None));
 
-        let moved = expect_transition(decide(&recovering(true), &report, &ctx(ABSENT)));
-        assert_eq!(moved.to, CuttingOver);
-        assert_eq!(moved.reason, TransitionReason::SentinelAbsent);
+        assert_eq!(
+            decide(&recovering(true), &report, &ctx(ABSENT)),
+            Decision::NeedLiveSchema
+        );
 
         let (_, _, reason) = expect_keep(decide(
             &recovering(true),
@@ -793,7 +905,19 @@ fn every_decision_respects_the_table_and_asks_for_the_sentinel_only_when_unknown
         .map(engine)
         .chain([EngineObservation::no_active_change(), engine_raw("bogus")])
         .collect();
-    let sentinels = [Sentinel::NoMechanism, Sentinel::NotChecked, PRESENT, ABSENT];
+    let contexts: Vec<ReconcileContext> = [Sentinel::NoMechanism, Sentinel::NotChecked, PRESENT]
+        .into_iter()
+        .map(ctx)
+        .chain([
+            ctx(ABSENT),
+            ctx_live(LiveSchemaEvidence::Matches),
+            ctx_live(differs()),
+            ReconcileContext {
+                cutover_accepted: true,
+                ..ctx(Sentinel::NotChecked)
+            },
+        ])
+        .collect();
     let clocks = [None, Some(t0()), Some(t0() - minutes(GRACE_MINUTES * 3))];
     let mut checked = 0;
     for stored in State::ALL {
@@ -805,9 +929,9 @@ fn every_decision_respects_the_table_and_asks_for_the_sentinel_only_when_unknown
                     ..task(stored)
                 };
                 for report in &reports {
-                    for sentinel in sentinels {
+                    for context in &contexts {
                         checked += 1;
-                        match decide(&record, report, &ctx(sentinel)) {
+                        match decide(&record, report, context) {
                             Decision::Transition(moved) => {
                                 assert_eq!(moved.from, stored);
                                 assert!(is_allowed(stored, moved.to), "{stored} -> {}", moved.to);
@@ -817,8 +941,14 @@ fn every_decision_respects_the_table_and_asks_for_the_sentinel_only_when_unknown
                                 }
                             }
                             Decision::NeedSentinel => {
-                                assert_eq!(sentinel, Sentinel::NotChecked);
+                                assert_eq!(context.sentinel, Sentinel::NotChecked);
+                                assert!(!context.cutover_accepted || stored == Running);
                                 assert!(matches!(stored, Running | WaitingForCutover | Recovering));
+                            }
+                            Decision::NeedLiveSchema => {
+                                assert_eq!(context.sentinel, ABSENT);
+                                assert_eq!(context.live_schema, LiveSchema::NotChecked);
+                                assert!(matches!(stored, WaitingForCutover | Recovering));
                             }
                             Decision::RefuseDowngrade { reported } => {
                                 assert_eq!(report.state, Normalized::State(reported));
@@ -830,5 +960,5 @@ fn every_decision_respects_the_table_and_asks_for_the_sentinel_only_when_unknown
             }
         }
     }
-    assert_eq!(checked, 17 * 2 * 3 * 19 * 4);
+    assert_eq!(checked, 18 * 2 * 3 * 20 * 7);
 }

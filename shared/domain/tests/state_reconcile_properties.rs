@@ -1,13 +1,14 @@
 //! Property test: drive one task through `decide` with random engine reports (including unknown
-//! strings and "no active change"), random sentinel evidence whenever it is asked for, and random
-//! time steps, and check the invariants after every step.
+//! strings and "no active change"), random sentinel and live-schema evidence whenever it is asked
+//! for, and random time steps, and check the invariants after every step.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use schemabot_domain::apply::Task;
 use schemabot_domain::state::normalize::{normalize, Normalized};
 use schemabot_domain::state::reconcile::{
-    decide, Decision, EngineObservation, ReconcileContext, Sentinel, SentinelEvidence,
+    decide, Decision, EngineObservation, LiveSchema, LiveSchemaEvidence, ReconcileContext,
+    Sentinel, SentinelEvidence,
 };
 use schemabot_domain::state::transition::{is_allowed, rank};
 use schemabot_domain::{ApplyId, State, TaskId};
@@ -41,6 +42,8 @@ const KNOWN_RAW: &[&str] = &[
     "STATE_PENDING",
     "STATE_RUNNING",
     "STATE_STOPPED",
+    "STATE_RECOVERING",
+    "STATE_REVERTING",
     "",
     "unknown",
     "bogus",
@@ -54,6 +57,7 @@ struct Step {
     eta_seconds: Option<u64>,
     error_message: Option<String>,
     sentinel_present: bool,
+    schema_live: bool,
     advance_seconds: i64,
 }
 
@@ -73,10 +77,20 @@ fn step() -> impl Strategy<Value = Step> {
         prop::option::of(0u64..10_000),
         prop::option::of(prop::sample::select(vec!["boom", "", "lock wait timeout"])),
         any::<bool>(),
+        any::<bool>(),
         0i64..=900,
     )
         .prop_map(
-            |(raw_state, percent, rows_copied, eta_seconds, error, sentinel_present, advance)| {
+            |(
+                raw_state,
+                percent,
+                rows_copied,
+                eta_seconds,
+                error,
+                sentinel_present,
+                schema_live,
+                advance,
+            )| {
                 Step {
                     raw_state,
                     percent,
@@ -84,6 +98,7 @@ fn step() -> impl Strategy<Value = Step> {
                     eta_seconds,
                     error_message: error.map(str::to_owned),
                     sentinel_present,
+                    schema_live,
                     advance_seconds: advance,
                 }
             },
@@ -108,6 +123,7 @@ fn initial_task(state: State, ready: bool, percent: u8, silent_for: Option<i64>)
         rows_total: 1000,
         percent,
         eta_seconds: None,
+        checksum: None,
         error_message: None,
         started_at: None,
         completed_at: None,
@@ -144,15 +160,18 @@ proptest! {
                 rows_total: 2_000,
                 percent: step.percent,
                 eta_seconds: step.eta_seconds,
+                checksum: None,
                 error_message: step.error_message.clone(),
             };
-            let context = |sentinel| ReconcileContext {
+            let context = |sentinel, live_schema| ReconcileContext {
                 now,
                 silence_grace: TimeDelta::seconds(grace_seconds),
                 sentinel,
+                live_schema,
+                cutover_accepted: false,
             };
 
-            let mut decision = decide(&task, &observation, &context(unchecked));
+            let mut decision = decide(&task, &observation, &context(unchecked, LiveSchema::NotChecked));
             if decision == Decision::NeedSentinel {
                 prop_assert!(has_sentinel_mechanism, "asked for a sentinel that cannot exist");
                 let evidence = if step.sentinel_present {
@@ -160,9 +179,23 @@ proptest! {
                 } else {
                     SentinelEvidence::Absent
                 };
-                decision = decide(&task, &observation, &context(Sentinel::Checked(evidence)));
+                decision = decide(&task, &observation, &context(Sentinel::Checked(evidence), LiveSchema::NotChecked));
                 prop_assert_ne!(&decision, &Decision::NeedSentinel, "asked twice");
+                if decision == Decision::NeedLiveSchema {
+                    prop_assert!(!step.sentinel_present, "live schema asked with the sentinel present");
+                    let live = if step.schema_live {
+                        LiveSchemaEvidence::Matches
+                    } else {
+                        LiveSchemaEvidence::Differs { remaining: vec!["ALTER TABLE orders".into()] }
+                    };
+                    decision = decide(&task, &observation, &context(Sentinel::Checked(evidence), LiveSchema::Checked(live)));
+                    prop_assert!(
+                        matches!(&decision, Decision::Transition(t) if t.to == if step.schema_live { Completed } else { Failed }),
+                        "live-schema evidence must settle the task: {:?}", decision
+                    );
+                }
             }
+            prop_assert_ne!(&decision, &Decision::NeedLiveSchema, "live schema asked without the sentinel check");
 
             if let Decision::Transition(moved) = &decision {
                 prop_assert_eq!(moved.from, task.state);

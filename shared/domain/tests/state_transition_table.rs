@@ -1,4 +1,4 @@
-//! All 17×17 state pairs against the intended transition table, written out as data.
+//! All 18×18 state pairs against the intended transition table, written out as data.
 
 use schemabot_domain::state::transition::{is_allowed, predecessors, rank};
 use schemabot_domain::State;
@@ -74,7 +74,8 @@ fn intended(from: State) -> Vec<State> {
         }
         // Once the swap has started, no stop and no cancel.
         CuttingOver => vec![RevertWindow, Completed, Failed, Reverted],
-        RevertWindow => vec![Completed, Failed, Reverted],
+        RevertWindow => vec![Reverting, Completed, Failed, Reverted],
+        Reverting => vec![Reverted, Failed],
         // Resume (sequential → pending, atomic → running), finish on re-plan, fail, or cancel.
         Stopped => vec![Pending, Running, Completed, Failed, Cancelled],
         Completed | Failed | Cancelled | Reverted => vec![],

@@ -20,10 +20,11 @@ mod retry;
 mod stats;
 mod token;
 
-pub use client::{
-    DirectoryEntry, GithubClient, InstallationClient, IssueComment, PullRequestFile,
-    PullRequestInfo, Reaction, MAX_COMMENT_CHARS,
-};
+pub use client::comments::{IssueComment, MAX_COMMENT_CHARS};
+pub use client::contents::DirectoryEntry;
+pub use client::pulls::{PullRequestFile, PullRequestInfo};
+pub use client::reactions::Reaction;
+pub use client::{GithubClient, InstallationClient};
 pub use config::{
     GithubAppConfig, PrivateKeyPem, DEFAULT_API_BASE, ENV_API_URL, ENV_APP_ID, ENV_PRIVATE_KEY,
     ENV_PRIVATE_KEY_FILE,

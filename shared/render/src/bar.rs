@@ -68,9 +68,11 @@ pub fn bar(color: BarColor, percent: u8) -> String {
 /// recovering without known progress.
 pub fn bar_for_state(state: State, percent: u8) -> Option<String> {
     match state {
-        State::WaitingForCutover | State::CuttingOver | State::RevertWindow | State::Recovering => {
-            Some(bar(BarColor::Yellow, 100))
-        }
+        State::WaitingForCutover
+        | State::CuttingOver
+        | State::RevertWindow
+        | State::Reverting
+        | State::Recovering => Some(bar(BarColor::Yellow, 100)),
         State::Completed => Some(bar(BarColor::Green, 100)),
         State::Stopped => Some(bar(BarColor::Orange, percent)),
         State::Failed => Some(bar(BarColor::Red, percent)),

@@ -114,6 +114,7 @@ fn header(state: State) -> &'static str {
         State::Recovering => "Schema Change — Recovering",
         State::CuttingOver => "Schema Change — Cutting Over",
         State::RevertWindow => "Schema Change Applied (Pending Revert)",
+        State::Reverting => "Reverting Schema Change",
         State::Completed => "Schema Change Completed",
         State::Failed => "❌ Schema Change Failed",
         State::Stopped => "⏹️ Schema Change Stopped",
@@ -230,6 +231,7 @@ fn table_line(task: &Task, budget: &mut DdlBudget) -> TableLineView {
         State::Recovering => "🔄 Recovering...".to_string(),
         State::CuttingOver => with_bar(task.state, percent, "🔄 Cutting over..."),
         State::RevertWindow => with_bar(task.state, percent, "✓ Complete (pending revert)"),
+        State::Reverting => with_bar(task.state, percent, "↩️ Reverting..."),
         State::Failed => with_bar(task.state, percent, "❌ Failed"),
         State::Cancelled => "⊘ Cancelled (not started)".to_string(),
         State::Reverted => "↩️ Reverted".to_string(),
@@ -258,7 +260,19 @@ fn table_line(task: &Task, budget: &mut DdlBudget) -> TableLineView {
         | State::ValidatingBranch
         | State::CreatingDeployRequest
         | State::ValidatingDeployRequest => {
-            if task.rows_total > 0 {
+            if let Some(checksum) = task.checksum {
+                // The copy is done; the engine is verifying it before the cutover.
+                let checked = checksum.percent();
+                progress_detail = Some(format!(
+                    "Checksum: {} / {} rows",
+                    format::thousands(checksum.rows_checked),
+                    format::thousands(checksum.rows_total)
+                ));
+                format!(
+                    "{} verifying checksum {checked}%",
+                    bar(BarColor::Yellow, checked)
+                )
+            } else if task.rows_total > 0 {
                 progress_detail = Some(match task.eta_seconds {
                     Some(eta) => {
                         format!("{} · ETA: {}", rows(task), format::duration(eta_secs(eta)))

@@ -342,7 +342,7 @@ fn not_available_hint(state: State) -> &'static str {
         State::Failed | State::Cancelled | State::Reverted => {
             "The schema change has ended, so there is nothing to cut over."
         }
-        State::CuttingOver | State::Completed | State::RevertWindow => {
+        State::CuttingOver | State::Completed | State::RevertWindow | State::Reverting => {
             "The cutover has already happened."
         }
         State::Recovering => "The schema change is recovering after a restart; cutover will be available once recovery completes.",

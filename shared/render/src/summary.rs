@@ -51,6 +51,14 @@ struct TableEntryView {
     ddl: Option<String>,
 }
 
+/// Whether the outcome was settled by checking the live schema rather than reported by Tern.
+fn verified_live(tasks: &[Task]) -> bool {
+    tasks.iter().any(|task| {
+        task.error_message.as_deref()
+            == Some(schemabot_domain::state::reconcile::VERIFIED_LIVE_MESSAGE)
+    })
+}
+
 /// Renders the summary of a finished apply (completed, failed, stopped, cancelled or
 /// reverted), ending with the hidden `marker`. Any other state is a caller bug and an error.
 pub fn render_summary(
@@ -73,7 +81,11 @@ pub fn render_summary(
             header: "✅ Schema Change Applied",
             meta: MetadataView::of(apply, now, false, DurationLabel::Duration),
             attribution: None,
-            outcome: Some(if total > 1 {
+            outcome: Some(if verified_live(tasks) {
+                "Tern lost track of this change after a restart; SchemaBot verified against the \
+                 live schema that the desired schema is in place — your changes are live!"
+                    .to_string()
+            } else if total > 1 {
                 format!("All {total} tables applied successfully — your schema changes are live!")
             } else {
                 "Schema change applied successfully — your changes are live!".to_string()

@@ -1,4 +1,4 @@
-//! The progress comment in every state, its tombstone, and the reference examples (a)–(d).
+//! The progress comment in every state, its tombstone, and examples (a)–(d) byte for byte.
 
 mod common;
 
@@ -317,4 +317,45 @@ fn tombstone_without_tables_has_no_counts() {
     assert!(body.contains(
         "*Started at 2026-05-15 12:34:56 UTC*\n\n---\n\n*This progress comment is final"
     ));
+}
+
+/// A table whose copy is done and whose checksum is running: a yellow bar at the checksum's
+/// percent, next to a table still copying.
+#[test]
+fn checksum_in_progress_shows_the_verification() {
+    let verifying = with(task("orders", State::Running), |t| {
+        t.rows_copied = 100_000;
+        t.percent = 100;
+        t.eta_seconds = None;
+        t.checksum = Some(schemabot_domain::apply::Checksum {
+            rows_checked: 45_000,
+            rows_total: 100_000,
+        });
+    });
+    let body = progress(
+        &apply(State::Running),
+        &[verifying, task("payments", State::Running)],
+    );
+    assert!(
+        body.contains(&format!(
+            "{}{} verifying checksum 45%",
+            "🟨".repeat(9),
+            "⬜".repeat(11)
+        )),
+        "{body}"
+    );
+    assert!(body.contains("Checksum: 45,000 / 100,000 rows"), "{body}");
+    insta::assert_snapshot!("progress_checksum_in_progress", body);
+}
+
+/// Tern reverting a change (engines with a revert window): shown as such, never as complete.
+#[test]
+fn reverting_is_shown_as_reverting() {
+    let body = progress(
+        &apply(State::Reverting),
+        &[task("orders", State::Reverting)],
+    );
+    assert!(body.contains("## Reverting Schema Change"), "{body}");
+    assert!(body.contains("↩️ Reverting..."), "{body}");
+    insta::assert_snapshot!("progress_reverting", body);
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use mysql_async::{Pool, PoolConstraints, PoolOpts};
 
 use crate::dsn::{DsnSource, TargetDsn};
 use crate::error::SentinelError;
@@ -14,7 +14,7 @@ use crate::error::SentinelError;
 /// The table Spirit creates with defer-cutover and waits on.
 pub const SENTINEL_TABLE: &str = "_spirit_sentinel";
 
-/// Exactly the reference's check; the schema is bound, never interpolated.
+/// The schema is bound, never interpolated.
 pub const SENTINEL_QUERY: &str = "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = '_spirit_sentinel'";
 
 /// What actually runs: [`SENTINEL_QUERY`] plus, in the same round trip, whether the schema is
@@ -150,16 +150,14 @@ impl SentinelChecker {
         if let Some(pool) = pools.get(dsn) {
             return Ok(pool.clone());
         }
-        let opts = Opts::from_url(dsn.expose()).map_err(|_| SentinelError::InvalidDsn)?;
+        // The DSN's own TLS choice (ssl-mode, ssl-ca), see the `tls` module.
+        let opts = crate::tls::driver_opts(dsn.expose())?;
         let constraints = PoolConstraints::new(0, self.config.max_connections.max(1))
             .ok_or(SentinelError::InvalidDsn)?;
         let pool_opts = PoolOpts::default()
             .with_constraints(constraints)
             .with_inactive_connection_ttl(self.config.idle_timeout);
-        let opts = OptsBuilder::from_opts(opts)
-            .pool_opts(pool_opts)
-            // Lambda has no local socket; do not try to switch to one.
-            .prefer_socket(false);
+        let opts = opts.pool_opts(pool_opts);
         // Creating a pool opens nothing; connections are made on first use.
         let pool = Pool::new(opts);
         pools.insert(dsn.clone(), pool.clone());

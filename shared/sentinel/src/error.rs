@@ -19,6 +19,9 @@ pub enum SentinelError {
     },
     #[error("the target DSN is not a valid MySQL connection URL")]
     InvalidDsn,
+    /// `ssl-mode`/`ssl-ca` in the DSN are unusable. Says which rule, never the DSN.
+    #[error("the target DSN's TLS settings are invalid: {0}")]
+    InvalidTlsSettings(String),
     #[error("connecting to the target database took longer than {0:?}")]
     ConnectTimeout(Duration),
     #[error("the sentinel query took longer than {0:?}")]
@@ -61,7 +64,9 @@ impl SentinelError {
             Error::Io(IoError::Io(io)) => {
                 SentinelError::Unreachable(scrub(&io.to_string(), secrets))
             }
-            Error::Io(IoError::Tls(_)) => SentinelError::Unreachable("TLS handshake failed".into()),
+            Error::Io(IoError::Tls(tls)) => {
+                SentinelError::Unreachable(scrub(&format!("TLS handshake failed: {tls}"), secrets))
+            }
             Error::Driver(driver) => {
                 SentinelError::Unreachable(scrub(&driver.to_string(), secrets))
             }

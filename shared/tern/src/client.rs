@@ -1,20 +1,22 @@
 //! A typed Tern client: one lazily connected channel per endpoint, cached for the life of the
 //! process (a warm Lambda reuses it), with connect and per-request timeouts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use schemabot_domain::state::normalize::{normalize, proto_state, Normalized};
-use schemabot_domain::State;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
 use crate::endpoints::TernEndpoints;
 use crate::error::TernError;
 use crate::proto;
 use crate::proto::tern_client::TernClient as GrpcTernClient;
+use crate::report::ProgressReport;
+use crate::request::{
+    ApplyOutcome, ApplySpec, Control, ControlOutcome, CutoverOutcome, SchemaDiff, TernTarget,
+};
 
 /// Timeouts for Tern calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,197 +36,13 @@ impl Default for TernClientConfig {
     }
 }
 
-/// Which apply, on which Tern. `tern_apply_id` is Tern's id for the apply (may be empty to
-/// mean "the active change of this database", as Tern allows).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TernTarget {
-    pub deployment: String,
-    pub environment: String,
-    pub tern_apply_id: String,
-    pub database: String,
-    /// `mysql` or `vitess`.
-    pub database_type: String,
-}
-
-pub type CutoverTarget = TernTarget;
-pub type ProgressTarget = TernTarget;
-
-/// What Tern said to a Cutover request that it answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CutoverOutcome {
-    Accepted,
-    /// A refusal that is not an error (for example, recovering after a restart).
-    NotAccepted {
-        message: String,
-    },
-}
-
-/// What Tern said to an Apply request that it answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApplyOutcome {
-    Accepted { apply_id: String },
-    NotAccepted { message: String },
-}
-
-/// Spirit's summary when it has no in-memory migration (after a restart).
-pub const ENGINE_IDLE_SUMMARY: &str = "No active schema change";
-
-/// One Progress answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProgressReport {
-    pub apply_id: String,
-    /// The overall state; `NoActiveChange` when Tern knows nothing for the query, `Unknown` for
-    /// a value newer than this `.proto` (log it).
-    pub state: Normalized,
-    /// The wire value behind `state`.
-    pub raw_state: i32,
-    pub summary: String,
-    pub error_message: String,
-    pub started_at: String,
-    pub completed_at: String,
-    pub tables: Vec<TableReport>,
-}
-
-impl ProgressReport {
-    /// Spirit lost its in-memory migration (Tern restarted) and has not resumed it yet:
-    /// PENDING overall with the "No active schema change" summary.
-    pub fn engine_is_idle(&self) -> bool {
-        self.state == Normalized::State(State::Pending)
-            && self.summary.eq_ignore_ascii_case(ENGINE_IDLE_SUMMARY)
-    }
-
-    fn from_wire(response: proto::ProgressResponse) -> Self {
-        ProgressReport {
-            apply_id: response.apply_id,
-            state: proto_state(response.state),
-            raw_state: response.state,
-            summary: response.summary,
-            error_message: response.error_message,
-            started_at: response.started_at,
-            completed_at: response.completed_at,
-            tables: response
-                .tables
-                .into_iter()
-                .map(TableReport::from_wire)
-                .collect(),
-        }
-    }
-}
-
-/// One table of a Progress answer. `status` is the raw engine string (Spirit camelCase such
-/// as `waitingOnSentinelTable`, or a canonical state); the caller normalises it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableReport {
-    pub task_id: String,
-    pub namespace: String,
-    pub table_name: String,
-    pub ddl: String,
-    pub status: String,
-    pub rows_copied: i64,
-    pub rows_total: i64,
-    pub percent: i32,
-    pub eta_seconds: i64,
-    pub is_instant: bool,
-    pub progress_detail: String,
-    pub ready_to_complete: bool,
-}
-
-impl TableReport {
-    /// `status` as a canonical state (Spirit's camelCase, Vitess and storage names).
-    pub fn normalized_status(&self) -> Normalized {
-        normalize(&self.status)
-    }
-
-    fn from_wire(table: proto::TableProgress) -> Self {
-        TableReport {
-            task_id: table.task_id,
-            namespace: table.namespace,
-            table_name: table.table_name,
-            ddl: table.ddl,
-            status: table.status,
-            rows_copied: table.rows_copied,
-            rows_total: table.rows_total,
-            percent: table.percent_complete,
-            eta_seconds: table.eta_seconds,
-            is_instant: table.is_instant,
-            progress_detail: table.progress_detail,
-            ready_to_complete: table.ready_to_complete,
-        }
-    }
-}
-
-/// An Apply request: the planned changes for one database.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ApplySpec {
-    pub deployment: String,
-    pub environment: String,
-    pub database: String,
-    pub database_type: String,
-    pub plan_id: String,
-    pub ddl_changes: Vec<proto::TableChange>,
-    /// Spirit stops at the sentinel wait until a Cutover call.
-    pub defer_cutover: bool,
-    pub allow_unsafe: bool,
-    pub skip_revert: bool,
-    /// Namespace → (file name → content): the declarative schema the plan was made from.
-    pub schema_files: BTreeMap<String, BTreeMap<String, String>>,
-    /// Who asked (a GitHub login), for Tern's audit log.
-    pub caller: String,
-    /// Further Tern options, sent as given.
-    pub extra_options: BTreeMap<String, String>,
-}
-
-impl ApplySpec {
-    fn to_wire(&self) -> proto::ApplyRequest {
-        let mut options: HashMap<String, String> = self
-            .extra_options
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        // Tern reads booleans as the string "true"; absence means false.
-        if self.defer_cutover {
-            options.insert("defer_cutover".into(), "true".into());
-        }
-        if self.allow_unsafe {
-            options.insert("allow_unsafe".into(), "true".into());
-        }
-        if self.skip_revert {
-            options.insert("skip_revert".into(), "true".into());
-        }
-        if !self.environment.is_empty() {
-            options.insert("environment".into(), self.environment.clone());
-        }
-        if !self.caller.is_empty() {
-            options.insert("caller".into(), self.caller.clone());
-        }
-        proto::ApplyRequest {
-            plan_id: self.plan_id.clone(),
-            options,
-            database: self.database.clone(),
-            r#type: self.database_type.clone(),
-            ddl_changes: self.ddl_changes.clone(),
-            environment: self.environment.clone(),
-            caller: self.caller.clone(),
-            schema_files: self
-                .schema_files
-                .iter()
-                .map(|(namespace, files)| {
-                    let files = files.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                    (namespace.clone(), proto::SchemaFiles { files })
-                })
-                .collect(),
-            ..Default::default()
-        }
-    }
-}
-
 /// The Tern client. Cheap to share behind an `Arc`; create it once per process.
 #[derive(Debug)]
 pub struct TernClient {
     endpoints: TernEndpoints,
     config: TernClientConfig,
-    /// Keyed by endpoint URI, so a changed address gets a fresh channel.
-    channels: Mutex<HashMap<String, Channel>>,
+    /// Keyed by endpoint (URI and TLS material), so a changed address gets a fresh channel.
+    channels: Mutex<HashMap<crate::TernEndpoint, Channel>>,
 }
 
 impl TernClient {
@@ -260,16 +78,16 @@ impl TernClient {
         deployment: &str,
         environment: &str,
     ) -> Result<GrpcTernClient<Channel>, TernError> {
-        let uri = self.endpoints.resolve(deployment, environment)?;
+        let target = self.endpoints.resolve_endpoint(deployment, environment)?;
         // A poisoned lock only means another thread panicked while inserting; the map is intact.
         let mut channels = self
             .channels
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let channel = match channels.get(uri) {
+        let channel = match channels.get(target) {
             Some(channel) => channel.clone(),
             None => {
-                let endpoint = Endpoint::from_shared(uri.to_string())
+                let mut endpoint = Endpoint::from_shared(target.uri().to_string())
                     .map_err(|_| {
                         TernError::Endpoint(crate::EndpointError::InvalidUri {
                             deployment: deployment.to_string(),
@@ -278,10 +96,23 @@ impl TernClient {
                     })?
                     .connect_timeout(self.config.connect_timeout)
                     .tcp_nodelay(true);
+                if let Some(tls) = target.tls() {
+                    // The handshake is bounded like the connect; a refused certificate fails
+                    // the call at once rather than waiting for the request timeout.
+                    endpoint = endpoint
+                        .tls_config(tls.client_config(self.config.connect_timeout))
+                        .map_err(|e| {
+                            TernError::Endpoint(crate::EndpointError::Tls {
+                                deployment: deployment.to_string(),
+                                environment: environment.to_string(),
+                                reason: crate::tls::describe(&e),
+                            })
+                        })?;
+                }
                 // Lazy: nothing is dialled until the first call, and a dropped connection is
                 // re-established by the channel itself on the next call.
                 let channel = endpoint.connect_lazy();
-                channels.insert(uri.to_string(), channel.clone());
+                channels.insert(target.clone(), channel.clone());
                 channel
             }
         };
@@ -290,47 +121,115 @@ impl TernClient {
 
     /// Asks Tern to cut over (drop Spirit's sentinel). Tern only accepts while the apply waits
     /// for cutover; other answers come back as [`CutoverOutcome::NotAccepted`].
-    pub async fn cutover(&self, target: &CutoverTarget) -> Result<CutoverOutcome, TernError> {
-        let mut grpc = self.grpc(&target.deployment, &target.environment)?;
-        let request = proto::CutoverRequest {
-            database: target.database.clone(),
-            r#type: target.database_type.clone(),
-            environment: target.environment.clone(),
-            apply_id: target.tern_apply_id.clone(),
-        };
-        let response = self.bounded(grpc.cutover(self.request(request))).await;
-        let response = log_failure("cutover", target, response)?;
-        tracing::info!(
-            deployment = %target.deployment,
-            environment = %target.environment,
-            tern_apply_id = %target.tern_apply_id,
-            accepted = response.accepted,
-            "tern cutover answered"
-        );
-        Ok(if response.accepted {
-            CutoverOutcome::Accepted
-        } else {
-            CutoverOutcome::NotAccepted {
-                message: response.error_message,
-            }
+    pub async fn cutover(&self, target: &TernTarget) -> Result<CutoverOutcome, TernError> {
+        Ok(match self.control(Control::Cutover, target).await? {
+            ControlOutcome::Accepted { .. } => CutoverOutcome::Accepted,
+            ControlOutcome::NotAccepted { message } => CutoverOutcome::NotAccepted { message },
         })
     }
 
-    /// Reads an apply's progress. Read-only on Tern's side.
-    pub async fn progress(&self, target: &ProgressTarget) -> Result<ProgressReport, TernError> {
+    /// Sends one lifecycle control for the apply `target` names.
+    pub async fn control(
+        &self,
+        action: Control,
+        target: &TernTarget,
+    ) -> Result<ControlOutcome, TernError> {
         let mut grpc = self.grpc(&target.deployment, &target.environment)?;
-        let request = proto::ProgressRequest {
-            database: target.database.clone(),
-            r#type: target.database_type.clone(),
-            environment: target.environment.clone(),
-            apply_id: target.tern_apply_id.clone(),
+        let (apply_id, environment) = (target.tern_apply_id.clone(), target.environment.clone());
+        let answer = match action {
+            Control::Cutover => {
+                let request = proto::CutoverRequest {
+                    apply_id,
+                    environment,
+                };
+                self.bounded(grpc.cutover(self.request(request)))
+                    .await
+                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
+            }
+            Control::Stop => {
+                let request = proto::StopRequest {
+                    apply_id,
+                    environment,
+                };
+                self.bounded(grpc.stop(self.request(request)))
+                    .await
+                    .map(|r| match ControlOutcome::of(r.accepted, r.error_message) {
+                        ControlOutcome::Accepted { .. } => ControlOutcome::Accepted {
+                            resume_deadline: Some(r.resume_deadline)
+                                .filter(|deadline| !deadline.is_empty()),
+                        },
+                        refused => refused,
+                    })
+            }
+            Control::Start => {
+                let request = proto::StartRequest {
+                    apply_id,
+                    environment,
+                };
+                self.bounded(grpc.start(self.request(request)))
+                    .await
+                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
+            }
+            Control::Cancel => {
+                let request = proto::CancelRequest {
+                    apply_id,
+                    environment,
+                };
+                self.bounded(grpc.cancel(self.request(request)))
+                    .await
+                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
+            }
+            Control::Revert => {
+                let request = proto::RevertRequest {
+                    apply_id,
+                    environment,
+                };
+                self.bounded(grpc.revert(self.request(request)))
+                    .await
+                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
+            }
+            Control::SkipRevert => {
+                let request = proto::SkipRevertRequest {
+                    apply_id,
+                    environment,
+                };
+                self.bounded(grpc.skip_revert(self.request(request)))
+                    .await
+                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
+            }
         };
-        let response = self.bounded(grpc.progress(self.request(request))).await;
-        let response = log_failure("progress", target, response)?;
-        Ok(ProgressReport::from_wire(response))
+        let outcome = log_failure(action.rpc_name(), target, answer)?;
+        tracing::info!(
+            rpc = action.rpc_name(),
+            deployment = %target.deployment,
+            environment = %target.environment,
+            tern_apply_id = %target.tern_apply_id,
+            accepted = matches!(outcome, ControlOutcome::Accepted { .. }),
+            "tern control answered"
+        );
+        Ok(outcome)
     }
 
-    /// Starts an apply; Tern answers at once with its apply id and runs it asynchronously.
+    /// Reads an apply's progress. Read-only on Tern's side. An apply Tern does not know
+    /// (`NOT_FOUND`) is a report of no active change: evidence, not a failure to retry.
+    pub async fn progress(&self, target: &TernTarget) -> Result<ProgressReport, TernError> {
+        let mut grpc = self.grpc(&target.deployment, &target.environment)?;
+        let request = proto::ProgressRequest {
+            apply_id: target.tern_apply_id.clone(),
+            environment: target.environment.clone(),
+        };
+        match self.bounded(grpc.progress(self.request(request))).await {
+            Ok(response) => Ok(ProgressReport::from_wire(response)),
+            Err(TernError::Rejected(status)) if status.code() == Code::NotFound => {
+                tracing::info!(tern_apply_id = %target.tern_apply_id, "Tern has no such apply (NOT_FOUND)");
+                Ok(ProgressReport::not_found(&target.tern_apply_id))
+            }
+            Err(error) => log_failure("progress", target, Err(error)),
+        }
+    }
+
+    /// Starts an apply; Tern answers at once with its apply id and runs it asynchronously. With
+    /// the same `idempotency_key`, Tern answers with the apply the first request started.
     pub async fn apply(&self, spec: &ApplySpec) -> Result<ApplyOutcome, TernError> {
         let mut grpc = self.grpc(&spec.deployment, &spec.environment)?;
         let response = self
@@ -360,6 +259,29 @@ impl TernClient {
     ) -> Result<proto::PlanResponse, TernError> {
         let mut grpc = self.grpc(deployment, environment)?;
         self.bounded(grpc.plan(self.request(request))).await
+    }
+
+    /// What still separates the live database from the desired schema in `request`: Tern's
+    /// read-only `PlanDiff`, or `Plan` on a server that does not implement it.
+    pub async fn schema_diff(
+        &self,
+        deployment: &str,
+        environment: &str,
+        request: proto::PlanRequest,
+    ) -> Result<SchemaDiff, TernError> {
+        let mut grpc = self.grpc(deployment, environment)?;
+        match self
+            .bounded(grpc.plan_diff(self.request(request.clone())))
+            .await
+        {
+            Ok(diff) => Ok(SchemaDiff::from_changes(diff.changes, diff.errors)),
+            Err(TernError::Rejected(status)) if status.code() == Code::Unimplemented => {
+                tracing::info!("Tern has no PlanDiff; asking Plan instead");
+                let plan = self.bounded(grpc.plan(self.request(request))).await?;
+                Ok(SchemaDiff::from_changes(plan.changes, plan.errors))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Tern's health status string.
@@ -418,78 +340,6 @@ fn log_failure<T>(
 mod tests {
     use super::*;
 
-    #[test]
-    fn progress_report_normalises_state_and_table_status() {
-        let report = ProgressReport::from_wire(proto::ProgressResponse {
-            apply_id: "apply-0123456789abcdef".into(),
-            state: proto::State::WaitingForCutover as i32,
-            tables: vec![proto::TableProgress {
-                table_name: "users".into(),
-                status: "waitingOnSentinelTable".into(),
-                ready_to_complete: true,
-                ..Default::default()
-            }],
-            ..Default::default()
-        });
-        assert_eq!(report.state, Normalized::State(State::WaitingForCutover));
-        assert_eq!(report.raw_state, 3);
-        assert_eq!(
-            report.tables[0].normalized_status(),
-            Normalized::State(State::WaitingForCutover)
-        );
-        assert!(report.tables[0].ready_to_complete);
-
-        let nothing = ProgressReport::from_wire(proto::ProgressResponse::default());
-        assert_eq!(nothing.state, Normalized::NoActiveChange);
-        let future = ProgressReport::from_wire(proto::ProgressResponse {
-            state: 99,
-            ..Default::default()
-        });
-        assert!(matches!(future.state, Normalized::Unknown(_)));
-    }
-
-    #[test]
-    fn apply_spec_sends_booleans_as_true_strings() {
-        let spec = ApplySpec {
-            deployment: "testapp".into(),
-            environment: "staging".into(),
-            database: "testapp".into(),
-            database_type: "mysql".into(),
-            defer_cutover: true,
-            caller: "octocat".into(),
-            ..Default::default()
-        };
-        let wire = spec.to_wire();
-        assert_eq!(
-            wire.options.get("defer_cutover").map(String::as_str),
-            Some("true")
-        );
-        assert!(!wire.options.contains_key("allow_unsafe"));
-        assert_eq!(
-            wire.options.get("caller").map(String::as_str),
-            Some("octocat")
-        );
-        assert_eq!(wire.r#type, "mysql");
-        assert_eq!(wire.environment, "staging");
-    }
-
-    #[test]
-    fn engine_idle_is_pending_with_the_spirit_summary() {
-        let report = ProgressReport::from_wire(proto::ProgressResponse {
-            apply_id: "apply-0123456789abcdef".into(),
-            state: proto::State::Pending as i32,
-            summary: "No active schema change".into(),
-            ..Default::default()
-        });
-        assert!(report.engine_is_idle());
-        let report = ProgressReport::from_wire(proto::ProgressResponse {
-            state: proto::State::Pending as i32,
-            summary: "queued".into(),
-            ..Default::default()
-        });
-        assert!(!report.engine_is_idle());
-    }
-
     #[tokio::test]
     async fn unreachable_tern_is_a_transient_error() {
         // Port 9 (discard) on localhost is closed in any sane test environment.
@@ -503,14 +353,10 @@ mod tests {
                 request_timeout: Duration::from_secs(2),
             },
         );
-        let target = CutoverTarget {
-            deployment: "testapp".into(),
-            environment: "staging".into(),
-            tern_apply_id: "apply-0123456789abcdef".into(),
-            database: "testapp".into(),
-            database_type: "mysql".into(),
-        };
+        let target = TernTarget::new("testapp", "staging", "apply-0123456789abcdef");
         let err = client.cutover(&target).await.unwrap_err();
+        assert!(err.is_transient(), "{err:?}");
+        let err = client.progress(&target).await.unwrap_err();
         assert!(err.is_transient(), "{err:?}");
     }
 
@@ -518,11 +364,7 @@ mod tests {
     async fn unknown_deployment_is_permanent_and_never_dials() {
         let client = TernClient::new(TernEndpoints::new(), TernClientConfig::default());
         let err = client
-            .progress(&ProgressTarget {
-                deployment: "nope".into(),
-                environment: "staging".into(),
-                ..Default::default()
-            })
+            .progress(&TernTarget::new("nope", "staging", "apply-01"))
             .await
             .unwrap_err();
         assert!(!err.is_transient());

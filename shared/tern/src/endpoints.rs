@@ -3,8 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::tls::{
+    normalise_uri, EndpointSetting, TernEndpoint, TlsMaterial, TlsSources, Transport,
+};
+
 /// The environment variable holding the endpoint map as JSON:
-/// `{"testapp":{"staging":"http://127.0.0.1:50051"}}`.
+/// `{"testapp":{"staging":"http://127.0.0.1:50051"}}`, each endpoint a URI string or an
+/// object ([`crate::tls::EndpointSpec`]).
 pub const TERN_ENDPOINTS_ENV: &str = "SCHEMABOT_TERN_ENDPOINTS";
 
 /// Why an endpoint could not be configured or resolved. The wording of the resolution errors
@@ -14,7 +19,7 @@ pub enum EndpointError {
     #[error("{TERN_ENDPOINTS_ENV} is not set")]
     MissingConfiguration,
     #[error(
-        "tern endpoint configuration is not a JSON object of deployment -> environment -> URI: {0}"
+        "tern endpoint configuration is not a JSON object of deployment -> environment -> endpoint: {0}"
     )]
     MalformedConfiguration(String),
     #[error("tern endpoint for {deployment}/{environment} is not a valid URI")]
@@ -23,11 +28,19 @@ pub enum EndpointError {
         environment: String,
     },
     #[error(
-        "tern endpoint for {deployment}/{environment} uses TLS, which this build does not support"
+        "tern endpoint for {deployment}/{environment} is plain http but has TLS settings: use an https:// address"
     )]
-    TlsUnsupported {
+    PlainWithTlsSettings {
         deployment: String,
         environment: String,
+    },
+    /// Unusable TLS material: unreadable file, PEM without certificates, key without
+    /// certificate, a secret not loaded... Never quotes the material itself.
+    #[error("TLS for tern endpoint {deployment}/{environment}: {reason}")]
+    Tls {
+        deployment: String,
+        environment: String,
+        reason: String,
     },
     #[error("unknown deployment: {0}")]
     UnknownDeployment(String),
@@ -43,10 +56,13 @@ pub enum EndpointError {
     },
 }
 
-/// Map of deployment → environment → Tern endpoint URI (`http://host:port`).
+/// Configured endpoints, as parsed: deployment → environment → setting.
+pub type EndpointSettings = BTreeMap<String, BTreeMap<String, EndpointSetting>>;
+
+/// Map of deployment → environment → Tern endpoint (URI and, for `https://`, TLS material).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TernEndpoints {
-    by_deployment: BTreeMap<String, BTreeMap<String, String>>,
+    by_deployment: BTreeMap<String, BTreeMap<String, TernEndpoint>>,
 }
 
 impl TernEndpoints {
@@ -61,101 +77,151 @@ impl TernEndpoints {
         Self::from_json(&raw)
     }
 
-    /// Parses `{"<deployment>":{"<environment>":"<uri>"}}`. A bare `host:port` (SchemaBot's own
-    /// config format) is accepted and means `http://host:port`. An empty address is kept and
-    /// reported when it is resolved, like SchemaBot does.
+    /// Parses `{"<deployment>":{"<environment>":<endpoint>}}` and reads the files it names.
+    /// An endpoint is a URI string (a bare `host:port`, SchemaBot's own config format, means
+    /// `http://host:port`; an empty one is kept and reported when it is resolved, like
+    /// SchemaBot does) or an object. Secret ARNs are refused here: only the worker fetches
+    /// them ([`TernEndpoints::from_settings`]).
     pub fn from_json(json: &str) -> Result<Self, EndpointError> {
-        let parsed: BTreeMap<String, BTreeMap<String, String>> = serde_json::from_str(json)
-            .map_err(|e| EndpointError::MalformedConfiguration(e.to_string()))?;
+        let settings = parse_settings(json)?;
+        let mut sources = TlsSources::new();
+        for (deployment, environments) in &settings {
+            for (environment, setting) in environments {
+                setting.check_shape(deployment, environment)?;
+                sources.read_files(deployment, environment, setting)?;
+            }
+        }
+        Self::from_settings(&settings, &sources)
+    }
+
+    /// Resolves parsed settings with TLS material already read into `sources`.
+    pub fn from_settings(
+        settings: &EndpointSettings,
+        sources: &TlsSources,
+    ) -> Result<Self, EndpointError> {
         let mut endpoints = Self::new();
-        for (deployment, environments) in parsed {
-            for (environment, address) in environments {
-                endpoints = endpoints.with_endpoint(&deployment, &environment, &address)?;
+        for (deployment, environments) in settings {
+            for (environment, setting) in environments {
+                endpoints = endpoints.with_setting(deployment, environment, setting, sources)?;
             }
         }
         Ok(endpoints)
     }
 
-    /// Adds (or replaces) one endpoint, validating and normalising its URI.
+    /// Adds (or replaces) one endpoint given as a URI string, validating and normalising it.
+    /// `https://` verifies the server against the system roots.
     pub fn with_endpoint(
-        mut self,
+        self,
         deployment: &str,
         environment: &str,
         address: &str,
     ) -> Result<Self, EndpointError> {
-        let uri = normalise_uri(deployment, environment, address)?;
+        let setting = EndpointSetting::from(address);
+        self.with_setting(deployment, environment, &setting, &TlsSources::new())
+    }
+
+    /// Adds (or replaces) one `https://` endpoint with explicit TLS material.
+    pub fn with_tls_endpoint(
+        self,
+        deployment: &str,
+        environment: &str,
+        address: &str,
+        material: TlsMaterial,
+    ) -> Result<Self, EndpointError> {
+        let uri = match normalise_uri(deployment, environment, address)? {
+            Some((uri, Transport::Tls)) => uri,
+            Some((_, Transport::Plain)) => {
+                return Err(EndpointError::PlainWithTlsSettings {
+                    deployment: deployment.to_string(),
+                    environment: environment.to_string(),
+                })
+            }
+            None => {
+                return Err(EndpointError::InvalidUri {
+                    deployment: deployment.to_string(),
+                    environment: environment.to_string(),
+                })
+            }
+        };
+        material.check(&uri).map_err(|reason| EndpointError::Tls {
+            deployment: deployment.to_string(),
+            environment: environment.to_string(),
+            reason,
+        })?;
+        Ok(self.insert(
+            deployment,
+            environment,
+            TernEndpoint {
+                uri,
+                tls: Some(material),
+            },
+        ))
+    }
+
+    /// Adds (or replaces) one endpoint from its setting, TLS material taken from `sources`.
+    pub fn with_setting(
+        self,
+        deployment: &str,
+        environment: &str,
+        setting: &EndpointSetting,
+        sources: &TlsSources,
+    ) -> Result<Self, EndpointError> {
+        let endpoint = setting.resolve(deployment, environment, sources)?;
+        Ok(self.insert(deployment, environment, endpoint))
+    }
+
+    fn insert(mut self, deployment: &str, environment: &str, endpoint: TernEndpoint) -> Self {
         self.by_deployment
             .entry(deployment.to_string())
             .or_default()
-            .insert(environment.to_string(), uri);
-        Ok(self)
+            .insert(environment.to_string(), endpoint);
+        self
     }
 
     /// The endpoint URI for `(deployment, environment)`.
     pub fn resolve(&self, deployment: &str, environment: &str) -> Result<&str, EndpointError> {
+        self.resolve_endpoint(deployment, environment)
+            .map(TernEndpoint::uri)
+    }
+
+    /// The endpoint for `(deployment, environment)`, with its TLS material.
+    pub fn resolve_endpoint(
+        &self,
+        deployment: &str,
+        environment: &str,
+    ) -> Result<&TernEndpoint, EndpointError> {
         let environments = self
             .by_deployment
             .get(deployment)
             .ok_or_else(|| EndpointError::UnknownDeployment(deployment.to_string()))?;
-        let uri =
+        let endpoint =
             environments
                 .get(environment)
                 .ok_or_else(|| EndpointError::UnknownEnvironment {
                     deployment: deployment.to_string(),
                     environment: environment.to_string(),
                 })?;
-        if uri.is_empty() {
+        if endpoint.uri.is_empty() {
             return Err(EndpointError::NotConfigured {
                 deployment: deployment.to_string(),
                 environment: environment.to_string(),
             });
         }
-        Ok(uri)
+        Ok(endpoint)
     }
 
     /// Every configured `(deployment, environment, uri)`, sorted.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         self.by_deployment.iter().flat_map(|(deployment, envs)| {
             envs.iter()
-                .map(move |(env, uri)| (deployment.as_str(), env.as_str(), uri.as_str()))
+                .map(move |(env, endpoint)| (deployment.as_str(), env.as_str(), endpoint.uri()))
         })
     }
 }
 
-fn normalise_uri(
-    deployment: &str,
-    environment: &str,
-    address: &str,
-) -> Result<String, EndpointError> {
-    let address = address.trim();
-    if address.is_empty() {
-        return Ok(String::new());
-    }
-    let invalid = || EndpointError::InvalidUri {
-        deployment: deployment.to_string(),
-        environment: environment.to_string(),
-    };
-    let with_scheme = if address.contains("://") {
-        address.to_string()
-    } else {
-        format!("http://{address}")
-    };
-    let uri: tonic::codegen::http::Uri = with_scheme.parse().map_err(|_| invalid())?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        // tonic is built without a TLS stack here; fail at configuration time, not per call.
-        Some("https") => {
-            return Err(EndpointError::TlsUnsupported {
-                deployment: deployment.to_string(),
-                environment: environment.to_string(),
-            })
-        }
-        _ => return Err(invalid()),
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid());
-    }
-    Ok(with_scheme)
+/// Parses the endpoint map without reading files or checking addresses.
+pub fn parse_settings(json: &str) -> Result<EndpointSettings, EndpointError> {
+    serde_json::from_str(json).map_err(|e| EndpointError::MalformedConfiguration(e.to_string()))
 }
 
 #[cfg(test)]
@@ -223,10 +289,6 @@ mod tests {
         assert!(matches!(
             TernEndpoints::from_json(r#"{"testapp":{"staging":"http://"}}"#),
             Err(EndpointError::InvalidUri { .. })
-        ));
-        assert!(matches!(
-            TernEndpoints::from_json(r#"{"testapp":{"staging":"https://tern:443"}}"#),
-            Err(EndpointError::TlsUnsupported { .. })
         ));
     }
 

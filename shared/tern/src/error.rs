@@ -46,20 +46,36 @@ impl TernError {
             return TernError::Timeout(Duration::ZERO);
         }
         match status.code() {
-            Code::Unavailable => TernError::Unavailable(status.message().to_string()),
+            Code::Unavailable => TernError::Unavailable(with_causes(&status)),
             // Tern's own deadline, or ours propagated in grpc-timeout.
             Code::DeadlineExceeded => TernError::Timeout(Duration::ZERO),
             // Back-pressure and aborted attempts are retryable by gRPC's own guidance.
             Code::ResourceExhausted | Code::Aborted => TernError::Transport {
                 code: status.code(),
-                message: status.message().to_string(),
+                message: with_causes(&status),
             },
             _ if std::error::Error::source(&status).is_some() => TernError::Transport {
                 code: status.code(),
-                message: status.message().to_string(),
+                message: with_causes(&status),
             },
             _ => TernError::Rejected(status),
         }
+    }
+}
+
+/// The status message and, for a local failure, its causes: tonic's own message is often just
+/// "transport error", the reason (a TLS alert, a refused certificate) is in the chain.
+fn with_causes(status: &Status) -> String {
+    match std::error::Error::source(status) {
+        Some(cause) => {
+            let causes = crate::tls::describe(cause);
+            if status.message().is_empty() || causes.contains(status.message()) {
+                causes
+            } else {
+                format!("{}: {causes}", status.message())
+            }
+        }
+        None => status.message().to_string(),
     }
 }
 
@@ -127,6 +143,30 @@ mod tests {
         assert_eq!(status.code(), Code::Unknown);
         let err = TernError::from_status(status);
         assert!(matches!(err, TernError::Transport { .. }), "{err:?}");
+        assert!(err.is_transient());
+    }
+
+    #[test]
+    fn local_failures_carry_their_causes() {
+        #[derive(Debug)]
+        struct Transport(std::io::Error);
+        impl std::fmt::Display for Transport {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("transport error")
+            }
+        }
+        impl std::error::Error for Transport {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let cause = std::io::Error::other("received fatal alert: CertificateRequired");
+        let status = Status::from_error(Box::new(Transport(cause)));
+        let err = TernError::from_status(status);
+        assert_eq!(
+            err.to_string(),
+            "tern transport error (Unknown): transport error: received fatal alert: CertificateRequired"
+        );
         assert!(err.is_transient());
     }
 

@@ -18,7 +18,7 @@
 //!           [--scenarios ping,issue_comment] [--private-moto]
 //! ```
 
-use schemabot_aws::config::{dynamodb_client, sqs_client};
+use schemabot_aws::config::{dynamodb_client, load_sdk_config, sqs_client};
 use schemabot_aws::queue::create_fifo_queue;
 use schemabot_aws::table::create_table;
 use schemabot_aws::RequestCounter;
@@ -136,10 +136,12 @@ async fn fresh_target(endpoint: Option<&str>) -> Result<Target, BoxError> {
             "AWS_ENDPOINT_URL is not set: run scripts/services.sh start and source .local/services.env"
         })?,
     };
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    // The functions' own SDK configuration (environment only, the project's HTTPS client).
+    let sdk = load_sdk_config()
+        .await
+        .into_builder()
         .endpoint_url(&endpoint)
-        .load()
-        .await;
+        .build();
     let counter = RequestCounter::new();
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let table = format!("coldstart-{}", &suffix[..12]);

@@ -8,8 +8,12 @@
 //! cutover, a DBA comments `schemabot cutover … -e staging`, Cutover Triggered, completed,
 //! summary, lock released.
 //! Act 2: a push changes another table → re-plan → `apply … -y` → the apply waits for cutover,
-//! Tern restarts (🔄 Recovering..., a cutover is refused), Spirit resumes from its checkpoint,
-//! the cutover goes through.
+//! Tern restarts and reports the apply recovering (🔄 Recovering..., a cutover is refused),
+//! Spirit resumes from its checkpoint, the cutover goes through.
+//! Act 3: another push → `apply … -y` → waiting for cutover → Tern restarts and someone drops
+//! the sentinel while Spirit is down: the copy is lost. SchemaBot does not take the missing
+//! sentinel for a cutover: Tern's diff shows the change is not live, so the apply fails with a
+//! message for a person, not "completed".
 
 use schemabot_domain::lock::{LockKey, LockStage};
 use schemabot_domain::{ApplyId, Database, Environment, PrNumber};
@@ -23,6 +27,7 @@ type DemoResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 const HEAD: &str = "4c5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b";
 const NEXT_HEAD: &str = "5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b4c";
+const THIRD_HEAD: &str = "6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b4c5d";
 
 struct Demo {
     stack: Stack,
@@ -137,7 +142,7 @@ async fn run() -> DemoResult<()> {
     demo.sweep().await;
     demo.show_progress(
         &second,
-        "SchemaBot found the sentinel: recovering, last bar kept",
+        "Tern reports the apply RECOVERING: SchemaBot shows it recovering, last bar kept",
     )
     .await?;
     demo.command(
@@ -156,6 +161,45 @@ async fn run() -> DemoResult<()> {
     )
     .await?;
     demo.sweep_until_done(&second).await?;
+
+    demo.heading("Act 3 — the sentinel dropped while Spirit was down: verified, not assumed");
+    demo.seed_pr_with_note(THIRD_HEAD);
+    demo.say("A push adds a `note` column to `orders.sql`.");
+    demo.pull_request("synchronize", THIRD_HEAD).await?;
+    demo.command("alice-dba", "schemabot apply -e staging --defer-cutover -y")
+        .await?;
+    let third = demo.applying("staging").await?;
+    demo.stack.tern.finish_copy(third.as_str())?;
+    demo.sweep().await;
+    demo.show_progress(&third, "Ready for cutover").await?;
+    demo.stack.tern.restart();
+    demo.stack
+        .mysql_exec(&[&format!(
+            "DROP TABLE `{}`.`_spirit_sentinel`",
+            demo.database
+        )])
+        .await;
+    demo.say(
+        "Tern restarted, and while Spirit was down someone dropped `_spirit_sentinel`: the copy \
+         is lost and the swap never happened.",
+    );
+    demo.sweep().await;
+    demo.show_progress(&third, "Tern reports the apply RECOVERING")
+        .await?;
+    demo.sweep_until_done(&third).await?;
+    let ended = demo
+        .stack
+        .store
+        .get_apply(&third)
+        .await?
+        .ok_or("apply gone")?;
+    if ended.state != schemabot_domain::State::Failed {
+        return Err(format!("act 3 ended {}, not failed", ended.state).into());
+    }
+    demo.say(&format!(
+        "The `note` column is live: {} — SchemaBot asked Tern's read-only diff instead of assuming the cutover happened.",
+        demo.column_exists("orders", "note").await?
+    ));
     demo.show_thread("The whole PR conversation");
 
     let path = std::path::Path::new(".local/demo/pr-conversation.md");
@@ -171,8 +215,8 @@ async fn run() -> DemoResult<()> {
         demo.stack.tern.cutovers_accepted(),
         demo.stack.tern.progress_calls()
     );
-    if demo.stack.tern.cutovers_accepted() != 2 || demo.stack.tern.apply_calls() != 2 {
-        return Err("expected exactly two applies and two accepted cutovers".into());
+    if demo.stack.tern.cutovers_accepted() != 2 || demo.stack.tern.counts().applies_started != 3 {
+        return Err("expected exactly three applies and two accepted cutovers".into());
     }
     demo.cleanup().await?;
     Ok(())
@@ -234,6 +278,31 @@ impl Demo {
                 ("schemas/shop/payments.sql", &payments),
             ],
         );
+    }
+
+    /// Act 3's head: `orders` also gets a `note` column.
+    fn seed_pr_with_note(&self, head: &str) {
+        self.seed_pr(head, true);
+        self.stack.seed_pr_files(
+            head,
+            &[(
+                "schemas/shop/orders.sql",
+                "CREATE TABLE `orders` (\n  `id` bigint NOT NULL,\n  `status` varchar(16) NULL,\n  `note` varchar(64) NULL,\n  PRIMARY KEY (`id`),\n  KEY `idx_status` (`status`)\n);\n",
+            )],
+        );
+    }
+
+    async fn column_exists(&self, table: &str, column: &str) -> DemoResult<bool> {
+        use mysql_async::prelude::Queryable;
+        let mut conn = mysql_async::Conn::from_url(self.stack.mysql_dsn.as_str()).await?;
+        let count: Option<u64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                (&self.database, table, column),
+            )
+            .await?;
+        conn.disconnect().await?;
+        Ok(count.unwrap_or(0) > 0)
     }
 
     fn key(&self, environment: &str) -> DemoResult<LockKey> {

@@ -7,11 +7,12 @@
 //! id (`applying`) → the apply is registered (record, tasks, progress comment, poll chain).
 //!
 //! Exactly once: of concurrent confirms one moves the lock from `planned` to `confirming`; the
-//! others wait (another command's `confirming` is never taken over). A retried or crashed
-//! attempt of the same command finds its `confirming` lock and asks Tern for the database's
-//! active change before applying again; once `applying`, only the registration is redone, and
-//! registration is idempotent. (Two attempts of one SQS message running at the same time —
-//! only if a run outlives the visibility timeout — can each post a progress comment.)
+//! others wait (another command's `confirming` is never taken over). Every attempt of one
+//! command sends Tern the same idempotency key (derived from the lock and the command), so a
+//! retry after a lost answer gets back the apply the first attempt started instead of a second
+//! one; once `applying`, only the registration is redone, and registration is idempotent. (Two
+//! attempts of one SQS message running at the same time — only if a run outlives the visibility
+//! timeout — can each post a progress comment.)
 
 use crate::errors;
 use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
@@ -21,12 +22,13 @@ use crate::progress;
 use crate::Worker;
 use chrono::Utc;
 use schemabot_aws::WriteOutcome;
-use schemabot_domain::apply::ApplyMode;
+use schemabot_domain::apply::{ApplyMode, SchemaFiles};
 use schemabot_domain::job::{ApplyConfirmJob, RegisterApplyJob, RegisterTask};
 use schemabot_domain::lock::{decide_confirm, ConfirmDecision, Lock, LockKey, LockStage};
 use schemabot_domain::{ApplyId, Database, TaskId};
 use schemabot_render::{LockCommand, LockReply};
-use schemabot_tern::{proto, ApplyOutcome, ApplySpec, TernTarget};
+use schemabot_tern::{proto, ApplyOutcome, ApplySpec, Caller, TernTarget};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 pub async fn run(
@@ -244,44 +246,29 @@ pub(crate) async fn confirm_lock(
         }
     }
 
-    let adopted = if resume {
-        active_apply(worker, &lock).await?
-    } else {
-        None
-    };
-    let tern_apply_id = match adopted {
-        Some(id) => {
-            tracing::info!(tern_apply_id = %id, "an earlier attempt's apply is running; adopting it");
-            id
+    if resume {
+        tracing::info!("an earlier attempt of this confirm may have started the apply; Tern answers it by its idempotency key");
+    }
+    let tern_apply_id = match worker.tern.apply(&apply_spec(ctx, &lock)).await {
+        Ok(ApplyOutcome::Accepted { apply_id }) => apply_id,
+        Ok(ApplyOutcome::NotAccepted { message }) => {
+            return abort(ctx, key, named, "Tern refused the apply.", Some(message)).await
         }
-        None => match worker.tern.apply(&apply_spec(ctx, &lock)).await {
-            Ok(ApplyOutcome::Accepted { apply_id }) => apply_id,
-            Ok(ApplyOutcome::NotAccepted { message }) => {
-                // A concurrent run of this confirm may have started it a moment ago.
-                match active_apply(worker, &lock).await? {
-                    Some(id) if resume => id,
-                    _ => {
-                        return abort(ctx, key, named, "Tern refused the apply.", Some(message))
-                            .await
-                    }
-                }
+        Err(error) => {
+            errors::tern_failed();
+            if error.is_transient() && !ctx.attempt.is_final() {
+                // Still `confirming`: the retry sends the same idempotency key.
+                return Err(JobError::transient(format!("Tern Apply: {error}")));
             }
-            Err(error) => {
-                errors::tern_failed();
-                if error.is_transient() && !ctx.attempt.is_final() {
-                    // Still `confirming`: the retry asks Tern before applying again.
-                    return Err(JobError::transient(format!("Tern Apply: {error}")));
-                }
-                return abort(
-                    ctx,
-                    key,
-                    named,
-                    "Tern could not be reached to start the apply.",
-                    Some(error.to_string()),
-                )
-                .await;
-            }
-        },
+            return abort(
+                ctx,
+                key,
+                named,
+                "Tern could not be reached to start the apply.",
+                Some(error.to_string()),
+            )
+            .await;
+        }
     };
     let Ok(apply_id) = ApplyId::parse(&tern_apply_id) else {
         return abort(
@@ -384,36 +371,38 @@ fn apply_spec(ctx: &CommandContext<'_>, lock: &Lock) -> ApplySpec {
         defer_cutover: plan.flags.defer_cutover,
         allow_unsafe: plan.flags.allow_unsafe || plan.unsafe_changes().next().is_some(),
         skip_revert: plan.flags.skip_revert,
-        schema_files: BTreeMap::from([(lock.key.database.to_string(), plan.schema_files.clone())]),
-        caller: format!("github:{}", ctx.origin.commenter.0),
-        extra_options: BTreeMap::new(),
+        schema_files: desired_schema(lock),
+        caller: Caller::PullRequest {
+            repository: ctx.origin.repository.to_string(),
+            pr: ctx.origin.pr.0,
+        }
+        .to_string(),
+        idempotency_key: idempotency_key(lock, ctx.job_id),
     }
 }
 
-/// The database's running change on Tern, if an earlier attempt started one.
-async fn active_apply(worker: &Worker, lock: &Lock) -> Result<Option<String>, JobError> {
-    let target = TernTarget {
-        deployment: lock.plan.deployment.clone(),
-        environment: lock.key.environment.to_string(),
-        tern_apply_id: String::new(),
-        database: lock.key.database.to_string(),
-        database_type: lock.plan.database_type.clone(),
-    };
-    match worker.tern.progress(&target).await {
-        Ok(report) => {
-            let running = report
-                .state
-                .state()
-                .is_some_and(|state| !state.is_terminal());
-            Ok((running && !report.apply_id.is_empty()).then_some(report.apply_id))
-        }
-        Err(error) => {
-            errors::tern_failed();
-            Err(JobError::transient(format!(
-                "Tern Progress (resuming a confirm): {error}"
-            )))
-        }
-    }
+/// The schema the lock's plan wants, by namespace (the database's own schema).
+fn desired_schema(lock: &Lock) -> SchemaFiles {
+    BTreeMap::from([(
+        lock.key.database.to_string(),
+        lock.plan.schema_files.clone(),
+    )])
+}
+
+/// The same for every attempt of one confirm command of one plan, different for anything else:
+/// Tern starts at most one apply per key.
+pub fn idempotency_key(lock: &Lock, job_id: &str) -> String {
+    let identity = format!(
+        "{}#{}|{}|{}|{}|{}",
+        lock.owner.repository,
+        lock.owner.pr,
+        lock.key.database,
+        lock.key.environment,
+        lock.plan.schema_digest,
+        job_id
+    );
+    let digest = Sha256::digest(identity.as_bytes());
+    format!("schemabot-confirm-{}", hex::encode(&digest[..16]))
 }
 
 /// Brings the apply Tern accepted into SchemaBot, from here carried by the progress machinery.
@@ -424,13 +413,11 @@ async fn register(
     tern_apply_id: &str,
 ) -> Result<(), JobError> {
     let worker = ctx.worker;
-    let target = TernTarget {
-        deployment: lock.plan.deployment.clone(),
-        environment: lock.key.environment.to_string(),
-        tern_apply_id: tern_apply_id.to_string(),
-        database: lock.key.database.to_string(),
-        database_type: lock.plan.database_type.clone(),
-    };
+    let target = TernTarget::new(
+        lock.plan.deployment.clone(),
+        lock.key.environment.to_string(),
+        tern_apply_id,
+    );
     let report = worker.tern.progress(&target).await.map_err(|error| {
         errors::tern_failed();
         JobError::transient(format!("Tern Progress (registering {apply_id}): {error}"))
@@ -498,6 +485,7 @@ async fn register(
         requested_by: Some(ctx.origin.commenter.clone()),
         started_at: Utc::now(),
         tasks,
+        desired_schema: desired_schema(lock),
     };
     Box::pin(progress::register::run(worker, &job, ctx.attempt)).await
 }

@@ -1,4 +1,4 @@
-//! The cutover command (SPEC §4), exactly once.
+//! The cutover command, exactly once.
 //!
 //! Order: 👀 → load the apply → same repository and PR → same environment → commenter
 //! permission (fail closed) → state gate → conditional claim → Tern Cutover → conditional move to
@@ -318,13 +318,7 @@ impl Run<'_> {
 
     /// Calls Tern Cutover for a claimed apply.
     async fn trigger(&self, apply: Apply, reply_to: &ReplyTo) -> Result<(), JobError> {
-        let target = TernTarget {
-            deployment: apply.deployment.clone(),
-            environment: apply.environment.to_string(),
-            tern_apply_id: apply.tern_apply_id.clone(),
-            database: apply.database.to_string(),
-            database_type: apply.database_type.clone(),
-        };
+        let target = TernTarget::for_apply(&apply);
         match self.worker.tern.cutover(&target).await {
             Ok(CutoverOutcome::Accepted) => {
                 self.finish(apply, reply_to, !self.attempt.is_first()).await

@@ -129,7 +129,7 @@ impl<'a> CommandContext<'a> {
             outcome: outcome.to_string(),
             message,
         };
-        audit(self.worker, &event).await;
+        crate::lock_audit::record(self.worker, &event).await;
     }
 
     /// `Some(environment)` when the promotion order wants `environment` to apply this schema
@@ -188,12 +188,6 @@ fn outcome_of(reply: &LockReply) -> &'static str {
         LockReply::Refused { .. } => "refused",
         LockReply::Unlocked { .. } => "unlocked",
         LockReply::PermissionDenied { .. } => "permission_denied",
-    }
-}
-
-pub(crate) async fn audit(worker: &Worker, event: &LockEvent) {
-    if let Err(error) = worker.store.append_lock_event(event).await {
-        tracing::warn!(%error, event = %event.event, "could not record the lock event");
     }
 }
 

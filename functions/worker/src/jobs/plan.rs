@@ -3,7 +3,6 @@
 //! files), read the `.sql` files at the PR head commit, ask Tern for a plan per environment and
 //! post — or edit — one plan comment per (database, environment).
 
-use super::lock_common;
 use crate::errors;
 use crate::outcome::{Attempt, JobError};
 use crate::post::{hidden_marker, post_once};
@@ -128,7 +127,7 @@ pub async fn run(
     };
     for dir in dirs.values() {
         let database = &dir.config.database;
-        // The deployment is keyed by the database name (the reference's ResolveDeployment).
+        // The deployment is keyed by the database name.
         let deployment = database.as_str();
         let environments: Vec<Environment> = match &job.environment {
             Some(environment) => vec![environment.clone()],
@@ -356,7 +355,7 @@ pub(crate) fn plan_request(
         repository: repository.to_string(),
         pull_request: i32::try_from(pr.0).unwrap_or(i32::MAX),
         environment: environment.to_string(),
-        target: String::new(),
+        ..Default::default()
     }
 }
 
@@ -435,7 +434,7 @@ async fn audit_plan(worker: &Worker, job: &PlanJob, planned: &Planned, head_sha:
         outcome: outcome.to_string(),
         message: Some(message),
     };
-    lock_common::audit(worker, &event).await;
+    crate::lock_audit::record(worker, &event).await;
 }
 
 /// The audit outcome and message of a plan comment.

@@ -16,7 +16,7 @@ pub async fn run(
 ) -> Result<(), JobError> {
     let origin = &job.origin;
     let github = worker.github.installation(origin.installation_id);
-    // Acknowledge commands (not help, as the original) before answering.
+    // Acknowledge commands (not help) before answering.
     if attempt.is_first() && job.reply != Reply::Help {
         if let Err(error) = github
             .add_reaction(&origin.repository, origin.comment_id, Reaction::Eyes)

@@ -3,8 +3,9 @@
 //! PR start a second change on a database Spirit is still altering).
 
 use crate::errors;
-use crate::jobs::lock_common::{audit, CommandContext};
+use crate::jobs::lock_common::CommandContext;
 use crate::jobs::permission::{self, PermissionCheck};
+use crate::lock_audit;
 use crate::outcome::{Attempt, JobError};
 use crate::post::{hidden_marker, post_once};
 use crate::Worker;
@@ -101,7 +102,7 @@ pub async fn run(
             .to_string(),
             message: None,
         };
-        audit(worker, &event).await;
+        lock_audit::record(worker, &event).await;
     }
     tracing::info!(
         released = released.len(),

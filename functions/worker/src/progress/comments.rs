@@ -1,4 +1,4 @@
-//! The PR comment lifecycle of an apply (SPEC §6, reference §6.4).
+//! The PR comment lifecycle of an apply.
 //!
 //! * **progress** — posted when the apply is registered, then edited in place: only when its
 //!   content changed (the record keeps a hash of the body rendered at a fixed clock, so the

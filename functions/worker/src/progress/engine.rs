@@ -4,11 +4,12 @@
 use schemabot_domain::apply::{Apply, Task};
 use schemabot_domain::state::normalize::Normalized;
 use schemabot_domain::state::reconcile::EngineObservation;
-use schemabot_domain::TaskId;
+use schemabot_domain::{State, TaskId};
 use schemabot_tern::{ProgressReport, TableReport};
 
 /// The engine's view of `task`. "No active change" when Spirit lost its in-memory migration
-/// (restart), when Tern knows nothing for the apply, or when the report leaves the table out.
+/// (restart), when Tern knows nothing for the apply (`NOT_FOUND`), or when the report leaves
+/// the table out. Tern's own `recovering` for the whole apply is what every table shows.
 pub fn observe(report: &ProgressReport, apply: &Apply, task: &Task) -> EngineObservation {
     if report.engine_is_idle() || report.state == Normalized::NoActiveChange {
         return EngineObservation::no_active_change();
@@ -17,12 +18,17 @@ pub fn observe(report: &ProgressReport, apply: &Apply, task: &Task) -> EngineObs
         return EngineObservation::no_active_change();
     };
     let error = report.error_message.trim();
+    let state = match report.state {
+        Normalized::State(State::Recovering) => Normalized::State(State::Recovering),
+        _ => table.normalized_status(),
+    };
     EngineObservation {
-        state: table.normalized_status(),
+        state,
         rows_copied: non_negative(table.rows_copied),
         rows_total: non_negative(table.rows_total),
         percent: u8::try_from(table.percent.clamp(0, 100)).unwrap_or(100),
         eta_seconds: (table.eta_seconds > 0).then(|| non_negative(table.eta_seconds)),
+        checksum: table.checksum,
         error_message: (!error.is_empty()).then(|| error.to_string()),
     }
 }
@@ -95,6 +101,7 @@ mod tests {
             claim: None,
             cutover_triggered_by: None,
             cutover_triggered_at: None,
+            desired_schema: Default::default(),
         }
     }
 
@@ -116,6 +123,7 @@ mod tests {
             started_at: None,
             completed_at: None,
             engine_silent_since: None,
+            checksum: None,
         }
     }
 
@@ -138,7 +146,7 @@ mod tests {
             eta_seconds: -1,
             is_instant: false,
             progress_detail: String::new(),
-            ready_to_complete: false,
+            checksum: None,
         }
     }
 
@@ -181,6 +189,26 @@ mod tests {
             vec![line("task-ff", "other", "orders", "copyRows", 30)],
         );
         assert!(find_table(&other_schema, &apply(), &ours).is_none());
+    }
+
+    #[test]
+    fn tern_recovering_applies_to_every_table_and_checksums_are_carried() {
+        let ours = task("task-0a", "", "orders");
+        let seen = observe(
+            &report(
+                17,
+                "",
+                vec![line("", "shop", "orders", "waitingOnSentinelTable", 100)],
+            ),
+            &apply(),
+            &ours,
+        );
+        assert_eq!(seen.state, Normalized::State(State::Recovering));
+
+        let mut verifying = line("", "shop", "orders", "checksum", 100);
+        verifying.checksum = schemabot_domain::apply::Checksum::from_counts(45, 100);
+        let seen = observe(&report(2, "", vec![verifying]), &apply(), &ours);
+        assert_eq!(seen.checksum.map(|c| c.percent()), Some(45));
     }
 
     #[test]

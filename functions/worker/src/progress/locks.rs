@@ -40,7 +40,7 @@ pub async fn release_on_end(
             outcome: ended_in.to_string(),
             message: Some(format!("apply {} ended", apply.id)),
         };
-        crate::jobs::lock_common::audit(worker, &event).await;
+        crate::lock_audit::record(worker, &event).await;
     }
     Ok(())
 }

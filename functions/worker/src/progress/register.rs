@@ -145,6 +145,7 @@ pub fn records_of(job: &RegisterApplyJob, now: DateTime<Utc>) -> (Apply, Vec<Tas
         claim: None,
         cutover_triggered_by: None,
         cutover_triggered_at: None,
+        desired_schema: job.desired_schema.clone(),
     };
     let tasks = job
         .tasks
@@ -166,6 +167,7 @@ pub fn records_of(job: &RegisterApplyJob, now: DateTime<Utc>) -> (Apply, Vec<Tas
             started_at: None,
             completed_at: None,
             engine_silent_since: None,
+            checksum: None,
         })
         .collect();
     (apply, tasks)

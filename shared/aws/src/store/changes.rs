@@ -6,7 +6,7 @@ use crate::codec::{self, attr};
 use crate::condition::UpdateSpec;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use schemabot_domain::apply::{Apply, Task};
+use schemabot_domain::apply::{Apply, Checksum, Task};
 use schemabot_domain::state::reconcile::ProgressUpdate;
 
 /// What to do with an optional field.
@@ -56,6 +56,7 @@ pub struct TaskChanges {
     pub rows_total: Option<u64>,
     pub percent: Option<u8>,
     pub eta_seconds: Change<u64>,
+    pub checksum: Change<Checksum>,
     pub error_message: Change<String>,
     pub started_at: Change<DateTime<Utc>>,
     pub completed_at: Change<DateTime<Utc>>,
@@ -72,6 +73,10 @@ impl TaskChanges {
             Some(eta) => Change::Set(eta),
             None => Change::Clear,
         };
+        self.checksum = match progress.checksum {
+            Some(checksum) => Change::Set(checksum),
+            None => Change::Clear,
+        };
         self
     }
 
@@ -86,6 +91,14 @@ impl TaskChanges {
             spec.set(attr::PERCENT, codec::n(percent));
         }
         self.eta_seconds.write(spec, attr::ETA_SECONDS, encode_u64);
+        self.checksum
+            .write(spec, attr::CHECKSUM_ROWS_CHECKED, |c: &Checksum| {
+                codec::n(c.rows_checked)
+            });
+        self.checksum
+            .write(spec, attr::CHECKSUM_ROWS_TOTAL, |c: &Checksum| {
+                codec::n(c.rows_total)
+            });
         self.error_message
             .write(spec, attr::ERROR_MESSAGE, |message: &String| {
                 codec::s(message.as_str())
@@ -108,6 +121,7 @@ impl TaskChanges {
             task.percent = percent;
         }
         self.eta_seconds.apply_to(&mut task.eta_seconds);
+        self.checksum.apply_to(&mut task.checksum);
         self.error_message.apply_to(&mut task.error_message);
         self.started_at.apply_to(&mut task.started_at);
         self.completed_at.apply_to(&mut task.completed_at);
@@ -154,12 +168,13 @@ mod tests {
             rows_total: 10,
             percent: 50,
             eta_seconds: None,
+            checksum: None,
         });
         let mut spec = UpdateSpec::default();
         changes.write(&mut spec);
         assert_eq!(
             spec.update_expression(),
-            "SET #rows_copied = :v0, #rows_total = :v1, #percent = :v2 REMOVE #eta_seconds"
+            "SET #rows_copied = :v0, #rows_total = :v1, #percent = :v2 REMOVE #eta_seconds, #checksum_rows_checked, #checksum_rows_total"
         );
     }
 }

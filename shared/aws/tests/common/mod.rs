@@ -87,6 +87,7 @@ pub fn apply_in(state: State) -> Apply {
         claim: None,
         cutover_triggered_by: None,
         cutover_triggered_at: None,
+        desired_schema: Default::default(),
     }
 }
 
@@ -108,6 +109,7 @@ pub fn task_of(apply: &Apply, state: State) -> Task {
         started_at: Some(Utc::now()),
         completed_at: None,
         engine_silent_since: None,
+        checksum: None,
     }
 }
 

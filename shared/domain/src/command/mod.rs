@@ -13,7 +13,7 @@ use crate::ids::{ApplyId, Database, Environment};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The command words SchemaBot knows (reference §1).
+/// The command words SchemaBot knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CommandName {

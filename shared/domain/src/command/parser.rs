@@ -416,7 +416,7 @@ impl<'a> Arguments<'a> {
         self.unsupported_flag.get_or_insert(flag);
     }
 
-    /// The first `-e` (or `-d`) counts, as in the original; repeats are ignored.
+    /// The first `-e` (or `-d`) counts; repeats are ignored.
     fn store(&mut self, slot: ValueSlot, value: Value<'a>) {
         let target = match slot {
             ValueSlot::Environment => &mut self.environment,
@@ -438,7 +438,7 @@ impl<'a> Arguments<'a> {
     }
 
     /// Validates in a fixed order — apply id, environment, database, flags — and builds the
-    /// command. The apply id comes first, as in the original (`cutover -e x` → missing apply id).
+    /// command. The apply id comes first (`cutover -e x` → missing apply id).
     fn into_command(mut self, command: CommandName) -> Result<Command, ParseError> {
         if let Some(slot) = self.awaiting_value.take() {
             self.store(slot, Value::Missing);

@@ -9,13 +9,12 @@ use super::State;
 /// 2. any `failed` → `failed`; 3. any `cancelled` → `cancelled`; 4. any `stopped` → `stopped`;
 ///    5. any `reverted` → `reverted` (an outcome that needs attention beats progress elsewhere);
 /// 6. all `completed` → `completed`;
-/// 7. any `recovering` → `recovering` — above `cutting_over`, as the reference README intends (its
-///    code treated `recovering` as `pending`): while any table is recovering, the cutover must be
-///    refused, and the apply-level state is what the cutover command gates on;
+/// 7. any `recovering` → `recovering` — above `cutting_over`: while any table is recovering, the
+///    cutover must be refused, and the apply-level state is what the cutover command gates on;
 /// 8. any `cutting_over` → `cutting_over`;
 /// 9. all in {`waiting_for_cutover`, `completed`} with at least one waiting → `waiting_for_cutover`;
 /// 10. the same for `waiting_for_deploy`;
-/// 11. any `revert_window` → `revert_window`;
+/// 11. any `reverting` → `reverting`, then any `revert_window` → `revert_window`;
 /// 12. in progress → `running`: any task `running`, or some task has got somewhere (`completed`,
 ///     `waiting_for_cutover`, `waiting_for_deploy`) while another has not (e.g. completed + pending
 ///     in sequential mode) — the apply as a whole is neither waiting nor done;
@@ -53,6 +52,9 @@ pub fn derive_apply_state(tasks: impl IntoIterator<Item = State>) -> State {
         if has(waiting) && all_in(&[waiting, State::Completed]) {
             return waiting;
         }
+    }
+    if has(State::Reverting) {
+        return State::Reverting;
     }
     if has(State::RevertWindow) {
         return State::RevertWindow;

@@ -18,6 +18,8 @@ pub enum State {
     Recovering,
     CuttingOver,
     RevertWindow,
+    /// A revert in progress (engines with a revert window).
+    Reverting,
     Completed,
     Failed,
     Stopped,
@@ -37,7 +39,7 @@ pub type ApplyState = State;
 pub type TaskState = State;
 
 impl State {
-    pub const ALL: [State; 17] = [
+    pub const ALL: [State; 18] = [
         State::Pending,
         State::Running,
         State::WaitingForDeploy,
@@ -45,6 +47,7 @@ impl State {
         State::Recovering,
         State::CuttingOver,
         State::RevertWindow,
+        State::Reverting,
         State::Completed,
         State::Failed,
         State::Stopped,
@@ -66,6 +69,7 @@ impl State {
             State::Recovering => "recovering",
             State::CuttingOver => "cutting_over",
             State::RevertWindow => "revert_window",
+            State::Reverting => "reverting",
             State::Completed => "completed",
             State::Failed => "failed",
             State::Stopped => "stopped",

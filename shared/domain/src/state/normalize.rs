@@ -70,6 +70,8 @@ pub fn proto_state(number: i32) -> Normalized {
         14 => WaitingForDeploy,
         15 => ValidatingDeployRequest,
         16 => ValidatingBranch,
+        17 => Recovering,
+        18 => Reverting,
         _ => return Normalized::Unknown(number.to_string()),
     };
     Normalized::State(state)

@@ -1,12 +1,14 @@
 //! The pure progress-reconciliation decision: given a stored task and what the engine (via Tern)
 //! reports for it, what — if anything — should be written.
 //!
-//! The rules close the original's gaps: polling only ever moves a task forward (a refused
-//! downgrade is returned so it can be logged and counted), an unknown engine value is never read
-//! as progress, an engine that lost its in-memory migration after a restart is judged by the
-//! `_spirit_sentinel` table (present → `recovering`, absent → the cutover already happened →
-//! `cutting_over`), a `recovering` task keeps being reconciled until it leaves that state, and a
-//! `running` task whose engine stays silent past a grace period is failed as abandoned.
+//! Polling only ever moves a task forward (a refused downgrade is returned so it can be logged
+//! and counted), and an unknown engine value is never read as progress. A waiting task whose
+//! engine lost its in-memory migration (a restart), or that Tern reports `recovering`, is judged
+//! by evidence: the `_spirit_sentinel` table present → `recovering`; absent → the live schema
+//! decides, because the sentinel can also vanish while Spirit is down (then nothing swapped):
+//! desired schema live → `completed`, changes remain → `failed` for a person to reconcile.
+//! A `recovering` task keeps being reconciled until it leaves that state, and a `running` task
+//! whose engine stays silent past a grace period is failed as abandoned.
 //!
 //! Every [`Transition`] returned satisfies [`is_allowed`]`(from, to)`.
 
@@ -14,12 +16,19 @@ use super::derive::ready_to_complete_after;
 use super::normalize::Normalized;
 use super::transition::{is_allowed, rank};
 use super::State;
-use crate::apply::Task;
+use crate::apply::{Checksum, Task};
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// The error message of a task failed because its engine forgot it.
 pub const ABANDONED_MESSAGE: &str =
     "Task abandoned: engine has no active schema change (server may have crashed)";
+
+/// Where operators find what to do when the live schema does not match after a recovery.
+pub const RECONCILE_RUNBOOK: &str = "docs/operations.md#a-failed-reconciliation";
+
+/// The stored message of a task completed because its desired schema was found live.
+pub const VERIFIED_LIVE_MESSAGE: &str =
+    "Verified against the live schema: the desired schema is in place";
 
 /// What the engine reports for one task's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +39,8 @@ pub struct EngineObservation {
     /// 0–100; larger values are clamped.
     pub percent: u8,
     pub eta_seconds: Option<u64>,
+    /// The engine is verifying the copy (checksum counters reported).
+    pub checksum: Option<Checksum>,
     pub error_message: Option<String>,
 }
 
@@ -42,6 +53,7 @@ impl EngineObservation {
             rows_total: 0,
             percent: 0,
             eta_seconds: None,
+            checksum: None,
             error_message: None,
         }
     }
@@ -56,6 +68,23 @@ pub enum SentinelEvidence {
     Absent,
 }
 
+/// What Tern's read-only diff of the apply's desired schema against the live database found.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LiveSchemaEvidence {
+    /// No remaining change: the desired schema is live.
+    Matches,
+    /// Changes remain (a short description of each, e.g. `ALTER TABLE orders ...`).
+    Differs { remaining: Vec<String> },
+}
+
+/// What the caller knows about the live schema for this task's apply.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LiveSchema {
+    /// Not asked yet: [`decide`] asks with [`Decision::NeedLiveSchema`] when needed.
+    NotChecked,
+    Checked(LiveSchemaEvidence),
+}
+
 /// What the caller knows about the sentinel for this task's database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sentinel {
@@ -68,12 +97,16 @@ pub enum Sentinel {
 }
 
 /// The circumstances of one decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconcileContext {
     pub now: DateTime<Utc>,
     /// How long a `running` task's engine may report no active change before it is judged.
     pub silence_grace: TimeDelta,
     pub sentinel: Sentinel,
+    pub live_schema: LiveSchema,
+    /// Tern accepted a cutover of this apply (it dropped the sentinel itself): a waiting task
+    /// whose engine lost the change is past the swap's point of no return.
+    pub cutover_accepted: bool,
 }
 
 /// Progress fields to store on the task.
@@ -83,6 +116,7 @@ pub struct ProgressUpdate {
     pub rows_total: u64,
     pub percent: u8,
     pub eta_seconds: Option<u64>,
+    pub checksum: Option<Checksum>,
 }
 
 /// The outcome of [`decide`].
@@ -101,6 +135,10 @@ pub enum Decision {
     /// Check `_spirit_sentinel` in the task's target schema, then call [`decide`] again with
     /// [`Sentinel::Checked`]. Only returned for [`Sentinel::NotChecked`].
     NeedSentinel,
+    /// Ask Tern whether the apply's desired schema is live, then call [`decide`] again with
+    /// [`LiveSchema::Checked`]. Only returned for [`LiveSchema::NotChecked`], after the sentinel
+    /// was found absent.
+    NeedLiveSchema,
     /// The engine reports a state behind the stored one; nothing is written. Log and count it.
     RefuseDowngrade { reported: State },
 }
@@ -148,9 +186,15 @@ pub enum TransitionReason {
     EngineReported,
     /// The engine lost a waiting task's change, and the sentinel exists: recovering.
     SentinelPresent,
-    /// The engine lost a waiting/recovering task's change and the sentinel is gone: the cutover
-    /// already happened or is happening, so forward to `cutting_over`, never back.
-    SentinelAbsent,
+    /// The engine lost a waiting/recovering task's change after Tern accepted its cutover: the
+    /// swap goes on when Spirit resumes, never back.
+    CutoverAccepted,
+    /// The engine lost a waiting/recovering task's change, the sentinel is gone and the desired
+    /// schema is live: the change is complete.
+    VerifiedLive,
+    /// The engine lost a waiting/recovering task's change, the sentinel is gone and changes
+    /// remain: the copy was lost; a person must reconcile.
+    LiveSchemaDiffers,
     /// A `running` task's engine stayed silent past the grace period, with no sentinel.
     Abandoned,
     /// The engine reports a terminal state the table does not allow from here (e.g. `cancelled`
@@ -185,7 +229,9 @@ impl Decision {
                 }
                 task.engine_silent_since = None;
             }
-            Decision::NeedSentinel | Decision::RefuseDowngrade { .. } => {}
+            Decision::NeedSentinel
+            | Decision::NeedLiveSchema
+            | Decision::RefuseDowngrade { .. } => {}
         }
     }
 }
@@ -197,6 +243,7 @@ impl ProgressUpdate {
             rows_total: observation.rows_total,
             percent: observation.percent.min(100),
             eta_seconds: observation.eta_seconds,
+            checksum: observation.checksum,
         }
     }
 
@@ -206,6 +253,7 @@ impl ProgressUpdate {
             rows_total: task.rows_total,
             percent: task.percent,
             eta_seconds: task.eta_seconds,
+            checksum: task.checksum,
         }
     }
 
@@ -214,6 +262,7 @@ impl ProgressUpdate {
         task.rows_total = self.rows_total;
         task.percent = self.percent;
         task.eta_seconds = self.eta_seconds;
+        task.checksum = self.checksum;
     }
 }
 
@@ -244,8 +293,20 @@ pub fn decide(
         return adopt_terminal(task, outcome, observation);
     }
     let waits_at_sentinel = matches!(stored, State::WaitingForCutover | State::Recovering);
-    if waits_at_sentinel && engine_lost_the_change(reported) {
-        return judge_by_sentinel(task, context);
+    let lost = engine_lost_the_change(stored, reported);
+    if waits_at_sentinel && (lost || reported == Some(State::Recovering)) {
+        if context.cutover_accepted {
+            return transition(
+                task,
+                State::CuttingOver,
+                None,
+                None,
+                TransitionReason::CutoverAccepted,
+            );
+        }
+        if lost {
+            return judge_by_sentinel(task, context);
+        }
     }
     // Spirit answers "no active change" as `pending`: for a running task both mean silence.
     if stored == State::Running && matches!(reported, None | Some(State::Pending)) {
@@ -264,11 +325,14 @@ fn holds_last_known_bar(state: State) -> bool {
 }
 
 /// For a task at the sentinel wait: the engine has no change, or is back in an earlier phase
-/// (Spirit restarted: `initial`, copying, `pending`). An engine `stopped` is not a loss; it is
-/// refused as a downgrade instead (stops are written by the stop command).
-fn engine_lost_the_change(reported: Option<State>) -> bool {
+/// (Spirit restarted: `initial`, copying, `pending`), or still reports a recovering task
+/// recovering. (A waiting task that Tern reports recovering simply follows it.) An engine
+/// `stopped` is not a loss; it is refused as a downgrade instead (stops are written by the stop
+/// command).
+fn engine_lost_the_change(stored: State, reported: Option<State>) -> bool {
     match reported {
         None => true,
+        Some(State::Recovering) => stored == State::Recovering,
         Some(state) => state != State::Stopped && rank(state) < rank(State::WaitingForCutover),
     }
 }
@@ -371,14 +435,50 @@ fn judge_by_sentinel(task: &Task, context: &ReconcileContext) -> Decision {
             TransitionReason::SentinelPresent,
         ),
         (SentinelEvidence::Present, _) => keep(None, None, KeepReason::SentinelPresent),
-        (SentinelEvidence::Absent, _) => transition(
+        (SentinelEvidence::Absent, _) => judge_by_live_schema(task, context),
+    }
+}
+
+/// The sentinel is gone while the engine has no change: only the live schema tells whether the
+/// swap happened (the sentinel may have been dropped while Spirit was down).
+fn judge_by_live_schema(task: &Task, context: &ReconcileContext) -> Decision {
+    match &context.live_schema {
+        LiveSchema::NotChecked => Decision::NeedLiveSchema,
+        LiveSchema::Checked(LiveSchemaEvidence::Matches) => transition(
             task,
-            State::CuttingOver,
+            State::Completed,
             None,
+            Some(VERIFIED_LIVE_MESSAGE.to_owned()),
+            TransitionReason::VerifiedLive,
+        ),
+        LiveSchema::Checked(LiveSchemaEvidence::Differs { remaining }) => transition(
+            task,
+            State::Failed,
             None,
-            TransitionReason::SentinelAbsent,
+            Some(reconcile_failure_message(remaining)),
+            TransitionReason::LiveSchemaDiffers,
         ),
     }
+}
+
+/// The stored message of a task whose change was lost: what is missing and where to go next.
+pub fn reconcile_failure_message(remaining: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut message = String::from(
+        "Needs a person: the engine lost this change after a restart and its sentinel table is gone, \
+         but the live schema does not match the desired one, so the cutover did not happen.",
+    );
+    if !remaining.is_empty() {
+        message.push_str(" Still missing: ");
+        let shown: Vec<&str> = remaining.iter().take(SHOWN).map(String::as_str).collect();
+        message.push_str(&shown.join("; "));
+        if remaining.len() > SHOWN {
+            message.push_str(&format!(" (and {} more)", remaining.len() - SHOWN));
+        }
+        message.push('.');
+    }
+    message.push_str(&format!(" Runbook: {RECONCILE_RUNBOOK}"));
+    message
 }
 
 /// A running task whose engine reports no active change: start (or continue) the silence clock;

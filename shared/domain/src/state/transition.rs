@@ -26,7 +26,8 @@ pub fn rank(state: State) -> u8 {
         WaitingForCutover | Recovering => 8,
         CuttingOver => 9,
         RevertWindow => 10,
-        Completed | Failed | Cancelled | Reverted => 11,
+        Reverting => 11,
+        Completed | Failed | Cancelled | Reverted => 12,
     }
 }
 
@@ -38,7 +39,7 @@ pub fn is_allowed(from: State, to: State) -> bool {
     match (from, to) {
         // Any live change may fail; a stop/cancel applies before the swap starts.
         (_, Failed) => true,
-        (CuttingOver | RevertWindow, Stopped | Cancelled) => false,
+        (CuttingOver | RevertWindow | Reverting, Stopped | Cancelled) => false,
         (_, Stopped | Cancelled) => from != Stopped || to == Cancelled,
         // A stopped change resumes (atomic → running, sequential → pending) or finishes on re-plan.
         (Stopped, Pending | Running | Completed) => true,
@@ -46,6 +47,10 @@ pub fn is_allowed(from: State, to: State) -> bool {
         // Crash-recovery detour: only from/to the sentinel wait, or forward.
         (WaitingForCutover, Recovering) => true,
         (Recovering, WaitingForCutover | CuttingOver | RevertWindow | Completed | Reverted) => true,
+        // A revert starts only from its window and ends reverted (or failed).
+        (RevertWindow, Reverting) => true,
+        (_, Reverting) => false,
+        (Reverting, to) => to == Reverted,
         (Recovering, _) => false,
         (_, Recovering) => false,
         // Everything else moves forward only.

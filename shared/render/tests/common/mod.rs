@@ -52,6 +52,7 @@ pub fn apply(state: State) -> Apply {
         claim: None,
         cutover_triggered_by: None,
         cutover_triggered_at: None,
+        desired_schema: Default::default(),
     }
 }
 
@@ -83,5 +84,6 @@ pub fn task(table: &str, state: State) -> Task {
         started_at: Some(started()),
         completed_at: None,
         engine_silent_since: None,
+        checksum: None,
     }
 }

@@ -1,0 +1,160 @@
+//! Repository contents at a commit: a file's text, a directory's entries.
+
+use super::request::{decode, encode_path_segment, repo_path, ApiCall, Replay, Verb};
+use super::InstallationClient;
+use crate::error::GithubError;
+use crate::stats::RequestKind;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use schemabot_domain::Repository;
+use serde::Deserialize;
+
+/// An entry of a repository directory (`GET /contents/{dir}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    pub name: String,
+    /// The path from the repository root.
+    pub path: String,
+    /// `file`, `dir`, `symlink` or `submodule`.
+    pub kind: String,
+}
+
+#[derive(Deserialize)]
+struct ContentsWire {
+    content: Option<String>,
+    encoding: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DirEntryWire {
+    name: String,
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+impl InstallationClient {
+    /// A file's text at a commit (the contents API, base64). `Ok(None)` when the file does not
+    /// exist at that commit. One request.
+    pub async fn get_file_contents(
+        &self,
+        repo: &Repository,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<String>, GithubError> {
+        if path.is_empty() || git_ref.is_empty() {
+            return Err(GithubError::InvalidArgument("empty path or ref".into()));
+        }
+        let encoded_path = path
+            .split('/')
+            .map(encode_path_segment)
+            .collect::<Vec<_>>()
+            .join("/");
+        let call = ApiCall {
+            kind: RequestKind::GetFileContents,
+            verb: Verb::Get,
+            path: format!(
+                "{}/contents/{encoded_path}?ref={}",
+                repo_path(repo),
+                encode_path_segment(git_ref)
+            ),
+            body: None,
+        };
+        let reply = match self.send(&call, Replay::Always).await {
+            Ok(reply) => reply,
+            Err(GithubError::Status { status: 404, .. }) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        let wire: ContentsWire = decode(call.kind, &reply.body)?;
+        if wire.encoding.as_deref().is_some_and(|e| e != "base64") {
+            return Err(GithubError::Decode {
+                operation: call.kind,
+                message: "file contents are not base64-encoded".into(),
+            });
+        }
+        let bytes = decode_base64(&wire.content.unwrap_or_default()).ok_or_else(|| {
+            GithubError::Decode {
+                operation: call.kind,
+                message: "invalid base64 in file contents".into(),
+            }
+        })?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| GithubError::Decode {
+                operation: call.kind,
+                message: "file contents are not UTF-8".into(),
+            })
+    }
+
+    /// The entries of a directory at a commit. `Ok(None)` when there is no such directory (or
+    /// the path is a file). One request (GitHub lists up to 1 000 entries).
+    pub async fn list_directory(
+        &self,
+        repo: &Repository,
+        dir: &str,
+        git_ref: &str,
+    ) -> Result<Option<Vec<DirectoryEntry>>, GithubError> {
+        if git_ref.is_empty() {
+            return Err(GithubError::InvalidArgument("empty ref".into()));
+        }
+        let encoded_dir = dir
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(encode_path_segment)
+            .collect::<Vec<_>>()
+            .join("/");
+        let call = ApiCall {
+            kind: RequestKind::ListDirectory,
+            verb: Verb::Get,
+            path: format!(
+                "{}/contents/{encoded_dir}?ref={}",
+                repo_path(repo),
+                encode_path_segment(git_ref)
+            ),
+            body: None,
+        };
+        let reply = match self.send(&call, Replay::Always).await {
+            Ok(reply) => reply,
+            Err(GithubError::Status { status: 404, .. }) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        // A file answers with an object, a directory with an array.
+        let Ok(entries) = serde_json::from_str::<Vec<DirEntryWire>>(&reply.body) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            entries
+                .into_iter()
+                .map(|e| DirectoryEntry {
+                    name: e.name,
+                    path: e.path,
+                    kind: e.kind,
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Standard base64 as the contents API sends it: wrapped in lines, so ASCII whitespace is
+/// dropped first. `None` when the rest is not valid base64.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let packed: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    STANDARD.decode(packed).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_file_contents_decode_like_github_sends_them() {
+        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(
+            decode_base64("aGVsbG8g\nd29ybGQ=\n").unwrap(),
+            b"hello world"
+        );
+        assert_eq!(decode_base64(" \r\n").unwrap(), b"");
+        assert!(decode_base64("a*b=").is_none());
+    }
+}

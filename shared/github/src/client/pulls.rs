@@ -1,0 +1,98 @@
+//! Pull requests: head commit and state, and the files a PR changes.
+
+use super::request::{decode, has_next_page, repo_path, ApiCall, Replay, Verb, PER_PAGE};
+use super::InstallationClient;
+use crate::error::GithubError;
+use crate::stats::RequestKind;
+use schemabot_domain::{PrNumber, Repository};
+use serde::Deserialize;
+
+/// A bound on `pulls/{n}/files` pagination (GitHub itself stops at 3 000 files).
+const MAX_FILE_PAGES: u32 = 30;
+
+/// A file a PR changes (`GET /pulls/{n}/files`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestFile {
+    pub filename: String,
+    /// `added`, `modified`, `removed`, `renamed`, …
+    pub status: String,
+}
+
+/// A PR as far as planning cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestInfo {
+    pub head_sha: String,
+    pub state: String,
+}
+
+#[derive(Deserialize)]
+struct PullWire {
+    head: PullHeadWire,
+    state: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PullHeadWire {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct PullFileWire {
+    filename: String,
+    status: Option<String>,
+}
+
+impl InstallationClient {
+    /// The PR's head commit and state. One request.
+    pub async fn get_pull_request(
+        &self,
+        repo: &Repository,
+        pr: PrNumber,
+    ) -> Result<PullRequestInfo, GithubError> {
+        let call = ApiCall {
+            kind: RequestKind::GetPullRequest,
+            verb: Verb::Get,
+            path: format!("{}/pulls/{}", repo_path(repo), pr.0),
+            body: None,
+        };
+        let reply = self.send(&call, Replay::Always).await?;
+        let wire: PullWire = decode(call.kind, &reply.body)?;
+        Ok(PullRequestInfo {
+            head_sha: wire.head.sha,
+            state: wire.state.unwrap_or_default(),
+        })
+    }
+
+    /// Every file the PR changes (100 per request).
+    pub async fn list_pull_request_files(
+        &self,
+        repo: &Repository,
+        pr: PrNumber,
+    ) -> Result<Vec<PullRequestFile>, GithubError> {
+        let mut all = Vec::new();
+        for page in 1..=MAX_FILE_PAGES {
+            let call = ApiCall {
+                kind: RequestKind::ListPullRequestFiles,
+                verb: Verb::Get,
+                path: format!(
+                    "{}/pulls/{}/files?per_page={PER_PAGE}&page={page}",
+                    repo_path(repo),
+                    pr.0
+                ),
+                body: None,
+            };
+            let reply = self.send(&call, Replay::Always).await?;
+            let wire: Vec<PullFileWire> = decode(call.kind, &reply.body)?;
+            let received = wire.len();
+            all.extend(wire.into_iter().map(|f| PullRequestFile {
+                filename: f.filename,
+                status: f.status.unwrap_or_default(),
+            }));
+            if !has_next_page(reply.link.as_deref(), received) {
+                return Ok(all);
+            }
+        }
+        tracing::warn!(%repo, pr = pr.0, "stopped paging PR files at the page limit");
+        Ok(all)
+    }
+}
