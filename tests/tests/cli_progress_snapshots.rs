@@ -145,3 +145,25 @@ fn completed_after_the_cutover() {
     );
     insta::assert_snapshot!("progress_completed_colored", colored);
 }
+
+/// While a table's copy is verified, the CLI shows the checksum's progress as the comment does.
+#[test]
+fn checksum_in_progress() {
+    let mut verifying = task(1, "orders", State::Running, 100, false);
+    verifying.checksum = Some(schemabot_domain::apply::Checksum {
+        rows_checked: 45_000,
+        rows_total: 100_000,
+    });
+    let running = (
+        apply(State::Running),
+        vec![verifying, task(2, "invoices", State::Running, 45, false)],
+    );
+    let plain = render(running.clone(), TerminalColors::Off);
+    assert!(plain.contains("verifying checksum 45%"), "{plain}");
+    assert!(plain.contains("Checksum: 45,000 / 100,000 rows"), "{plain}");
+    insta::assert_snapshot!("progress_checksum_plain", plain);
+    insta::assert_snapshot!(
+        "progress_checksum_colored",
+        render(running, TerminalColors::On)
+    );
+}

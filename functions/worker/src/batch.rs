@@ -10,7 +10,7 @@ use std::future::Future;
 
 /// One message with what the worker needs from its envelope.
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub struct QueuedMessage {
     pub message_id: String,
     pub receipt_handle: Option<String>,
     pub group: Option<String>,
@@ -20,14 +20,14 @@ pub struct Delivery {
     pub source_queue: Option<String>,
 }
 
-impl Delivery {
+impl QueuedMessage {
     pub fn from_sqs(message: SqsMessage, max_receive_count: u32) -> Self {
         let receive_count = message
             .attributes
             .get("ApproximateReceiveCount")
             .and_then(|v| v.parse().ok())
             .unwrap_or(1);
-        Delivery {
+        QueuedMessage {
             message_id: message.message_id.unwrap_or_default(),
             receipt_handle: message.receipt_handle,
             group: message.attributes.get("MessageGroupId").cloned(),
@@ -56,34 +56,34 @@ pub enum ItemResult {
     SkippedAfterGroupFailure,
 }
 
-/// Processes `deliveries` in order and returns the batch response plus per-item results.
+/// Processes `messages` in order and returns the batch response plus per-item results.
 /// `on_failure` runs for each failed message (e.g. to set its visibility timeout for backoff).
 pub async fn process<F, Fut, G, GFut>(
-    deliveries: Vec<Delivery>,
+    messages: Vec<QueuedMessage>,
     mut handle: F,
     mut on_failure: G,
 ) -> (SqsBatchResponse, Vec<ItemResult>)
 where
-    F: FnMut(Delivery) -> Fut,
+    F: FnMut(QueuedMessage) -> Fut,
     Fut: Future<Output = Result<(), JobError>>,
-    G: FnMut(Delivery, bool) -> GFut,
+    G: FnMut(QueuedMessage, bool) -> GFut,
     GFut: Future<Output = ()>,
 {
     let mut failed_groups: HashSet<String> = HashSet::new();
     let mut response = SqsBatchResponse::default();
-    let mut results = Vec::with_capacity(deliveries.len());
-    for delivery in deliveries {
-        let id = delivery.message_id.clone();
-        if let Some(group) = &delivery.group {
+    let mut results = Vec::with_capacity(messages.len());
+    for message in messages {
+        let id = message.message_id.clone();
+        if let Some(group) = &message.group {
             if failed_groups.contains(group) {
                 response.batch_item_failures.push(failure(id));
                 results.push(ItemResult::SkippedAfterGroupFailure);
                 continue;
             }
         }
-        let group = delivery.group.clone();
-        let retry_copy = delivery.clone();
-        match handle(delivery).await {
+        let group = message.group.clone();
+        let retry_copy = message.clone();
+        match handle(message).await {
             Ok(()) => results.push(ItemResult::Done),
             Err(error) => {
                 let transient = error.is_transient();
@@ -110,8 +110,8 @@ fn failure(id: String) -> BatchItemFailure {
 mod tests {
     use super::*;
 
-    fn delivery(id: &str, group: &str) -> Delivery {
-        Delivery {
+    fn message(id: &str, group: &str) -> QueuedMessage {
+        QueuedMessage {
             message_id: id.into(),
             receipt_handle: None,
             group: Some(group.into()),
@@ -124,11 +124,11 @@ mod tests {
     #[tokio::test]
     async fn a_failure_fails_the_rest_of_its_group_only() {
         let batch = vec![
-            delivery("a1", "a"),
-            delivery("b1", "b"),
-            delivery("a2", "a"),
-            delivery("b2", "b"),
-            delivery("a3", "a"),
+            message("a1", "a"),
+            message("b1", "b"),
+            message("a2", "a"),
+            message("b2", "b"),
+            message("a3", "a"),
         ];
         let mut seen = Vec::new();
         let (response, results) = process(
@@ -167,7 +167,7 @@ mod tests {
             .insert("ApproximateReceiveCount".into(), "3".into());
         m.attributes
             .insert("MessageGroupId".into(), "apply:x".into());
-        let d = Delivery::from_sqs(m, 5);
+        let d = QueuedMessage::from_sqs(m, 5);
         assert_eq!(d.attempt.receive_count, 3);
         assert_eq!(d.group.as_deref(), Some("apply:x"));
     }

@@ -14,7 +14,7 @@ pub mod post;
 pub mod progress;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use batch::Delivery;
+use batch::QueuedMessage;
 use config::WorkerConfig;
 use deployments::DeploymentDsns;
 use outcome::{Attempt, JobError};
@@ -41,22 +41,22 @@ impl Worker {
     /// Handles one SQS batch with FIFO semantics and partial batch failures. A failed message's
     /// visibility is set to an exponential backoff before it is handed back to SQS.
     pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
-        let deliveries = event
+        let messages = event
             .records
             .into_iter()
-            .map(|m| Delivery::from_sqs(m, self.config.max_receive_count))
+            .map(|m| QueuedMessage::from_sqs(m, self.config.max_receive_count))
             .collect();
         let (response, _) = batch::process(
-            deliveries,
-            |delivery| self.run_message(delivery),
-            |delivery, transient| self.back_off(delivery, transient),
+            messages,
+            |message| self.run_message(message),
+            |message, transient| self.back_off(message, transient),
         )
         .await;
         response
     }
 
-    async fn run_message(&self, delivery: Delivery) -> Result<(), JobError> {
-        let envelope: JobEnvelope = serde_json::from_str(&delivery.body)
+    async fn run_message(&self, message: QueuedMessage) -> Result<(), JobError> {
+        let envelope: JobEnvelope = serde_json::from_str(&message.body)
             .map_err(|e| JobError::permanent(format!("unreadable job: {e}")))?;
         if envelope.v != JOB_SCHEMA_VERSION {
             return Err(JobError::permanent(format!(
@@ -64,7 +64,7 @@ impl Worker {
                 envelope.v
             )));
         }
-        self.run_job(&envelope.job, delivery.attempt).await
+        self.run_job(&envelope.job, message.attempt).await
     }
 
     /// Runs one job. Public so tests and the demo drive the same code path as SQS does.
@@ -105,19 +105,19 @@ impl Worker {
         result
     }
 
-    async fn back_off(&self, delivery: Delivery, transient: bool) {
-        let (Some(handle), true) = (delivery.receipt_handle.as_deref(), transient) else {
+    async fn back_off(&self, message: QueuedMessage, transient: bool) {
+        let (Some(handle), true) = (message.receipt_handle.as_deref(), transient) else {
             return;
         };
         // The visibility belongs to the queue the message came from: commands (FIFO) or polls.
-        let queue_url = match delivery.source_queue.as_deref() {
+        let queue_url = match message.source_queue.as_deref() {
             Some(name) if !name.ends_with(".fifo") => match self.queue.delay_queue_url() {
                 Some(url) => url.to_string(),
                 None => return,
             },
             _ => self.queue.queue_url().to_string(),
         };
-        let seconds = delivery.attempt.backoff_seconds();
+        let seconds = message.attempt.backoff_seconds();
         if let Err(error) = self
             .queue
             .client()

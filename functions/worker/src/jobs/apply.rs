@@ -12,7 +12,7 @@ use crate::errors;
 use crate::jobs::confirm;
 use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
 use crate::jobs::permission::{self, PermissionCheck};
-use crate::jobs::plan::{
+use crate::jobs::plan_support::{
     change_name, plan_lint, plan_request, plan_tables, schema_dirs, SchemaDir,
 };
 use crate::outcome::{Attempt, JobError};

@@ -6,6 +6,7 @@ pub mod cutover;
 pub(crate) mod lock_common;
 pub(crate) mod permission;
 pub mod plan;
+pub(crate) mod plan_support;
 pub mod poll;
 pub mod reply;
 pub mod unlock;

@@ -4,75 +4,18 @@
 //! post — or edit — one plan comment per (database, environment).
 
 use crate::errors;
+use crate::jobs::plan_support::{plan_lint, plan_request, plan_tables, schema_dirs, SchemaDir};
 use crate::outcome::{Attempt, JobError};
 use crate::post::{hidden_marker, post_once};
 use crate::Worker;
 use chrono::Utc;
 use schemabot_domain::job::{PlanJob, PlanTrigger};
 use schemabot_domain::lock::{LockEvent, LockKey, LockOwner};
-use schemabot_domain::{Database, Environment, PrNumber, Repository};
+use schemabot_domain::{Database, Environment};
 use schemabot_github::{InstallationClient, Reaction};
-use schemabot_render::{render_plan, PlanComment, PlanLint, PlanTable, PlanTriggerText};
-use schemabot_tern::proto;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use schemabot_render::{render_plan, PlanComment, PlanTriggerText};
 
-/// The config file that marks a schema directory.
-pub const SCHEMA_CONFIG_FILE: &str = "schemabot.yaml";
-
-/// `schemabot.yaml`: which database the directory's `.sql` files describe.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaConfig {
-    pub database: String,
-    /// `mysql` (default) or `vitess`.
-    pub database_type: String,
-}
-
-/// Reads the two `key: value` lines SchemaBot needs; other keys, comments and blank lines are
-/// ignored. `None` without a valid `database`.
-pub fn parse_schema_config(text: &str) -> Option<SchemaConfig> {
-    let mut database = None;
-    let mut database_type = None;
-    for line in text.lines() {
-        let line = line.split(" #").next().unwrap_or("").trim_end();
-        if line.trim_start().starts_with('#') || line.starts_with([' ', '\t']) {
-            continue;
-        }
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim().trim_matches(|c| c == '"' || c == '\'').trim();
-        match key.trim() {
-            "database" if !value.is_empty() => database = Some(value.to_string()),
-            "type" if !value.is_empty() => database_type = Some(value.to_ascii_lowercase()),
-            _ => {}
-        }
-    }
-    Some(SchemaConfig {
-        database: database?,
-        database_type: database_type.unwrap_or_else(|| "mysql".to_string()),
-    })
-}
-
-/// The directory of a repository path (`""` for the root).
-fn parent_dir(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(dir, _)| dir)
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
-/// A schema directory the PR changes, with its `.sql` files at the head commit.
-#[derive(Debug)]
-pub(crate) struct SchemaDir {
-    pub(crate) config: SchemaConfig,
-    /// File name (within the directory) → content.
-    pub(crate) files: HashMap<String, String>,
-}
+pub use crate::jobs::plan_support::{parse_schema_config, SchemaConfig, SCHEMA_CONFIG_FILE};
 
 /// The marker of a (database, environment) plan comment: stable across re-plans.
 pub fn plan_marker(job: &PlanJob, database: &str, environment: &str) -> String {
@@ -166,86 +109,6 @@ pub async fn run(
     Ok(())
 }
 
-/// The schema directories touched by the PR (optionally only `database`'s), keyed by path.
-pub(crate) async fn schema_dirs(
-    github: &InstallationClient,
-    repository: &Repository,
-    pr: PrNumber,
-    database: Option<&Database>,
-    head_sha: &str,
-) -> Result<BTreeMap<String, SchemaDir>, JobError> {
-    let files = github
-        .list_pull_request_files(repository, pr)
-        .await
-        .map_err(errors::github)?;
-    let mut changed_sql: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut candidates = BTreeSet::new();
-    for file in &files {
-        let dir = parent_dir(&file.filename);
-        let name = &file.filename[dir.len()..].trim_start_matches('/');
-        if name.ends_with(".sql") {
-            candidates.insert(dir.to_string());
-            if file.status != "removed" {
-                changed_sql
-                    .entry(dir.to_string())
-                    .or_default()
-                    .insert(name.to_string());
-            }
-        } else if *name == SCHEMA_CONFIG_FILE {
-            candidates.insert(dir.to_string());
-        }
-    }
-    let mut dirs = BTreeMap::new();
-    for dir in candidates {
-        let Some(text) = github
-            .get_file_contents(repository, &join(&dir, SCHEMA_CONFIG_FILE), head_sha)
-            .await
-            .map_err(errors::github)?
-        else {
-            continue;
-        };
-        let Some(config) = parse_schema_config(&text) else {
-            tracing::warn!(dir, "schemabot.yaml names no database; skipped");
-            continue;
-        };
-        if database.is_some_and(|wanted| !wanted.as_str().eq_ignore_ascii_case(&config.database)) {
-            continue;
-        }
-        // Tern plans declaratively: every `.sql` file of the directory, changed or not. Without
-        // a listing (it should not happen), the changed ones are the best we have.
-        let names: BTreeSet<String> = match github
-            .list_directory(repository, &dir, head_sha)
-            .await
-            .map_err(errors::github)?
-        {
-            Some(entries) => entries
-                .into_iter()
-                .filter(|e| e.kind == "file" && e.name.ends_with(".sql"))
-                .map(|e| e.name)
-                .collect(),
-            None => changed_sql.get(&dir).cloned().unwrap_or_default(),
-        };
-        let mut contents = HashMap::new();
-        for name in &names {
-            if let Some(text) = github
-                .get_file_contents(repository, &join(&dir, name), head_sha)
-                .await
-                .map_err(errors::github)?
-            {
-                contents.insert(name.clone(), text);
-            }
-        }
-        dirs.insert(
-            dir,
-            SchemaDir {
-                config,
-                files: contents,
-            },
-        );
-    }
-    Ok(dirs)
-}
-
 fn trigger_text(job: &PlanJob) -> PlanTriggerText {
     match &job.trigger {
         PlanTrigger::Comment { commenter, .. } => PlanTriggerText::Command {
@@ -284,78 +147,6 @@ fn error_comment(
             errors: vec![error],
             lock: None,
         },
-    }
-}
-
-pub(crate) fn change_name(change_type: i32) -> &'static str {
-    match proto::ChangeType::try_from(change_type) {
-        Ok(proto::ChangeType::Create) => "create",
-        Ok(proto::ChangeType::Alter) => "alter",
-        Ok(proto::ChangeType::Drop) => "drop",
-        Ok(proto::ChangeType::Vschema) => "vschema",
-        _ => "other",
-    }
-}
-
-/// The table changes of a Tern plan, flattened across namespaces.
-pub(crate) fn plan_tables(response: &proto::PlanResponse) -> Vec<PlanTable> {
-    response
-        .changes
-        .iter()
-        .flat_map(|change| {
-            change.table_changes.iter().map(move |t| PlanTable {
-                namespace: if t.namespace.is_empty() {
-                    change.namespace.clone()
-                } else {
-                    t.namespace.clone()
-                },
-                table: t.table_name.clone(),
-                change: change_name(t.change_type).to_string(),
-                ddl: t.ddl.clone(),
-                unsafe_reason: t.is_unsafe.then(|| t.unsafe_reason.clone()),
-            })
-        })
-        .collect()
-}
-
-/// The lint violations of a Tern plan.
-pub(crate) fn plan_lint(response: &proto::PlanResponse) -> Vec<PlanLint> {
-    response
-        .lint_violations
-        .iter()
-        .map(|l| PlanLint {
-            severity: if l.severity.is_empty() {
-                "warning".to_string()
-            } else {
-                l.severity.clone()
-            },
-            table: l.table.clone(),
-            message: l.message.clone(),
-        })
-        .collect()
-}
-
-/// Tern's Plan request for one schema directory.
-pub(crate) fn plan_request(
-    dir: &SchemaDir,
-    repository: &Repository,
-    pr: PrNumber,
-    environment: &Environment,
-) -> proto::PlanRequest {
-    let database = &dir.config.database;
-    proto::PlanRequest {
-        database: database.clone(),
-        r#type: dir.config.database_type.clone(),
-        schema_files: HashMap::from([(
-            database.clone(),
-            proto::SchemaFiles {
-                files: dir.files.clone(),
-            },
-        )]),
-        repository: repository.to_string(),
-        pull_request: i32::try_from(pr.0).unwrap_or(i32::MAX),
-        environment: environment.to_string(),
-        ..Default::default()
     }
 }
 
@@ -525,6 +316,7 @@ async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use schemabot_render::PlanTable;
 
     fn view(tables: Vec<PlanTable>, errors: Vec<String>) -> PlanComment {
         PlanComment {
@@ -585,40 +377,5 @@ mod tests {
             ),
             ("errors", "1 error(s) at abc123".to_string())
         );
-    }
-
-    #[test]
-    fn reads_database_and_type_from_schemabot_yaml() {
-        assert_eq!(
-            parse_schema_config("# payments schema\ndatabase: payments\ntype: MySQL\n"),
-            Some(SchemaConfig {
-                database: "payments".into(),
-                database_type: "mysql".into()
-            })
-        );
-        assert_eq!(
-            parse_schema_config("database: \"orders\"  # quoted\n"),
-            Some(SchemaConfig {
-                database: "orders".into(),
-                database_type: "mysql".into()
-            })
-        );
-        assert_eq!(parse_schema_config("type: vitess\n"), None);
-        assert_eq!(
-            parse_schema_config("nested:\n  database: nope\ndatabase: yes_db\n")
-                .map(|c| c.database),
-            Some("yes_db".into())
-        );
-    }
-
-    #[test]
-    fn paths_split_into_directory_and_name() {
-        assert_eq!(
-            parent_dir("schemas/payments/orders.sql"),
-            "schemas/payments"
-        );
-        assert_eq!(parent_dir("orders.sql"), "");
-        assert_eq!(join("", "schemabot.yaml"), "schemabot.yaml");
-        assert_eq!(join("a/b", "schemabot.yaml"), "a/b/schemabot.yaml");
     }
 }

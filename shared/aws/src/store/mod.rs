@@ -15,7 +15,7 @@ pub use delivery::{DeliveryOutcome, DELIVERY_RETENTION};
 pub use lock::Released;
 
 use crate::codec::{attr, s, DecodeError, Item};
-use crate::condition::{Condition, UpdateSpec};
+use crate::condition::{Condition, Expression, UpdateSpec};
 use crate::error::{is_transient_code, StoreError};
 use crate::DynamoClient;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -326,6 +326,38 @@ impl Store {
                 }
                 _ => Err(StoreError::from_sdk("PutItem", err)),
             },
+        }
+    }
+
+    /// All items of a Query (following pages).
+    pub(crate) async fn query_all(
+        &self,
+        index: Option<&str>,
+        key_condition: String,
+        expr: Expression,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression(&key_condition)
+                .set_expression_attribute_names(Some(expr.names.clone()))
+                .set_expression_attribute_values(Some(expr.values.clone()))
+                .consistent_read(consistent)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("Query", e))?;
+            items.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(last) if !last.is_empty() => start = Some(last.clone()),
+                _ => return Ok(items),
+            }
         }
     }
 }

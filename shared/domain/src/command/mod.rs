@@ -1,6 +1,6 @@
 //! The PR-comment command grammar: typed commands and typed parse errors.
 //!
-//! `parse` (in `parser.rs`) reads a comment body, skipping fenced code, inline code and `>` quotes,
+//! `parse` (in `parser/`) reads a comment body, skipping fenced code, inline code and `>` quotes,
 //! finds the first `schemabot` invocation and turns it into a [`Command`] or a [`ParseError`].
 //! Environments are only lower-cased here; whether one is configured is checked by the caller.
 

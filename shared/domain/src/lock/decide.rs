@@ -1,168 +1,9 @@
-//! Locks: one pull request at a time changes a (database, environment).
-//!
-//! `schemabot apply` takes the lock with the plan it showed; `apply-confirm` executes exactly
-//! that plan, only for the lock's owner and only while the PR head is still the planned commit.
-//! A lock that is only planned expires after its lease, so an abandoned PR cannot block a
-//! database forever; once confirmed it is held until the apply ends. Everything here is pure:
-//! the store mirrors [`can_acquire`] in a DynamoDB condition, and the worker acts on the
-//! decisions.
+//! The pure lock decisions: who may take a lock, why not, what `apply-confirm` does, and when
+//! a lock may be released.
 
-use crate::command::ApplyFlags;
-use crate::ids::{
-    ApplyId, Database, DeliveryId, Environment, InstallationId, Login, PrNumber, Repository,
-};
+use super::records::{Lock, LockOwner, LockStage, PlannedChange};
+use crate::ids::ApplyId;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use std::fmt;
-
-/// What a lock guards.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct LockKey {
-    pub database: Database,
-    pub environment: Environment,
-}
-
-impl fmt::Display for LockKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.database, self.environment)
-    }
-}
-
-/// The pull request holding a lock.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct LockOwner {
-    pub repository: Repository,
-    pub pr: PrNumber,
-}
-
-impl fmt::Display for LockOwner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}#{}", self.repository, self.pr.0)
-    }
-}
-
-/// Where a lock is in the apply lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "stage", rename_all = "snake_case")]
-pub enum LockStage {
-    /// `apply` showed the plan; waiting for `apply-confirm`. Expires with the lease.
-    Planned,
-    /// `apply-confirm` (command `command_id`) is handing the plan to Tern.
-    Confirming { command_id: String },
-    /// Tern accepted the apply; held until it ends.
-    Applying {
-        command_id: String,
-        apply_id: ApplyId,
-    },
-}
-
-impl LockStage {
-    pub fn name(&self) -> &'static str {
-        match self {
-            LockStage::Planned => "planned",
-            LockStage::Confirming { .. } => "confirming",
-            LockStage::Applying { .. } => "applying",
-        }
-    }
-}
-
-/// One table change of a locked plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlannedChange {
-    pub namespace: String,
-    pub table: String,
-    /// `create`, `alter`, `drop`, …
-    pub change: String,
-    pub ddl: String,
-    /// `Some(reason)` for a change that loses data.
-    pub unsafe_reason: Option<String>,
-}
-
-impl PlannedChange {
-    pub fn qualified_name(&self) -> String {
-        if self.namespace.is_empty() {
-            self.table.clone()
-        } else {
-            format!("{}.{}", self.namespace, self.table)
-        }
-    }
-}
-
-/// The plan a lock was taken with: what `apply-confirm` hands to Tern, unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockedPlan {
-    /// The PR head commit the plan was made at.
-    pub head_sha: String,
-    pub deployment: String,
-    /// `mysql` or `vitess`.
-    pub database_type: String,
-    /// Tern's plan id (may be empty: Tern plans are stateless).
-    pub plan_id: String,
-    pub changes: Vec<PlannedChange>,
-    /// File name → content of the schema directory at `head_sha`.
-    pub schema_files: BTreeMap<String, String>,
-    /// [`schema_digest`] of `schema_files`.
-    pub schema_digest: String,
-    /// The `apply` command's flags.
-    pub flags: ApplyFlags,
-}
-
-impl LockedPlan {
-    pub fn unsafe_changes(&self) -> impl Iterator<Item = &PlannedChange> {
-        self.changes.iter().filter(|c| c.unsafe_reason.is_some())
-    }
-}
-
-/// A lock as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lock {
-    pub key: LockKey,
-    pub owner: LockOwner,
-    pub installation_id: InstallationId,
-    pub locked_by: Login,
-    pub stage: LockStage,
-    pub plan: LockedPlan,
-    pub acquired_at: DateTime<Utc>,
-    /// A `Planned` lock may be taken over by another PR after this instant.
-    pub lease_expires_at: DateTime<Utc>,
-}
-
-impl Lock {
-    pub fn is_owned_by(&self, owner: &LockOwner) -> bool {
-        &self.owner == owner
-    }
-}
-
-/// One step in a lock's history (taken, refused, confirmed, released, …).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockEvent {
-    pub key: LockKey,
-    pub at: DateTime<Utc>,
-    /// `lock_acquired`, `lock_refused`, `apply_confirmed`, `lock_released`, …
-    pub event: String,
-    /// GitHub login of the commenter, or `schemabot` for automatic steps.
-    pub actor: String,
-    /// The PR the event is about.
-    pub owner: LockOwner,
-    pub delivery_id: Option<DeliveryId>,
-    pub outcome: String,
-    pub message: Option<String>,
-}
-
-/// What an apply that ended leaves behind for promotion checks: this PR applied this schema
-/// digest to (database, environment).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedSchema {
-    pub key: LockKey,
-    pub owner: LockOwner,
-    pub schema_digest: String,
-    /// The apply that made the change; `None` when the environment already matched the schema
-    /// (`apply` found nothing to do).
-    pub apply_id: Option<ApplyId>,
-    pub at: DateTime<Utc>,
-}
 
 /// Whether `owner` may take (or renew) the lock `current` at `now`. The store's conditional
 /// write says the same thing in DynamoDB's words.
@@ -305,51 +146,15 @@ pub fn releasable(lock: &Lock) -> bool {
     lock.stage == LockStage::Planned
 }
 
-/// The environments that must have applied this schema before `target`, in promotion order
-/// (`staging,production` → production needs staging). Empty when `target` is not ordered.
-pub fn prerequisites<'a>(order: &'a [Environment], target: &Environment) -> &'a [Environment] {
-    match order.iter().position(|e| e == target) {
-        Some(index) => &order[..index],
-        None => &[],
-    }
-}
-
-/// The first environment of `order` before `target` that has not applied the schema with
-/// `digest`, given what was applied (environment → digest).
-pub fn unmet_prerequisite(
-    order: &[Environment],
-    target: &Environment,
-    digest: &str,
-    applied: &BTreeMap<Environment, String>,
-) -> Option<Environment> {
-    prerequisites(order, target)
-        .iter()
-        .find(|env| applied.get(*env).map(String::as_str) != Some(digest))
-        .cloned()
-}
-
-/// A stable digest of a schema directory's files: what "the same schema change" means when
-/// production asks whether staging applied it.
-pub fn schema_digest(files: &BTreeMap<String, String>) -> String {
-    let mut hasher = Sha256::new();
-    for (name, content) in files {
-        // Lengths first, so no two different file sets hash the same byte stream.
-        hasher.update((name.len() as u64).to_be_bytes());
-        hasher.update(name.as_bytes());
-        hasher.update((content.len() as u64).to_be_bytes());
-        hasher.update(content.as_bytes());
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::promotion::schema_digest;
+    use super::super::records::{LockKey, LockedPlan};
     use super::*;
+    use crate::command::ApplyFlags;
+    use crate::ids::{Database, Environment, InstallationId, Login, PrNumber, Repository};
     use chrono::TimeDelta;
+    use std::collections::BTreeMap;
 
     fn env(name: &str) -> Environment {
         Environment::parse(name).unwrap()
@@ -549,52 +354,5 @@ mod tests {
             decide_confirm(Some(&done), &owner(1), "other", "abc123", false),
             ConfirmDecision::AlreadyApplying { .. }
         ));
-    }
-
-    #[test]
-    fn production_waits_for_staging_to_apply_the_same_schema() {
-        let order = vec![env("staging"), env("production")];
-        let digest = "d1";
-        let mut applied = BTreeMap::new();
-        assert_eq!(
-            unmet_prerequisite(&order, &env("staging"), digest, &applied),
-            None
-        );
-        assert_eq!(
-            unmet_prerequisite(&order, &env("production"), digest, &applied),
-            Some(env("staging"))
-        );
-        applied.insert(env("staging"), "older".to_string());
-        assert_eq!(
-            unmet_prerequisite(&order, &env("production"), digest, &applied),
-            Some(env("staging")),
-            "staging applied a different schema"
-        );
-        applied.insert(env("staging"), digest.to_string());
-        assert_eq!(
-            unmet_prerequisite(&order, &env("production"), digest, &applied),
-            None
-        );
-        assert_eq!(
-            unmet_prerequisite(&[], &env("production"), digest, &BTreeMap::new()),
-            None,
-            "no order configured"
-        );
-        assert_eq!(
-            unmet_prerequisite(&order, &env("sandbox"), digest, &BTreeMap::new()),
-            None,
-            "an environment outside the order"
-        );
-    }
-
-    #[test]
-    fn the_schema_digest_depends_on_every_name_and_byte() {
-        let a = BTreeMap::from([("a.sql".to_string(), "x".to_string())]);
-        let b = BTreeMap::from([("a.sq".to_string(), "lx".to_string())]);
-        let c = BTreeMap::from([("a.sql".to_string(), "y".to_string())]);
-        assert_ne!(schema_digest(&a), schema_digest(&b));
-        assert_ne!(schema_digest(&a), schema_digest(&c));
-        assert_eq!(schema_digest(&a), schema_digest(&a.clone()));
-        assert_eq!(schema_digest(&a).len(), 64);
     }
 }

@@ -1,0 +1,314 @@
+//! The worker's decision for one request, read out of the stored apply and its audit trail.
+
+use crate::exit::Exit;
+use schemabot_domain::apply::{Apply, AuditEvent};
+use schemabot_domain::{ApplyId, State};
+
+/// What the worker decided for this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Tern accepted the cutover; the apply is cutting over.
+    Triggered,
+    /// Refused by the worker's gate (`reason`: the audit outcome, e.g. `already_triggered`,
+    /// `recovering`, `not_available`, `environment_mismatch`).
+    Refused { reason: String },
+    /// Tern answered but did not accept the cutover; the claim was released.
+    NotAccepted { message: Option<String> },
+    /// The worker gave up reaching Tern (`reason`: `failed`, or `outcome_unknown` when the
+    /// sweep has to settle it from the sentinel).
+    Failed {
+        reason: String,
+        message: Option<String>,
+    },
+}
+
+impl Outcome {
+    /// The `outcome` field of the JSON report.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Triggered => "triggered",
+            Outcome::Refused { .. } => "refused",
+            Outcome::NotAccepted { .. } => "not_accepted",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Refused { reason } | Outcome::Failed { reason, .. } => Some(reason),
+            Outcome::Triggered | Outcome::NotAccepted { .. } => None,
+        }
+    }
+
+    /// Tern's or the worker's message, when the audit event carried one.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Outcome::NotAccepted { message } | Outcome::Failed { message, .. } => {
+                message.as_deref()
+            }
+            Outcome::Triggered | Outcome::Refused { .. } => None,
+        }
+    }
+
+    pub fn exit(&self) -> Exit {
+        match self {
+            Outcome::Triggered => Exit::Success,
+            Outcome::Refused { .. } | Outcome::NotAccepted { .. } => Exit::Refused,
+            Outcome::Failed { .. } => Exit::Failed,
+        }
+    }
+}
+
+/// Reads the outcome of one request out of the stored apply and audit trail.
+#[derive(Debug, Clone)]
+pub struct OutcomeWatch {
+    pub(super) apply_id: ApplyId,
+    job_id: String,
+    /// The stored actor of this CLI caller: `cli:<arn>`.
+    actor_id: String,
+    /// The apply's audit events before the request was sent.
+    baseline: Vec<AuditEvent>,
+}
+
+/// Where a request stands: decided, and whether it got as far as claiming the cutover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub outcome: Option<Outcome>,
+    pub claimed: bool,
+}
+
+impl OutcomeWatch {
+    pub fn new(
+        apply_id: ApplyId,
+        job_id: String,
+        actor_id: String,
+        baseline: Vec<AuditEvent>,
+    ) -> Self {
+        OutcomeWatch {
+            apply_id,
+            job_id,
+            actor_id,
+            baseline,
+        }
+    }
+
+    /// This caller's events that are not in the baseline, oldest first.
+    fn new_events<'e>(&self, events: &'e [AuditEvent]) -> Vec<&'e AuditEvent> {
+        let mut unmatched: Vec<&AuditEvent> = self.baseline.iter().collect();
+        let mut fresh = Vec::new();
+        for event in events {
+            match unmatched.iter().position(|old| *old == event) {
+                Some(index) => {
+                    unmatched.swap_remove(index);
+                }
+                None if event.actor == self.actor_id => fresh.push(event),
+                None => {}
+            }
+        }
+        fresh
+    }
+
+    /// Decides from `events` (the whole trail) and `apply` read after them.
+    pub fn progress(&self, events: &[AuditEvent], apply: Option<&Apply>) -> Progress {
+        let claim_ours = apply
+            .and_then(|a| a.claim.as_ref())
+            .is_some_and(|claim| claim.command_id == self.job_id);
+        // The move to `cutting_over` and its event are one transaction, so the apply alone
+        // proves a trigger — even one the progress sweep settled after the worker lost track.
+        let triggered = claim_ours
+            && apply.is_some_and(|a| {
+                a.cutover_triggered_at.is_some()
+                    || matches!(
+                        a.state,
+                        State::CuttingOver | State::Completed | State::RevertWindow
+                    )
+            });
+        if triggered {
+            return Progress {
+                outcome: Some(Outcome::Triggered),
+                claimed: true,
+            };
+        }
+        let mut claimed = claim_ours;
+        for event in self.new_events(events) {
+            let outcome = match event.event.as_str() {
+                "cutover_claimed" => {
+                    claimed = true;
+                    None
+                }
+                // While this request holds the claim, a refusal with our actor belongs to
+                // another request by the same identity.
+                "cutover_refused" if !claim_ours => Some(Outcome::Refused {
+                    reason: event.outcome.clone(),
+                }),
+                "cutover_not_accepted" => Some(Outcome::NotAccepted {
+                    message: event.message.clone(),
+                }),
+                "cutover_failed" => Some(Outcome::Failed {
+                    reason: event.outcome.clone(),
+                    message: event.message.clone(),
+                }),
+                _ => None,
+            };
+            if outcome.is_some() {
+                return Progress { outcome, claimed };
+            }
+        }
+        Progress {
+            outcome: None,
+            claimed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use schemabot_domain::apply::{ApplyMode, CutoverClaim};
+    use schemabot_domain::{Database, Environment, InstallationId, PrNumber, Repository};
+
+    const JOB: &str = "cutover:cli:req-1";
+    const ACTOR: &str = "cli:arn:aws:iam::1:user/ops";
+
+    fn apply(state: State, claim: Option<&str>) -> Apply {
+        let at = Utc::now();
+        Apply {
+            id: ApplyId::parse("apply-00ab").unwrap(),
+            tern_apply_id: "apply-00ab".into(),
+            repository: Repository::parse("o/r").unwrap(),
+            pr: PrNumber(1),
+            installation_id: InstallationId(1),
+            database: Database::parse("db").unwrap(),
+            database_type: "mysql".into(),
+            deployment: "d".into(),
+            environment: Environment::parse("production").unwrap(),
+            target_schema: "db".into(),
+            state,
+            version: 3,
+            mode: ApplyMode::Atomic,
+            defer_cutover: true,
+            requested_by: None,
+            created_at: at,
+            started_at: Some(at),
+            completed_at: None,
+            error_message: None,
+            claim: claim.map(|command_id| CutoverClaim {
+                command_id: command_id.into(),
+                actor: ACTOR.into(),
+                claimed_at: at,
+            }),
+            cutover_triggered_by: None,
+            cutover_triggered_at: None,
+            desired_schema: Default::default(),
+        }
+    }
+
+    fn event(name: &str, outcome: &str, actor: &str) -> AuditEvent {
+        AuditEvent {
+            apply_id: ApplyId::parse("apply-00ab").unwrap(),
+            at: Utc::now(),
+            event: name.into(),
+            actor: actor.into(),
+            delivery_id: None,
+            from_state: Some(State::WaitingForCutover),
+            to_state: None,
+            outcome: outcome.into(),
+            message: Some("tern says no".into()),
+        }
+    }
+
+    fn watch(baseline: Vec<AuditEvent>) -> OutcomeWatch {
+        OutcomeWatch::new(
+            ApplyId::parse("apply-00ab").unwrap(),
+            JOB.into(),
+            ACTOR.into(),
+            baseline,
+        )
+    }
+
+    #[test]
+    fn nothing_yet_while_the_job_waits_in_the_queue() {
+        let old = event("cutover_refused", "recovering", ACTOR);
+        let progress =
+            watch(vec![old.clone()]).progress(&[old], Some(&apply(State::WaitingForCutover, None)));
+        assert_eq!(
+            progress,
+            Progress {
+                outcome: None,
+                claimed: false
+            }
+        );
+    }
+
+    #[test]
+    fn our_claim_on_a_cutting_over_apply_is_a_trigger() {
+        let events = [event("cutover_claimed", "claimed", ACTOR)];
+        let progress = watch(vec![]).progress(&events, Some(&apply(State::CuttingOver, Some(JOB))));
+        assert_eq!(progress.outcome, Some(Outcome::Triggered));
+        // Claimed but not yet triggered: still waiting, and known to be claimed.
+        let progress =
+            watch(vec![]).progress(&events, Some(&apply(State::WaitingForCutover, Some(JOB))));
+        assert_eq!(
+            progress,
+            Progress {
+                outcome: None,
+                claimed: true
+            }
+        );
+    }
+
+    #[test]
+    fn someone_elses_trigger_is_not_ours() {
+        let apply = apply(State::CuttingOver, Some("cutover:o/r:77"));
+        let events = [
+            event("cutover_claimed", "claimed", "alice"),
+            event("cutover_triggered", "accepted", "alice"),
+            event("cutover_refused", "already_triggered", ACTOR),
+        ];
+        let progress = watch(vec![]).progress(&events, Some(&apply));
+        assert_eq!(
+            progress.outcome,
+            Some(Outcome::Refused {
+                reason: "already_triggered".into()
+            })
+        );
+        assert_eq!(progress.outcome.map(|o| o.exit()), Some(Exit::Refused));
+    }
+
+    #[test]
+    fn a_refusal_of_a_parallel_request_by_the_same_identity_is_ignored_while_we_hold_the_claim() {
+        let events = [
+            event("cutover_claimed", "claimed", ACTOR),
+            event("cutover_refused", "already_triggered", ACTOR),
+        ];
+        let progress =
+            watch(vec![]).progress(&events, Some(&apply(State::WaitingForCutover, Some(JOB))));
+        assert_eq!(progress.outcome, None);
+    }
+
+    #[test]
+    fn tern_refusals_and_failures_are_reported_with_their_message() {
+        let not_accepted = [event("cutover_not_accepted", "not_accepted", ACTOR)];
+        let progress =
+            watch(vec![]).progress(&not_accepted, Some(&apply(State::WaitingForCutover, None)));
+        assert_eq!(
+            progress.outcome,
+            Some(Outcome::NotAccepted {
+                message: Some("tern says no".into())
+            })
+        );
+        let failed = [event("cutover_failed", "outcome_unknown", ACTOR)];
+        let outcome = watch(vec![])
+            .progress(&failed, Some(&apply(State::WaitingForCutover, Some(JOB))))
+            .outcome;
+        assert_eq!(outcome.as_ref().map(Outcome::exit), Some(Exit::Failed));
+    }
+
+    #[test]
+    fn events_of_other_actors_never_decide() {
+        let events = [event("cutover_refused", "recovering", "bob")];
+        let progress = watch(vec![]).progress(&events, Some(&apply(State::Recovering, None)));
+        assert_eq!(progress.outcome, None);
+    }
+}

@@ -1,0 +1,8 @@
+//! What the plan and apply jobs share: schema directory discovery and Tern plan requests.
+
+mod discovery;
+mod tern_plan;
+
+pub use discovery::{parse_schema_config, SchemaConfig, SCHEMA_CONFIG_FILE};
+pub(crate) use discovery::{schema_dirs, SchemaDir};
+pub(crate) use tern_plan::{change_name, plan_lint, plan_request, plan_tables};

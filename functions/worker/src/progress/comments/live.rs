@@ -1,0 +1,80 @@
+//! The progress comment: kept current while the apply runs, replaced by its tombstone at the end.
+
+use super::body::{content_hash, progress_body, progress_hash};
+use super::decide::{find, next_edit_at, progress_comment_action, ProgressCommentAction};
+use super::edit::edit_tracked;
+use super::CommentReport;
+use crate::progress::error::ProgressError;
+use crate::Worker;
+use chrono::{DateTime, Utc};
+use schemabot_domain::apply::{Apply, CommentKind, CommentRecord, Task};
+use schemabot_render::marker::tracked;
+use schemabot_render::render_progress_finalized;
+
+/// Keeps the progress comment of a live apply current.
+pub async fn refresh_progress(
+    worker: &Worker,
+    apply: &Apply,
+    tasks: &[Task],
+    comments: &[CommentRecord],
+    now: DateTime<Utc>,
+) -> Result<CommentReport, ProgressError> {
+    let progress = find(comments, CommentKind::Progress);
+    let cutover_tracked = find(comments, CommentKind::Cutover).is_some();
+    let (Some(record), false) = (progress, cutover_tracked) else {
+        return Ok(CommentReport::default());
+    };
+    let hash = progress_hash(apply, tasks)?;
+    match progress_comment_action(
+        Some(record),
+        cutover_tracked,
+        &hash,
+        now,
+        worker.config.min_edit_interval,
+    ) {
+        ProgressCommentAction::Edit => {
+            let body = progress_body(apply, tasks, now)?;
+            let edited = edit_tracked(worker, apply, record, &body, &hash, false, now).await?;
+            Ok(CommentReport {
+                edits: usize::from(edited),
+                ..CommentReport::default()
+            })
+        }
+        ProgressCommentAction::RateLimited { until } => {
+            tracing::debug!(apply_id = %apply.id, %until, "progress comment changed; edit rate-limited");
+            Ok(CommentReport {
+                rate_limited: 1,
+                ..CommentReport::default()
+            })
+        }
+        _ => Ok(CommentReport::default()),
+    }
+}
+
+/// Replaces the progress comment with its tombstone. The final edit is not skipped for the rate
+/// limit (nothing would come back for it): it waits out what is left of the interval.
+pub(super) async fn finalize_progress(
+    worker: &Worker,
+    apply: &Apply,
+    tasks: &[Task],
+    record: &CommentRecord,
+    now: DateTime<Utc>,
+) -> Result<bool, ProgressError> {
+    if let Some(wait) = next_edit_at(record, worker.config.min_edit_interval)
+        .and_then(|at| (at - Utc::now()).to_std().ok())
+    {
+        tokio::time::sleep(wait.min(worker.config.min_edit_interval)).await;
+    }
+    let marker = tracked(&apply.id, CommentKind::Progress);
+    let body = render_progress_finalized(apply, tasks, now, &marker)?;
+    let hash = content_hash(&body);
+    let written = edit_tracked(worker, apply, record, &body, &hash, true, Utc::now()).await?;
+    if !written {
+        // Retry later rather than post a summary above a progress comment still being edited.
+        return Err(ProgressError::CommentBusy {
+            apply_id: apply.id.clone(),
+            kind: CommentKind::Progress.as_str(),
+        });
+    }
+    Ok(true)
+}

@@ -1,0 +1,105 @@
+//! What each PR applied (for promotion order) and the locks' audit trail.
+
+use super::super::{key, Store};
+use super::items::{applied_pk, encode_applied, events_pk, APPLIED_PREFIX};
+use crate::codec::{self, attr, item_type, DecodeError, ItemReader};
+use crate::condition::Expression;
+use crate::error::StoreError;
+use crate::keys;
+use schemabot_domain::lock::{AppliedSchema, LockEvent, LockKey, LockOwner};
+use schemabot_domain::{Database, Environment};
+use std::collections::BTreeMap;
+
+impl Store {
+    /// Records that `applied.owner`'s schema is live in (database, environment) without an
+    /// apply of its own (the environment already matched it).
+    pub async fn record_applied_schema(&self, applied: &AppliedSchema) -> Result<(), StoreError> {
+        self.put_item(encode_applied(applied), None)
+            .await?
+            .map_err(|_| StoreError::Inconsistent("unconditional put refused".to_string()))
+    }
+
+    /// What `owner` applied to `database`: environment → schema digest.
+    pub async fn applied_schemas(
+        &self,
+        owner: &LockOwner,
+        database: &Database,
+    ) -> Result<BTreeMap<Environment, String>, StoreError> {
+        let mut expr = Expression::default();
+        let pk = expr.equals(attr::PK, codec::s(applied_pk(owner)));
+        let sk = expr.name(attr::SK);
+        let prefix = expr.value(codec::s(format!("{APPLIED_PREFIX}{database}#")));
+        let items = self
+            .query_all(
+                None,
+                format!("{pk} AND begins_with({sk}, {prefix})"),
+                expr,
+                true,
+            )
+            .await?;
+        items
+            .iter()
+            .map(|item| {
+                let r = ItemReader::new(item, item_type::APPLIED_SCHEMA);
+                Ok((
+                    r.parsed(attr::ENVIRONMENT, Environment::parse)?,
+                    r.string(attr::SCHEMA_DIGEST)?.to_string(),
+                ))
+            })
+            .collect::<Result<_, DecodeError>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Appends one step of a lock's history.
+    pub async fn append_lock_event(&self, event: &LockEvent) -> Result<(), StoreError> {
+        let mut item = key(events_pk(&event.key), &keys::event_sk(event.at));
+        for (name, value) in [
+            (attr::ITEM_TYPE, codec::s(item_type::LOCK_EVENT)),
+            (attr::DATABASE, codec::s(event.key.database.as_str())),
+            (attr::ENVIRONMENT, codec::s(event.key.environment.as_str())),
+            (attr::AT, codec::time(event.at)),
+            (attr::EVENT, codec::s(event.event.as_str())),
+            (attr::ACTOR, codec::s(event.actor.as_str())),
+            (attr::REPOSITORY, codec::s(event.owner.repository.as_str())),
+            (attr::PR, codec::n(event.owner.pr.0)),
+            (attr::OUTCOME, codec::s(event.outcome.as_str())),
+        ] {
+            item.insert(name.to_string(), value);
+        }
+        if let Some(delivery_id) = &event.delivery_id {
+            item.insert(
+                attr::DELIVERY_ID.to_string(),
+                codec::s(delivery_id.as_str()),
+            );
+        }
+        if let Some(message) = &event.message {
+            item.insert(attr::MESSAGE.to_string(), codec::s(message.as_str()));
+        }
+        self.put_item(item, None)
+            .await?
+            .map_err(|_| StoreError::Inconsistent("unconditional put refused".to_string()))
+    }
+
+    /// A lock's history, oldest first: (event, actor, PR, outcome).
+    pub async fn list_lock_events(
+        &self,
+        key: &LockKey,
+    ) -> Result<Vec<(String, String, u64, String)>, StoreError> {
+        let mut expr = Expression::default();
+        let pk = expr.equals(attr::PK, codec::s(events_pk(key)));
+        let items = self.query_all(None, pk, expr, true).await?;
+        items
+            .iter()
+            .map(|item| {
+                let r = ItemReader::new(item, item_type::LOCK_EVENT);
+                Ok((
+                    r.string(attr::EVENT)?.to_string(),
+                    r.string(attr::ACTOR)?.to_string(),
+                    r.u64(attr::PR)?,
+                    r.string(attr::OUTCOME)?.to_string(),
+                ))
+            })
+            .collect::<Result<_, DecodeError>>()
+            .map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,256 @@
+//! A lock's lifecycle: take, confirm, mark applying, abort, and release it.
+
+use super::super::{decode_current, Store, WriteOutcome};
+use super::items::{
+    decode_lock, decode_lock_key, encode_applied, encode_lock, lock_item_key, pr_lock_item,
+    pr_lock_sk, pr_locks_pk,
+};
+use crate::codec::{self, attr, Item};
+use crate::condition::{Condition, Expression, UpdateSpec};
+use crate::error::StoreError;
+use chrono::{DateTime, Utc};
+use schemabot_domain::lock::{AppliedSchema, Lock, LockKey, LockOwner, LockStage};
+use schemabot_domain::ApplyId;
+
+/// `#repository = :repo AND #pr = :pr`
+fn owned_by(expr: &mut Expression, owner: &LockOwner) -> String {
+    let repo = expr.equals(attr::REPOSITORY, codec::s(owner.repository.as_str()));
+    let pr = expr.equals(attr::PR, codec::n(owner.pr.0));
+    format!("{repo} AND {pr}")
+}
+
+/// What releasing a lock did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Released {
+    Released,
+    /// Nothing to release: the lock is gone or another PR took it after the lease.
+    NotHeld,
+    /// Confirmed: it stays until its apply ends.
+    InUse(Box<Lock>),
+}
+
+impl Store {
+    /// The lock on (database, environment), if any. One strongly consistent read.
+    pub async fn get_lock(&self, key: &LockKey) -> Result<Option<Lock>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lock_item_key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("GetItem", e))?;
+        decode_current(got.item(), decode_lock)
+    }
+
+    /// Takes (or renews) the lock for `lock.owner` with `lock.plan`, as [`can_acquire`] allows:
+    /// free, already this PR's and only planned, or planned with its lease over. One
+    /// transaction with the PR's index item. On refusal, the lock that stands.
+    ///
+    /// [`can_acquire`]: schemabot_domain::lock::can_acquire
+    pub async fn acquire_lock(
+        &self,
+        lock: &Lock,
+        now: DateTime<Utc>,
+    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
+        let mut expr = Expression::default();
+        let pk = expr.name(attr::PK);
+        let planned = expr.equals(attr::LOCK_STAGE, codec::s("planned"));
+        let ours = owned_by(&mut expr, &lock.owner);
+        let lease = expr.name(attr::LEASE_EXPIRES_AT_MS);
+        let now_ms = expr.value(codec::n(now.timestamp_millis()));
+        let condition = Condition::new(
+            format!(
+                "attribute_not_exists({pk}) OR ({planned} AND (({ours}) OR {lease} <= {now_ms}))"
+            ),
+            expr,
+        );
+        let actions = vec![
+            self.put_action(encode_lock(lock)?, Some(&condition))?,
+            self.put_action(pr_lock_item(&lock.key, &lock.owner), None)?,
+        ];
+        match self.transact(actions).await? {
+            Ok(()) => Ok(WriteOutcome::Written(())),
+            Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
+                current: decode_current(cancelled.item(0), decode_lock)?,
+            }),
+        }
+    }
+
+    /// Moves this PR's lock to `confirming` for `command_id`: from `planned` at the planned
+    /// head commit (of concurrent confirms exactly one wins), or with `resume` from
+    /// `confirming` (a retried or crashed confirm; the caller asks Tern before applying
+    /// again). On refusal, the lock that stands.
+    pub async fn begin_confirm(
+        &self,
+        key: &LockKey,
+        owner: &LockOwner,
+        head_sha: &str,
+        command_id: &str,
+        resume: bool,
+    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
+        let mut spec = UpdateSpec::default();
+        let ours = owned_by(&mut spec.expr, owner);
+        let from = if resume {
+            spec.expr.equals(attr::LOCK_STAGE, codec::s("confirming"))
+        } else {
+            let planned = spec.expr.equals(attr::LOCK_STAGE, codec::s("planned"));
+            let at_head = spec.expr.equals(attr::HEAD_SHA, codec::s(head_sha));
+            format!("{planned} AND {at_head}")
+        };
+        spec.require(ours)
+            .require(from)
+            .set(attr::LOCK_STAGE, codec::s("confirming"))
+            .set(attr::LOCK_COMMAND_ID, codec::s(command_id));
+        self.lock_update(key, &spec).await
+    }
+
+    /// Records that Tern accepted `apply_id` for the confirm `command_id`. Idempotent.
+    pub async fn mark_lock_applying(
+        &self,
+        key: &LockKey,
+        command_id: &str,
+        apply_id: &ApplyId,
+    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
+        let mut spec = UpdateSpec::default();
+        let by = spec
+            .expr
+            .equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
+        let confirming = spec.expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
+        let applying = spec.expr.equals(attr::LOCK_STAGE, codec::s("applying"));
+        let same = spec
+            .expr
+            .equals(attr::APPLY_ID, codec::s(apply_id.as_str()));
+        spec.require(format!(
+            "{by} AND ({confirming} OR ({applying} AND {same}))"
+        ))
+        .set(attr::LOCK_STAGE, codec::s("applying"))
+        .set(attr::APPLY_ID, codec::s(apply_id.as_str()));
+        self.lock_update(key, &spec).await
+    }
+
+    /// Back to `planned` after Tern refused the confirm `command_id`, so the PR can fix and
+    /// retry (or unlock).
+    pub async fn abort_confirm(
+        &self,
+        key: &LockKey,
+        command_id: &str,
+    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
+        let mut spec = UpdateSpec::default();
+        let by = spec
+            .expr
+            .equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
+        let confirming = spec.expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
+        spec.require(format!("{by} AND {confirming}"))
+            .set(attr::LOCK_STAGE, codec::s("planned"))
+            .remove(attr::LOCK_COMMAND_ID);
+        self.lock_update(key, &spec).await
+    }
+
+    async fn lock_update(
+        &self,
+        key: &LockKey,
+        spec: &UpdateSpec,
+    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
+        match self.update_item(lock_item_key(key), spec).await? {
+            Ok(()) => Ok(WriteOutcome::Written(())),
+            Err(current) => Ok(WriteOutcome::ConditionFailed {
+                current: decode_current(current.as_ref(), decode_lock)?,
+            }),
+        }
+    }
+
+    /// The locks `owner` took (some may since have been taken over after their lease).
+    pub async fn pr_lock_keys(&self, owner: &LockOwner) -> Result<Vec<LockKey>, StoreError> {
+        let mut expr = Expression::default();
+        let pk = expr.equals(attr::PK, codec::s(pr_locks_pk(owner)));
+        let items = self.query_all(None, pk, expr, true).await?;
+        items
+            .iter()
+            .map(|item| decode_lock_key(item).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Releases `owner`'s lock on `key` unless it is confirmed. Also drops the PR's index
+    /// entry when the lock is gone or belongs to another PR by now.
+    pub async fn release_lock(
+        &self,
+        key: &LockKey,
+        owner: &LockOwner,
+    ) -> Result<Released, StoreError> {
+        let mut expr = Expression::default();
+        let ours = owned_by(&mut expr, owner);
+        let planned = expr.equals(attr::LOCK_STAGE, codec::s("planned"));
+        let condition = Condition::new(format!("{ours} AND {planned}"), expr);
+        let index_key = super::super::key(pr_locks_pk(owner), &pr_lock_sk(key));
+        let actions = vec![
+            self.delete_action(lock_item_key(key), Some(&condition))?,
+            self.delete_action(index_key.clone(), None)?,
+        ];
+        let cancelled = match self.transact(actions).await? {
+            Ok(()) => return Ok(Released::Released),
+            Err(cancelled) => cancelled,
+        };
+        match decode_current(cancelled.item(0), decode_lock)? {
+            Some(lock) if lock.is_owned_by(owner) => Ok(Released::InUse(Box::new(lock))),
+            _ => {
+                self.delete_plain(index_key).await?;
+                Ok(Released::NotHeld)
+            }
+        }
+    }
+
+    /// Ends the lock held by `apply_id` (its apply reached a terminal state), and when it
+    /// completed records what it applied for the promotion check. Returns whether a lock was
+    /// released: `false` when the apply held none (registered without a lock, or released
+    /// already).
+    pub async fn release_lock_of_apply(
+        &self,
+        key: &LockKey,
+        owner: &LockOwner,
+        apply_id: &ApplyId,
+        completed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(lock) = self.get_lock(key).await? else {
+            return Ok(false);
+        };
+        if !matches!(&lock.stage, LockStage::Applying { apply_id: held, .. } if held == apply_id) {
+            return Ok(false);
+        }
+        let mut expr = Expression::default();
+        let applying = expr.equals(attr::LOCK_STAGE, codec::s("applying"));
+        let same = expr.equals(attr::APPLY_ID, codec::s(apply_id.as_str()));
+        let condition = Condition::new(format!("{applying} AND {same}"), expr);
+        let mut actions = vec![
+            self.delete_action(lock_item_key(key), Some(&condition))?,
+            self.delete_action(
+                super::super::key(pr_locks_pk(&lock.owner), &pr_lock_sk(key)),
+                None,
+            )?,
+        ];
+        if completed {
+            let applied = AppliedSchema {
+                key: key.clone(),
+                owner: owner.clone(),
+                schema_digest: lock.plan.schema_digest.clone(),
+                apply_id: Some(apply_id.clone()),
+                at: now,
+            };
+            actions.push(self.put_action(encode_applied(&applied), None)?);
+        }
+        Ok(self.transact(actions).await?.is_ok())
+    }
+
+    async fn delete_plain(&self, item_key: Item) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("DeleteItem", e))?;
+        Ok(())
+    }
+}

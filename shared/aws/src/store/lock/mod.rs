@@ -1,0 +1,18 @@
+//! Locks on (database, environment), their per-PR index, what each PR applied (for promotion
+//! order) and the locks' audit trail.
+//!
+//! | item            | pk                          | sk                            |
+//! |-----------------|-----------------------------|-------------------------------|
+//! | lock            | `LOCK#<database>#<env>`     | `LOCK`                        |
+//! | PR's lock index | `PRLOCKS#<repo>#<pr>`       | `LOCK#<database>#<env>`       |
+//! | applied schema  | `PRAPPLIED#<repo>#<pr>`     | `APPLIED#<database>#<env>`    |
+//! | lock event      | `LOCKEVENTS#<database>#<env>` | `EVENT#<time>#<seq>`        |
+//!
+//! Every change of a lock is one conditional write (or a transaction whose first action is
+//! one), so two PRs can never both hold a lock and a confirm can only act on the plan it read.
+
+mod history;
+mod items;
+mod lifecycle;
+
+pub use lifecycle::Released;

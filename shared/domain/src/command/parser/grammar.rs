@@ -1,0 +1,117 @@
+//! What each command accepts: its apply-id need, whether `-e` is required, and its flags.
+
+use super::super::CommandName;
+
+/// Whether a command takes a positional apply id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Need {
+    No,
+    Optional,
+    Required,
+}
+
+/// The flags the grammar knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flag {
+    Environment,
+    Database,
+    DeferCutover,
+    AllowUnsafe,
+    SkipRevert,
+    AutoConfirm,
+}
+
+impl Flag {
+    const SPELLINGS: [(&'static str, Flag); 11] = [
+        ("-e", Flag::Environment),
+        ("--env", Flag::Environment),
+        ("--environment", Flag::Environment),
+        ("-d", Flag::Database),
+        ("--database", Flag::Database),
+        ("--defer-cutover", Flag::DeferCutover),
+        ("--allow-unsafe", Flag::AllowUnsafe),
+        ("--skip-revert", Flag::SkipRevert),
+        ("-y", Flag::AutoConfirm),
+        ("--yes", Flag::AutoConfirm),
+        ("--auto-confirm", Flag::AutoConfirm),
+    ];
+
+    pub(super) fn from_name(name: &str) -> Option<Flag> {
+        Flag::SPELLINGS
+            .iter()
+            .find(|(spelling, _)| spelling.eq_ignore_ascii_case(name))
+            .map(|&(_, flag)| flag)
+    }
+
+    pub(super) fn takes_value(self) -> bool {
+        matches!(self, Flag::Environment | Flag::Database)
+    }
+}
+
+/// What one command accepts (the usage lines in [`CommandName::usage`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Grammar {
+    pub(super) apply_id: Need,
+    pub(super) environment_required: bool,
+    flags: &'static [Flag],
+}
+
+impl Grammar {
+    pub(super) fn of(command: CommandName) -> Grammar {
+        use Flag::*;
+        let (apply_id, environment_required, flags): (Need, bool, &'static [Flag]) = match command {
+            CommandName::Help => (Need::No, false, &[]),
+            CommandName::Cutover => (Need::Required, true, &[Environment]),
+            CommandName::Plan => (Need::No, false, &[Environment, Database]),
+            CommandName::Apply => (
+                Need::No,
+                true,
+                &[
+                    Environment,
+                    Database,
+                    DeferCutover,
+                    AllowUnsafe,
+                    SkipRevert,
+                    AutoConfirm,
+                ],
+            ),
+            CommandName::ApplyConfirm => (Need::No, true, &[Environment, Database, AllowUnsafe]),
+            CommandName::Unlock | CommandName::FixLint => (Need::No, false, &[Database]),
+            CommandName::Stop
+            | CommandName::Start
+            | CommandName::Revert
+            | CommandName::SkipRevert => (Need::Optional, true, &[Environment]),
+            CommandName::Rollback => (Need::Required, true, &[Environment, DeferCutover]),
+            CommandName::RollbackConfirm => (Need::No, true, &[Environment]),
+        };
+        Grammar {
+            apply_id,
+            environment_required,
+            flags,
+        }
+    }
+
+    pub(super) fn accepts(&self, flag: Flag) -> bool {
+        self.flags.contains(&flag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammar_takes_environment_exactly_when_it_accepts_the_flag() {
+        for command in CommandName::ALL {
+            let grammar = Grammar::of(command);
+            if grammar.environment_required {
+                assert!(grammar.accepts(Flag::Environment), "{command}");
+            }
+            assert_eq!(
+                grammar.accepts(Flag::AutoConfirm),
+                command == CommandName::Apply,
+                "{command}"
+            );
+        }
+    }
+}
