@@ -18,6 +18,18 @@ pub struct PlanTable {
     pub unsafe_reason: Option<String>,
 }
 
+impl From<schemabot_domain::lock::PlannedChange> for PlanTable {
+    fn from(change: schemabot_domain::lock::PlannedChange) -> Self {
+        PlanTable {
+            namespace: change.namespace,
+            table: change.table,
+            change: change.change,
+            ddl: change.ddl,
+            unsafe_reason: change.unsafe_reason,
+        }
+    }
+}
+
 /// One lint violation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanLint {

@@ -1,15 +1,13 @@
 //! The Apply RPC: one schema change per database, the sentinel created with defer-cutover.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
-use chrono::Utc;
 use schemabot_tern::proto;
 use tonic::Status;
 
 use super::config::StandinError;
 use super::mariadb::quote_ident;
-use super::model::{new_apply_id, new_task_id, Migration, Outcome, SimApply, SimTask};
+use super::model::{new_task_id, Outcome, SimApply, SimTask};
 use super::state::Shared;
 use super::ABANDONED_MESSAGE;
 
@@ -68,11 +66,10 @@ impl Shared {
                 .map_err(database_error)?;
         }
 
-        let apply = SimApply {
-            apply_id: new_apply_id(),
-            database: request.database.clone(),
+        let apply = SimApply::new(
+            request.database.clone(),
             defer_cutover,
-            tasks: request
+            request
                 .ddl_changes
                 .iter()
                 .map(|change| SimTask {
@@ -85,15 +82,7 @@ impl Shared {
                     rows_copied: 0,
                 })
                 .collect(),
-            started_at: Utc::now(),
-            completed_at: None,
-            outcome: Outcome::Active,
-            engine: Some(Migration::copying(Instant::now())),
-            engine_lost_at: None,
-            reached_sentinel_wait: false,
-            copy_lost: false,
-            cutover_accepted: false,
-        };
+        );
         let apply_id = apply.apply_id.clone();
         tracing::debug!(%apply_id, database = %apply.database, defer_cutover, "tern stand-in: apply started");
         let mut sim = self.sim();

@@ -17,10 +17,7 @@ impl Shared {
         let _serial = self.serial.lock().await;
         let mut sim = self.sim();
         sim.counts.other += 1;
-        let apply_id = sim.target(&request.apply_id)?;
-        let Some(apply) = sim.find_mut(&apply_id) else {
-            return Err(Status::not_found(format!("apply {apply_id:?} not found")));
-        };
+        let apply = sim.target_mut(&request.apply_id)?;
         if apply.outcome != Outcome::Active {
             return Ok(proto::StopResponse {
                 error_message: "no active schema change to stop".into(),
@@ -49,10 +46,7 @@ impl Shared {
         let _serial = self.serial.lock().await;
         let mut sim = self.sim();
         sim.counts.other += 1;
-        let apply_id = sim.target(&request.apply_id)?;
-        let Some(apply) = sim.find_mut(&apply_id) else {
-            return Err(Status::not_found(format!("apply {apply_id:?} not found")));
-        };
+        let apply = sim.target_mut(&request.apply_id)?;
         if apply.outcome != Outcome::Stopped {
             return Ok(proto::StartResponse {
                 error_message: "no stopped schema change to start".into(),
@@ -78,13 +72,10 @@ impl Shared {
         let (database, defer_cutover) = {
             let mut sim = self.sim();
             sim.counts.cancel += 1;
-            let apply_id = sim.target(&request.apply_id)?;
-            let Some(apply) = sim.find_mut(&apply_id) else {
-                return Err(Status::not_found(format!("apply {apply_id:?} not found")));
-            };
+            let apply = sim.target_mut(&request.apply_id)?;
             if apply.is_terminal() {
                 return Ok(proto::CancelResponse {
-                    error_message: format!("apply {apply_id} has already ended"),
+                    error_message: format!("apply {} has already ended", apply.apply_id),
                     skipped_count: 1,
                     ..Default::default()
                 });

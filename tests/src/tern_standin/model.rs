@@ -100,6 +100,24 @@ pub(super) enum DatabaseStep {
 }
 
 impl SimApply {
+    /// A new apply of `tasks` on schema `database`, its migration copying from now on.
+    pub(super) fn new(database: String, defer_cutover: bool, tasks: Vec<SimTask>) -> Self {
+        SimApply {
+            apply_id: new_apply_id(),
+            database,
+            defer_cutover,
+            tasks,
+            started_at: Utc::now(),
+            completed_at: None,
+            outcome: Outcome::Active,
+            engine: Some(Migration::copying(Instant::now())),
+            engine_lost_at: None,
+            reached_sentinel_wait: false,
+            copy_lost: false,
+            cutover_accepted: false,
+        }
+    }
+
     pub(super) fn phase(&self) -> StandinPhase {
         match (&self.outcome, &self.engine) {
             (Outcome::Completed, _) => StandinPhase::Completed,
@@ -305,11 +323,10 @@ mod tests {
     use schemabot_tern::proto;
 
     fn apply_with(rows_total: &[i64], defer_cutover: bool) -> SimApply {
-        SimApply {
-            apply_id: new_apply_id(),
-            database: "db".into(),
+        SimApply::new(
+            "db".into(),
             defer_cutover,
-            tasks: rows_total
+            rows_total
                 .iter()
                 .map(|&total| SimTask {
                     task_id: new_task_id(),
@@ -321,15 +338,7 @@ mod tests {
                     rows_copied: 0,
                 })
                 .collect(),
-            started_at: Utc::now(),
-            completed_at: None,
-            outcome: Outcome::Active,
-            engine: Some(Migration::copying(Instant::now())),
-            engine_lost_at: None,
-            reached_sentinel_wait: false,
-            copy_lost: false,
-            cutover_accepted: false,
-        }
+        )
     }
 
     #[test]

@@ -2,12 +2,11 @@
 
 use std::time::Instant;
 
-use chrono::Utc;
 use schemabot_tern::proto;
 
 use super::config::StandinError;
 use super::handle::TernStandinHandle;
-use super::model::{new_apply_id, new_task_id, Migration, Outcome, Phase, SimApply, SimTask};
+use super::model::{new_task_id, Phase, SimApply, SimTask};
 
 /// One table of an apply created with [`TernStandinHandle::register_apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,11 +102,10 @@ impl TernStandinHandle {
         }
 
         let now = Instant::now();
-        let mut apply = SimApply {
-            apply_id: new_apply_id(),
-            database: registration.database,
-            defer_cutover: registration.defer_cutover,
-            tasks: registration
+        let mut apply = SimApply::new(
+            registration.database,
+            registration.defer_cutover,
+            registration
                 .tables
                 .into_iter()
                 .map(|table| SimTask {
@@ -120,15 +118,7 @@ impl TernStandinHandle {
                     rows_copied: 0,
                 })
                 .collect(),
-            started_at: Utc::now(),
-            completed_at: None,
-            outcome: Outcome::Active,
-            engine: Some(Migration::copying(now)),
-            engine_lost_at: None,
-            reached_sentinel_wait: false,
-            copy_lost: false,
-            cutover_accepted: false,
-        };
+        );
         match registration.phase {
             RegisteredPhase::Copying { rows_copied } => apply.step(rows_copied),
             RegisteredPhase::WaitingForCutover => {

@@ -69,6 +69,12 @@ impl Sim {
             .map(|a| a.apply_id.clone())
             .ok_or_else(|| Status::not_found(format!("apply {apply_id:?} not found")))
     }
+
+    /// The apply a control request names, to change it, or `NOT_FOUND`.
+    pub(super) fn target_mut(&mut self, apply_id: &str) -> Result<&mut SimApply, Status> {
+        self.find_mut(apply_id)
+            .ok_or_else(|| Status::not_found(format!("apply {apply_id:?} not found")))
+    }
 }
 
 pub(super) struct Shared {

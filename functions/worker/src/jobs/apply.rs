@@ -13,7 +13,7 @@ use crate::jobs::confirm;
 use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
 use crate::jobs::permission::{self, PermissionCheck};
 use crate::jobs::plan_support::{
-    change_name, plan_lint, plan_request, plan_tables, schema_dirs, SchemaDir,
+    plan_lint, plan_request, plan_tables, planned_changes, schema_dirs, SchemaDir,
 };
 use crate::outcome::{Attempt, JobError};
 use crate::Worker;
@@ -204,23 +204,7 @@ async fn apply_one(
 
     let now = Utc::now();
     let lease = TimeDelta::from_std(worker.config.lock_lease).unwrap_or(TimeDelta::hours(24));
-    let changes: Vec<PlannedChange> = response
-        .changes
-        .iter()
-        .flat_map(|change| {
-            change.table_changes.iter().map(move |t| PlannedChange {
-                namespace: if t.namespace.is_empty() {
-                    change.namespace.clone()
-                } else {
-                    t.namespace.clone()
-                },
-                table: t.table_name.clone(),
-                change: change_name(t.change_type).to_string(),
-                ddl: t.ddl.clone(),
-                unsafe_reason: t.is_unsafe.then(|| t.unsafe_reason.clone()),
-            })
-        })
-        .collect();
+    let changes: Vec<PlannedChange> = planned_changes(&response);
     let needs_unsafe = changes.iter().any(|c| c.unsafe_reason.is_some()) && !job.flags.allow_unsafe;
     let lock = Lock {
         key: key.clone(),

@@ -5,4 +5,4 @@ mod tern_plan;
 
 pub use discovery::{parse_schema_config, SchemaConfig, SCHEMA_CONFIG_FILE};
 pub(crate) use discovery::{schema_dirs, SchemaDir};
-pub(crate) use tern_plan::{change_name, plan_lint, plan_request, plan_tables};
+pub(crate) use tern_plan::{plan_lint, plan_request, plan_tables, planned_changes};

@@ -1,12 +1,13 @@
 //! Tern's Plan request for a schema directory, and its response as rendered tables and lint.
 
 use super::discovery::SchemaDir;
+use schemabot_domain::lock::PlannedChange;
 use schemabot_domain::{Environment, PrNumber, Repository};
 use schemabot_render::{PlanLint, PlanTable};
 use schemabot_tern::proto;
 use std::collections::HashMap;
 
-pub(crate) fn change_name(change_type: i32) -> &'static str {
+fn change_name(change_type: i32) -> &'static str {
     match proto::ChangeType::try_from(change_type) {
         Ok(proto::ChangeType::Create) => "create",
         Ok(proto::ChangeType::Alter) => "alter",
@@ -16,13 +17,22 @@ pub(crate) fn change_name(change_type: i32) -> &'static str {
     }
 }
 
-/// The table changes of a Tern plan, flattened across namespaces.
+/// The table changes of a Tern plan, flattened across namespaces, as the plan comment shows them.
 pub(crate) fn plan_tables(response: &proto::PlanResponse) -> Vec<PlanTable> {
+    planned_changes(response)
+        .into_iter()
+        .map(PlanTable::from)
+        .collect()
+}
+
+/// The table changes of a Tern plan, flattened across namespaces (a table's own namespace, or its
+/// schema change's).
+pub(crate) fn planned_changes(response: &proto::PlanResponse) -> Vec<PlannedChange> {
     response
         .changes
         .iter()
         .flat_map(|change| {
-            change.table_changes.iter().map(move |t| PlanTable {
+            change.table_changes.iter().map(move |t| PlannedChange {
                 namespace: if t.namespace.is_empty() {
                     change.namespace.clone()
                 } else {
