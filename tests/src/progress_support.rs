@@ -164,7 +164,7 @@ pub async fn run_register(stack: &Stack, job: RegisterApplyJob, receive_count: u
 pub async fn snapshot(stack: &Stack, apply_id: &ApplyId) -> ApplySnapshot {
     stack
         .store
-        .load_apply(apply_id)
+        .load_snapshot(apply_id)
         .await
         .expect("load apply")
         .expect("apply stored")

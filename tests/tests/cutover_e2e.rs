@@ -126,7 +126,7 @@ async fn happy_path_from_signed_webhook_to_cutover_triggered_and_sentinel_gone()
         "{}",
         comments[0]
     );
-    let snapshot = stack.store.load_apply(&apply.id).await.unwrap().unwrap();
+    let snapshot = stack.store.load_snapshot(&apply.id).await.unwrap().unwrap();
     assert!(snapshot
         .comments
         .iter()

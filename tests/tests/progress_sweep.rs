@@ -128,7 +128,7 @@ async fn a_sweep_of_100_applies_with_50ms_tern_latency_takes_at_most_2s_and_an_i
     for id in &ids {
         stack
             .store
-            .load_apply(id)
+            .load_snapshot(id)
             .await
             .expect("load")
             .expect("apply");
@@ -141,7 +141,7 @@ async fn a_sweep_of_100_applies_with_50ms_tern_latency_takes_at_most_2s_and_an_i
         "progress sweep: {APPLIES} active applies, Tern latency {} ms, concurrency {}: \
          idle sweep best {} ms (runs {:?} ms, 0 GitHub requests), \
          first sweep with {APPLIES} task + {APPLIES} apply transitions and {APPLIES} comment edits {} ms; \
-         moto baseline ({APPLIES} sequential load_apply Queries) {} ms",
+         moto baseline ({APPLIES} sequential load_snapshot Queries) {} ms",
         TERN_LATENCY.as_millis(),
         stack.worker.config.sweep_concurrency,
         ms(&best_idle),

@@ -169,7 +169,7 @@ pub async fn enqueue(intake: &Intake, ready: Ready) -> Answer {
     let envelope = JobEnvelope::new(*ready.job);
     let kind = envelope.job.kind();
     let dedup_key = envelope.job.id();
-    match intake.admit(&ready.delivery_id, &dedup_key).await {
+    match intake.record_delivery(&ready.delivery_id, &dedup_key).await {
         Err(error) => {
             tracing::error!(error = %error, "could not record the delivery");
             Answer::error(503, "could not record the delivery; please redeliver")

@@ -26,7 +26,7 @@ pub type IntakeError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Intake {
     /// Records the delivery (and the job's own key, so two deliveries of one comment count as one).
-    pub async fn admit(
+    pub async fn record_delivery(
         &self,
         delivery: &DeliveryId,
         job_key: &str,

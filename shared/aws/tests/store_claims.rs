@@ -192,7 +192,7 @@ async fn cutting_over_needs_the_claim_and_tracks_the_cutover_comment_in_one_requ
         "state, comment record and audit event: one request"
     );
 
-    let snapshot = store.load_apply(&apply.id).await.unwrap().unwrap();
+    let snapshot = store.load_snapshot(&apply.id).await.unwrap().unwrap();
     assert_eq!(snapshot.apply.state, State::CuttingOver);
     assert_eq!(
         snapshot.apply.cutover_triggered_by.as_deref(),

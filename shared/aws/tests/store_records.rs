@@ -71,7 +71,7 @@ async fn a_comment_is_tracked_once_and_edited_only_from_its_current_version() {
         .await
         .unwrap()
         .is_written());
-    let snapshot = store.load_apply(&apply.id).await.unwrap().unwrap();
+    let snapshot = store.load_snapshot(&apply.id).await.unwrap().unwrap();
     assert_eq!(snapshot.comment(CommentKind::Progress), Some(&finalized));
 }
 
@@ -110,6 +110,6 @@ async fn poll_chains_advance_one_link_at_a_time() {
         })
         .count();
     assert_eq!(advanced, 1);
-    let snapshot = store.load_apply(&apply.id).await.unwrap().unwrap();
+    let snapshot = store.load_snapshot(&apply.id).await.unwrap().unwrap();
     assert_eq!(snapshot.poll_chain_seq, Some(3));
 }

@@ -62,7 +62,7 @@ async fn twenty_concurrent_transitions_of_one_task_have_exactly_one_winner() {
         assert_eq!(current.task_id, task.task_id);
     }
 
-    let stored = store.load_apply(&apply.id).await.unwrap().unwrap();
+    let stored = store.load_snapshot(&apply.id).await.unwrap().unwrap();
     assert_eq!(stored.tasks, vec![winners[0].clone()]);
     // Only the winner's audit event was written: it travels in the same transaction.
     let events = store.list_events(&apply.id).await.unwrap();
@@ -150,7 +150,7 @@ async fn a_downgrade_with_the_right_version_is_refused_by_dynamodb() {
     raw_transition(State::CuttingOver)
         .await
         .expect("legal transition accepted");
-    let stored = store.load_apply(&apply.id).await.unwrap().unwrap();
+    let stored = store.load_snapshot(&apply.id).await.unwrap().unwrap();
     assert_eq!(stored.tasks[0].state, State::CuttingOver);
 }
 
@@ -304,7 +304,7 @@ async fn progress_updates_are_version_conditioned_and_the_snapshot_loads_in_one_
     assert_eq!(refused.current(), Some(&task));
 
     let before = counter.snapshot();
-    let snapshot = store.load_apply(&apply.id).await.unwrap().unwrap();
+    let snapshot = store.load_snapshot(&apply.id).await.unwrap().unwrap();
     let after = counter.snapshot();
     assert_eq!(
         after.get("Query").copied().unwrap_or(0),
@@ -320,7 +320,7 @@ async fn progress_updates_are_version_conditioned_and_the_snapshot_loads_in_one_
     assert!(snapshot.comments.is_empty());
     assert_eq!(
         store
-            .load_apply(&common::apply_in(State::Running).id)
+            .load_snapshot(&common::apply_in(State::Running).id)
             .await
             .unwrap(),
         None
@@ -354,7 +354,7 @@ async fn entering_waiting_for_cutover_latches_ready_to_complete() {
         .cloned()
         .expect("running → waiting_for_cutover is allowed");
     assert!(written.ready_to_complete);
-    let stored = store.load_apply(&apply.id).await.unwrap().unwrap();
+    let stored = store.load_snapshot(&apply.id).await.unwrap().unwrap();
     assert_eq!(stored.tasks, vec![written]);
 }
 

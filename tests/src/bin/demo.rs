@@ -418,7 +418,7 @@ impl Demo {
         let snapshot = self
             .stack
             .store
-            .load_apply(apply)
+            .load_snapshot(apply)
             .await?
             .ok_or("apply not found")?;
         let progress = snapshot

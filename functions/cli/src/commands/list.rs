@@ -27,7 +27,7 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &ListArgs) -> Result<Exit, CliE
     // and leave out those that ended or vanished meanwhile.
     let store = &cx.store;
     let snapshots: Vec<_> = stream::iter(selected)
-        .map(|entry| async move { store.load_apply(&entry.apply_id).await })
+        .map(|entry| async move { store.load_snapshot(&entry.apply_id).await })
         .buffered(LOAD_CONCURRENCY)
         .try_collect()
         .await

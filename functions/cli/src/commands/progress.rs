@@ -44,7 +44,7 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &ProgressArgs) -> Result<Exit, 
 
 async fn load(cx: &Context<'_, '_>, apply_id: &ApplyId) -> Result<ApplySnapshot, CliError> {
     cx.store
-        .load_apply(apply_id)
+        .load_snapshot(apply_id)
         .await
         .map_err(|e| CliError::from_store(e, cx.table()))?
         .ok_or_else(|| CliError::ApplyNotFound(apply_id.clone()))

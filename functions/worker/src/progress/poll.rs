@@ -53,7 +53,7 @@ pub fn chain_is_alive(
 pub async fn run(worker: &Worker, job: &PollJob) -> Result<(), JobError> {
     let snapshot = worker
         .store
-        .load_apply(&job.apply_id)
+        .load_snapshot(&job.apply_id)
         .await
         .map_err(ProgressError::from)?;
     let Some(snapshot) = snapshot else {
@@ -118,9 +118,9 @@ pub async fn ensure_chain(
     Ok(started)
 }
 
-/// The apply with everything under its partition — like `Store::load_apply`, one strongly
-/// consistent Query — plus when its poll chain last advanced, which `load_apply` leaves out.
-/// (Once the store's snapshot carries the advance time, this becomes `load_apply`.)
+/// The apply with everything under its partition — like `Store::load_snapshot`, one strongly
+/// consistent Query — plus when its poll chain last advanced, which `load_snapshot` leaves out.
+/// (Once the store's snapshot carries the advance time, this becomes `load_snapshot`.)
 pub async fn load_with_chain(
     worker: &Worker,
     apply_id: &ApplyId,

@@ -64,7 +64,7 @@ pub async fn run(
 
     let snapshot = worker
         .store
-        .load_apply(&apply.id)
+        .load_snapshot(&apply.id)
         .await
         .map_err(errors::store)?
         .ok_or_else(|| {

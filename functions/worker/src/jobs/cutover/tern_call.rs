@@ -24,7 +24,7 @@ impl Run<'_> {
                 let snapshot = self
                     .worker
                     .store
-                    .load_apply(&apply.id)
+                    .load_snapshot(&apply.id)
                     .await
                     .map_err(errors::store)?;
                 let has_comment = snapshot

@@ -1,4 +1,4 @@
-//! Reconciling one apply: one `load_apply`, one Tern Progress, the pure decision per task
+//! Reconciling one apply: one `load_snapshot`, one Tern Progress, the pure decision per task
 //! (`decide`), conditional writes, the derived apply state, the settling of a cutover claim whose
 //! Tern outcome is unknown, and the apply's PR comments.
 //!
@@ -98,7 +98,7 @@ pub async fn reconcile(
 ) -> Result<ReconcileReport, ProgressError> {
     let snapshot = worker
         .store
-        .load_apply(apply_id)
+        .load_snapshot(apply_id)
         .await?
         .ok_or_else(|| ProgressError::ApplyNotFound(apply_id.clone()))?;
     reconcile_snapshot(worker, snapshot).await

@@ -68,7 +68,7 @@ impl Store {
 
     /// The apply, its tasks, its tracked comments and its poll chain: one strongly consistent
     /// Query on the apply's partition (more only if it exceeds 1 MB).
-    pub async fn load_apply(
+    pub async fn load_snapshot(
         &self,
         apply_id: &ApplyId,
     ) -> Result<Option<ApplySnapshot>, StoreError> {
