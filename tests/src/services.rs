@@ -22,12 +22,6 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// An AWS SDK configuration pointed at the local emulator.
-pub async fn aws_config() -> aws_config::SdkConfig {
-    let _ = aws_endpoint();
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
-}
-
 /// A moto server of one's own, for a timing test: moto gets slower as the shared instance
 /// accumulates every earlier test's tables, which would make a latency budget measure the test
 /// order instead of SchemaBot. Killed (by PID, through `Drop`) when the guard goes.
