@@ -6,10 +6,11 @@ use crate::ddl::DdlBudget;
 use crate::engine::{self, Template};
 use crate::error::RenderError;
 use crate::failure::failure_message;
-use crate::footer::{command_footer, FooterView};
+use crate::footer::{command_footer, FooterCommandView, FooterView};
 use crate::metadata::{AttributionView, DurationLabel, MetadataView};
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::{Apply, Task};
+use schemabot_domain::state::reconcile::RECONCILE_RUNBOOK;
 use schemabot_domain::State;
 use serde::Serialize;
 
@@ -49,6 +50,29 @@ struct TableEntryView {
     /// `Failed at 45%`, `Stopped at 72%`, `Reverted`, `Cancelled` (numbers and fixed words).
     suffix: Option<String>,
     ddl: Option<String>,
+}
+
+/// Whether a task failed because its change was lost after a restart (the live schema did not
+/// match): retrying blindly is not the next step, reconciling is.
+fn needs_reconciliation(tasks: &[Task]) -> bool {
+    tasks.iter().any(|task| {
+        task.error_message
+            .as_deref()
+            .is_some_and(|message| message.ends_with(RECONCILE_RUNBOOK))
+    })
+}
+
+fn reconciliation_footer(plan: String) -> Option<FooterView> {
+    Some(FooterView {
+        note: Some(
+            "A person must reconcile this change first: follow \"A failed reconciliation\" in \
+             docs/operations.md.",
+        ),
+        commands: vec![FooterCommandView {
+            label: "Then, to see what is still missing:",
+            command: plan,
+        }],
+    })
 }
 
 /// Whether the outcome was settled by checking the live schema rather than reported by Tern.
@@ -105,7 +129,11 @@ pub fn render_summary(
             progress_note: done_before("failure"),
             groups: groups(apply, tasks),
             closing_apply_id: None,
-            footer: command_footer("To retry:", format!("schemabot apply -e {env}")),
+            footer: if needs_reconciliation(tasks) {
+                reconciliation_footer(format!("schemabot plan -e {env}"))
+            } else {
+                command_footer("To retry:", format!("schemabot apply -e {env}"))
+            },
         },
         State::Stopped => SummaryView {
             header: "⏹️ Schema Change Stopped",

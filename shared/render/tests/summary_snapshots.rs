@@ -60,6 +60,33 @@ fn failed() {
     insta::assert_snapshot!("summary_failed", body);
 }
 
+/// A change lost after a restart (the live schema did not match): the next step is the runbook,
+/// not a blind retry.
+#[test]
+fn failed_needing_reconciliation() {
+    let message = schemabot_domain::state::reconcile::reconcile_failure_message(&[
+        "ALTER TABLE `orders` ADD COLUMN `note` varchar(64) NULL".to_string(),
+    ]);
+    let failed = with(apply(State::Failed), |a| {
+        a.error_message = Some(message.clone())
+    });
+    let tasks = [with(task("orders", State::Failed), |t| {
+        t.error_message = Some(message.clone())
+    })];
+    let body = render_summary(&failed, &tasks, now(), MARKER).unwrap();
+    assert!(body.contains("Needs a person"), "{body}");
+    assert!(
+        body.contains("A person must reconcile this change first"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Then, to see what is still missing:\n```\nschemabot plan -e staging\n```"),
+        "{body}"
+    );
+    assert!(!body.contains("To retry:"), "{body}");
+    insta::assert_snapshot!("summary_failed_needing_reconciliation", body);
+}
+
 #[test]
 fn stopped() {
     let tasks = [
