@@ -1,6 +1,6 @@
 //! Repository contents at a commit: a file's text, a directory's entries.
 
-use super::request::{decode, encode_path_segment, repo_path, ApiCall, Replay, Verb};
+use super::request::{decode, encode_path_segment, repo_path, ApiCall, ApiReply, Replay, Verb};
 use super::InstallationClient;
 use crate::error::GithubError;
 use crate::stats::RequestKind;
@@ -45,25 +45,9 @@ impl InstallationClient {
         if path.is_empty() || git_ref.is_empty() {
             return Err(GithubError::InvalidArgument("empty path or ref".into()));
         }
-        let encoded_path = path
-            .split('/')
-            .map(encode_path_segment)
-            .collect::<Vec<_>>()
-            .join("/");
-        let call = ApiCall {
-            kind: RequestKind::GetFileContents,
-            verb: Verb::Get,
-            path: format!(
-                "{}/contents/{encoded_path}?ref={}",
-                repo_path(repo),
-                encode_path_segment(git_ref)
-            ),
-            body: None,
-        };
-        let reply = match self.send(&call, Replay::Always).await {
-            Ok(reply) => reply,
-            Err(GithubError::Status { status: 404, .. }) => return Ok(None),
-            Err(other) => return Err(other),
+        let call = contents_call(RequestKind::GetFileContents, repo, path, git_ref);
+        let Some(reply) = self.get_unless_missing(&call).await? else {
+            return Ok(None);
         };
         let wire: ContentsWire = decode(call.kind, &reply.body)?;
         if wire.encoding.as_deref().is_some_and(|e| e != "base64") {
@@ -97,27 +81,9 @@ impl InstallationClient {
         if git_ref.is_empty() {
             return Err(GithubError::InvalidArgument("empty ref".into()));
         }
-        let encoded_dir = dir
-            .trim_matches('/')
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(encode_path_segment)
-            .collect::<Vec<_>>()
-            .join("/");
-        let call = ApiCall {
-            kind: RequestKind::ListDirectory,
-            verb: Verb::Get,
-            path: format!(
-                "{}/contents/{encoded_dir}?ref={}",
-                repo_path(repo),
-                encode_path_segment(git_ref)
-            ),
-            body: None,
-        };
-        let reply = match self.send(&call, Replay::Always).await {
-            Ok(reply) => reply,
-            Err(GithubError::Status { status: 404, .. }) => return Ok(None),
-            Err(other) => return Err(other),
+        let call = contents_call(RequestKind::ListDirectory, repo, dir, git_ref);
+        let Some(reply) = self.get_unless_missing(&call).await? else {
+            return Ok(None);
         };
         // A file answers with an object, a directory with an array.
         let Ok(entries) = serde_json::from_str::<Vec<DirEntryWire>>(&reply.body) else {
@@ -133,6 +99,38 @@ impl InstallationClient {
                 })
                 .collect(),
         ))
+    }
+}
+
+impl InstallationClient {
+    /// Sends `call`; `Ok(None)` when GitHub answers 404 (no such path at that commit).
+    async fn get_unless_missing(&self, call: &ApiCall) -> Result<Option<ApiReply>, GithubError> {
+        match self.send(call, Replay::Always).await {
+            Ok(reply) => Ok(Some(reply)),
+            Err(GithubError::Status { status: 404, .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// `GET /contents/{path}?ref={git_ref}`, every path segment encoded on its own.
+fn contents_call(kind: RequestKind, repo: &Repository, path: &str, git_ref: &str) -> ApiCall {
+    let encoded_path = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(encode_path_segment)
+        .collect::<Vec<_>>()
+        .join("/");
+    ApiCall {
+        kind,
+        verb: Verb::Get,
+        path: format!(
+            "{}/contents/{encoded_path}?ref={}",
+            repo_path(repo),
+            encode_path_segment(git_ref)
+        ),
+        body: None,
     }
 }
 
