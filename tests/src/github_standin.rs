@@ -5,13 +5,14 @@
 //!
 //! | route | behaviour |
 //! |---|---|
-//! | `POST /app/installations/{id}/access_tokens` | needs a Bearer App JWT: RS256 signed with the test App key (verified against its public half), unexpired, `iss` = the app id; returns `{"token":"ghs_…","expires_at":…}` valid one hour by default |
+//! | `POST /app/installations/{id}/access_tokens` | needs a Bearer App JWT: RS256 signed with the test App key (verified against its public half; [`GithubStandin::rotate_app_key`] swaps the accepted key), unexpired, `iss` = the app id; returns `{"token":"ghs_…","expires_at":…}` valid one hour by default |
 //! | `POST /repos/{o}/{r}/issues/{n}/comments` | creates a comment authored by the App's bot user |
 //! | `PATCH /repos/{o}/{r}/issues/comments/{id}` | replaces the body |
 //! | `GET /repos/{o}/{r}/issues/{n}/comments` | `per_page` (≤ 100, default 30) / `page`, with a `Link` header |
 //! | `POST /repos/{o}/{r}/issues/comments/{id}/reactions` | 201 when new, 200 when already there |
 //! | `GET /repos/{o}/{r}/collaborators/{u}/permission` | per-user configured level; unknown users 404 |
-//! | `GET /repos/{o}/{r}/pulls/{n}` | seeded head sha ([`GithubStandin::seed_pull_request`]); unknown PRs 404 |
+//! | `GET /repos/{o}/{r}/pulls/{n}` | seeded head sha ([`GithubStandin::seed_pull_request`]), author, base branch and state; unknown PRs 404 |
+//! | `GET /repos/{o}/{r}/pulls/{n}/reviews` | the reviews set with [`GithubStandin::set_reviews`], oldest first, paginated like comments |
 //! | `GET /repos/{o}/{r}/pulls/{n}/files` | the seeded changed files, paginated like comments |
 //! | `GET /repos/{o}/{r}/contents/{path}?ref={sha}` | seeded file contents per ref, base64; a directory of seeded files lists them; else 404 |
 //!
@@ -28,11 +29,13 @@ mod contents;
 mod faults;
 mod pulls;
 mod reactions;
+mod reviews;
 mod router;
 mod state;
 mod wire;
 
-pub use app::{BOT_LOGIN, TEST_APP_ID, TEST_APP_PRIVATE_KEY_PEM};
+pub use app::{BOT_LOGIN, ROTATED_APP_PRIVATE_KEY_PEM, TEST_APP_ID, TEST_APP_PRIVATE_KEY_PEM};
+pub use pulls::DEFAULT_PR_AUTHOR;
 pub use state::{CallKind, Credential, GithubStandin, RecordedCall, StoredComment, StoredReaction};
 
 use schemabot_github::{GithubAppConfig, PrivateKeyPem};

@@ -29,8 +29,10 @@ use std::time::Duration;
 use webhook::front_door::HttpEvent;
 use webhook::routing::RoutingConfig;
 use webhook::signature::{sign, WebhookSecrets};
+use worker::batch::TimeBudget;
 use worker::config::WorkerConfig;
 use worker::deployments::{DeploymentDsns, Deployments};
+use worker::trust::TrustedSenders;
 use worker::Worker;
 
 pub const WEBHOOK_SECRET: &str = "local-webhook-secret";
@@ -62,6 +64,17 @@ pub struct Stack {
     next_comment: AtomicU64,
 }
 
+/// What one delivered batch came to.
+#[derive(Debug, Clone)]
+pub struct BatchOutcome {
+    /// Messages handed to the worker.
+    pub handed: usize,
+    /// Their ids, in batch order.
+    pub ids: Vec<String>,
+    /// The ids the worker reported failed (handed back to SQS).
+    pub failed: Vec<String>,
+}
+
 /// Knobs for a stack.
 pub struct StackOptions {
     pub tern: TernStandinConfig,
@@ -73,7 +86,22 @@ pub struct StackOptions {
     /// More deployment names (each a database name) served by the same Tern stand-in and
     /// MariaDB, besides [`DEPLOYMENT`].
     pub extra_deployments: Vec<String>,
+    /// Who the worker trusts to send jobs; by default the emulator's one sender id.
+    pub trusted_senders: TrustedSenders,
+    /// Repositories each deployment is owned by (besides the stack's repository, always).
+    pub extra_owners: Vec<Repository>,
+    /// Deployments (of `extra_deployments`) owned by [`FOREIGN_OWNER`] only, never by the
+    /// stack's repository: a PR here naming them must be refused.
+    pub foreign_owned: Vec<String>,
+    /// `SCHEMABOT_REVIEW_GATES` JSON, parsed like the worker does (default: no gate).
+    pub review_gates: Option<String>,
+    pub plan_limits: worker::config::PlanLimits,
+    /// How long a confirm may take before the sweep settles its lock.
+    pub confirm_lease: Duration,
 }
+
+/// The repository that owns [`StackOptions::foreign_owned`] deployments.
+pub const FOREIGN_OWNER: &str = "acme-payments/payments-service";
 
 impl Default for StackOptions {
     fn default() -> Self {
@@ -85,6 +113,12 @@ impl Default for StackOptions {
             lock_lease: Duration::from_secs(24 * 60 * 60),
             promotion_order: vec![],
             extra_deployments: vec![],
+            trusted_senders: TrustedSenders::everyone(services::EMULATOR_SENDER_ID),
+            extra_owners: vec![],
+            foreign_owned: vec![],
+            review_gates: None,
+            plan_limits: Default::default(),
+            confirm_lease: Duration::from_secs(600),
         }
     }
 }
@@ -123,6 +157,19 @@ impl Stack {
                 deployments = deployments.with(name, env, tern.endpoint(), &mysql_dsn);
             }
         }
+        let owners = std::iter::once(Stack::repository()).chain(options.extra_owners.clone());
+        for owner in owners {
+            deployments = deployments.owned_by(DEPLOYMENT, &owner);
+            for name in &options.extra_deployments {
+                if !options.foreign_owned.contains(name) {
+                    deployments = deployments.owned_by(name, &owner);
+                }
+            }
+        }
+        let foreign = Repository::parse(FOREIGN_OWNER).expect("repository");
+        for name in &options.foreign_owned {
+            deployments = deployments.owned_by(name, &foreign);
+        }
         let environments: Vec<Environment> = options
             .environments
             .iter()
@@ -144,6 +191,7 @@ impl Stack {
             environments: environments.clone(),
             permission_minimums: worker::config::parse_permission_minimums(&minimums)
                 .expect("minimums"),
+            read_minimums: Default::default(),
             deployments: deployments.clone(),
             abandon_grace: Duration::from_secs(300),
             poll_interval: Duration::from_secs(12),
@@ -155,6 +203,17 @@ impl Stack {
                 .iter()
                 .map(|e| Environment::parse(e).expect("environment"))
                 .collect(),
+            repositories: vec![Stack::repository()],
+            trusted_senders: options.trusted_senders.clone(),
+            accept_test_jobs: true,
+            job_budget: Duration::from_secs(20),
+            plan_limits: options.plan_limits,
+            confirm_lease: options.confirm_lease,
+            review_gates: worker::review_config::ReviewGates::parse(
+                options.review_gates.as_deref().unwrap_or_default(),
+                &environments,
+            )
+            .expect("review gates"),
         };
         let github_client = GithubClient::with_retry_policy(
             &github.app_config(),
@@ -190,7 +249,9 @@ impl Stack {
                 environments,
                 owned: vec![],
                 primary: true,
-                repositories: vec![],
+                // The allowlist is required in production; the stack serves its one repository.
+                repositories: vec![Stack::repository()],
+                autoplan: webhook::autoplan::AutoplanPolicy::default(),
             },
             intake: webhook::intake::Intake {
                 store: Store::new(webhook_dynamo, table.clone()),
@@ -284,6 +345,15 @@ impl Stack {
     /// Receives one batch (up to 10) from the FIFO queue and runs it through the worker like the
     /// Lambda event source mapping. Returns how many messages were handed to the worker.
     pub async fn deliver_batch(&self) -> usize {
+        self.deliver_batch_with(TimeBudget::unlimited(), true)
+            .await
+            .handed
+    }
+
+    /// [`Stack::deliver_batch`] with the invocation's time budget. `skip_waits` makes the
+    /// messages the worker handed back visible at once (time passes instantly in tests);
+    /// without it they keep the visibility the worker set, as in SQS.
+    pub async fn deliver_batch_with(&self, budget: TimeBudget, skip_waits: bool) -> BatchOutcome {
         let received = self
             .sqs
             .receive_message()
@@ -296,7 +366,11 @@ impl Stack {
             .expect("receive");
         let messages = received.messages().to_vec();
         if messages.is_empty() {
-            return 0;
+            return BatchOutcome {
+                handed: 0,
+                ids: vec![],
+                failed: vec![],
+            };
         }
         let records: Vec<SqsMessage> = messages
             .iter()
@@ -316,7 +390,7 @@ impl Stack {
         let count = records.len();
         let mut event = SqsEvent::default();
         event.records = records;
-        let response = self.worker.handle_sqs(event).await;
+        let response = self.worker.handle_sqs_within(event, budget).await;
         let failed: Vec<String> = response
             .batch_item_failures
             .iter()
@@ -328,6 +402,9 @@ impl Stack {
                 continue;
             };
             if failed.iter().any(|f| f == id) {
+                if !skip_waits {
+                    continue;
+                }
                 // Time passes in tests instantly: make the retry visible again now.
                 let _ = self
                     .sqs
@@ -347,7 +424,14 @@ impl Stack {
                     .expect("delete");
             }
         }
-        count
+        BatchOutcome {
+            handed: count,
+            ids: messages
+                .iter()
+                .filter_map(|m| m.message_id().map(str::to_string))
+                .collect(),
+            failed,
+        }
     }
 
     /// Delivers until the queue is empty (bounded), returning the number of worker invocations.

@@ -2,6 +2,9 @@
 //! A test that needs a service and does not find it fails loudly instead of skipping.
 
 /// The moto (DynamoDB + SQS) endpoint, from `AWS_ENDPOINT_URL`.
+/// The `SenderId` the SQS emulator stamps on every message (one fixed IAM user id).
+pub const EMULATOR_SENDER_ID: &str = "AIDAIT2UOQQY3AUEKVGXU";
+
 pub fn aws_endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL")
         .expect("AWS_ENDPOINT_URL is not set: run `scripts/services.sh start` and source .local/services.env (the README's test command does this)")

@@ -224,7 +224,7 @@ async fn a_pr_goes_from_schema_change_to_completed_cutover_and_frees_its_lock() 
     let unlock = fx
         .comments_on(PR)
         .into_iter()
-        .find(|c| c.contains("Still locked, because an apply is running"))
+        .find(|c| c.contains("Still locked, because a change was confirmed for it"))
         .expect("unlock reply");
     assert!(unlock.contains(apply_id.as_str()), "{unlock}");
     assert!(stack
@@ -531,7 +531,14 @@ async fn a_confirm_that_crashed_after_tern_accepted_adopts_the_running_apply() {
     let lock = stack.store.get_lock(&key).await.unwrap().unwrap();
     stack
         .store
-        .begin_confirm(&key, &owner, &lock.plan.head_sha, &job.id(), false)
+        .begin_confirm(
+            &key,
+            &owner,
+            &lock.plan.head_sha,
+            &job.id(),
+            false,
+            chrono::Utc::now() + chrono::TimeDelta::minutes(10),
+        )
         .await
         .unwrap();
     let spec = schemabot_tern::ApplySpec {
@@ -551,7 +558,7 @@ async fn a_confirm_that_crashed_after_tern_accepted_adopts_the_running_apply() {
             })
             .collect(),
         // What the crashed attempt sent: the key every attempt of this command sends.
-        idempotency_key: worker::jobs::confirm::idempotency_key(&lock, &job.id()),
+        idempotency_key: worker::apply_start::idempotency_key(&lock, &job.id()),
         ..Default::default()
     };
     let accepted = stack.worker.tern.apply(&spec).await.unwrap();

@@ -298,6 +298,8 @@ async fn a_worker_that_dies_after_the_tern_call_is_rerun_without_a_second_cutove
         command_id: job.id(),
         actor: "alice-dba".into(),
         claimed_at: chrono::Utc::now(),
+        tern_called_at: None,
+        tern_call_open: false,
     };
     let event = AuditEvent {
         apply_id: apply.id.clone(),

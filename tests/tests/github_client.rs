@@ -526,3 +526,33 @@ async fn unreachable_github_is_a_bounded_transient_transport_error() {
     assert_eq!(client.stats().count(RequestKind::AccessToken), 4);
     assert_eq!(client.stats().count(RequestKind::CreateComment), 0);
 }
+
+#[tokio::test]
+async fn reviews_are_listed_across_pages_with_the_pr_author_and_base() {
+    let (standin, client, gh) = setup().await;
+    standin.seed_pull_request(&repo(), PR, "abc123", &[("schema/a.sql", "renamed")]);
+    standin.set_pull_author(&repo(), PR, "carol");
+    standin.set_pull_base(&repo(), PR, "release");
+    let reviews: Vec<(String, &str, &str)> = (0..130)
+        .map(|i| (format!("reviewer-{i}"), "COMMENTED", "abc123"))
+        .collect();
+    let as_refs: Vec<(&str, &str, &str)> = reviews
+        .iter()
+        .map(|(login, state, commit)| (login.as_str(), *state, *commit))
+        .collect();
+    standin.set_reviews(&repo(), PR, &as_refs);
+    standin.add_review(&repo(), PR, "bob", "APPROVED", "abc123");
+
+    let pull = gh.get_pull_request(&repo(), PR).await.unwrap();
+    assert_eq!(pull.author, Some(Login("carol".into())));
+    assert_eq!(pull.base_ref, "release");
+    let listed = gh.list_pull_request_reviews(&repo(), PR).await.unwrap();
+    assert_eq!(listed.len(), 131);
+    assert_eq!(standin.count(CallKind::ListReviews), 2, "100 per page");
+    let last = listed.last().unwrap();
+    assert_eq!(last.reviewer, Some(Login("bob".into())));
+    assert_eq!(last.state, "APPROVED");
+    assert_eq!(last.commit_id.as_deref(), Some("abc123"));
+    assert!(listed.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+    assert_eq!(client.stats().count(RequestKind::ListReviews), 2);
+}

@@ -24,6 +24,8 @@ fn plan_comments(stack: &Stack) -> Vec<String> {
 #[tokio::test]
 async fn plan_comment_is_posted_edited_and_refreshed_on_push() {
     let stack = Stack::start().await;
+    // Asking for a plan by comment needs the environments' read minimum (`triage`).
+    stack.grant("alice", "triage");
     let table = services::unique("orders_");
     stack
         .mysql_exec(&[
@@ -169,6 +171,8 @@ async fn plan_comment_is_posted_edited_and_refreshed_on_push() {
 #[tokio::test]
 async fn a_pr_without_schema_changes_gets_no_plan_comment_and_an_unchanged_schema_says_so() {
     let stack = Stack::start().await;
+    // Asking for a plan by comment needs the environments' read minimum (`triage`).
+    stack.grant("alice", "triage");
     stack.seed_pr_files(HEAD, &[("README.md", "docs")]);
     stack.comment("alice", "schemabot plan").await;
     stack.deliver_all().await;
@@ -216,6 +220,8 @@ async fn a_redelivered_plan_job_and_a_lost_github_answer_leave_one_comment_per_e
     use worker::outcome::Attempt;
 
     let stack = Stack::start().await;
+    // Asking for a plan by comment needs the environments' read minimum (`triage`).
+    stack.grant("alice", "triage");
     let table = services::unique("redo_");
     stack
         .mysql_exec(&["CREATE DATABASE IF NOT EXISTS `payments`"])
@@ -261,5 +267,84 @@ async fn a_redelivered_plan_job_and_a_lost_github_answer_leave_one_comment_per_e
     assert_eq!(plans.len(), 2, "one per environment: {plans:#?}");
     for plan in &plans {
         assert!(plan.contains(&format!("CREATE TABLE `{table}`")), "{plan}");
+    }
+}
+
+#[tokio::test]
+async fn a_plan_by_comment_needs_the_read_minimum_and_shows_no_ddl_otherwise() {
+    let stack = Stack::start().await;
+    stack.grant("mallory", "read");
+    stack.seed_pr_files(
+        HEAD,
+        &[
+            (
+                "schemas/payments/schemabot.yaml",
+                "database: payments\ntype: mysql\n",
+            ),
+            (
+                "schemas/payments/orders.sql",
+                "CREATE TABLE `orders` (`id` bigint NOT NULL, PRIMARY KEY (`id`));\n",
+            ),
+        ],
+    );
+    for login in ["mallory", "someone-outside"] {
+        let (status, _) = stack.comment(login, "schemabot plan -e production").await;
+        assert_eq!(status, 202);
+    }
+    stack.deliver_all().await;
+
+    assert_eq!(stack.tern.counts().plan, 0, "no plan asked of Tern");
+    let comments = stack.pr_comments();
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    for comment in &comments {
+        assert!(comment.starts_with("## Permission Denied"), "{comment}");
+        assert!(comment.contains("`triage`"), "{comment}");
+        assert!(!comment.contains("CREATE TABLE"), "{comment}");
+    }
+}
+
+#[tokio::test]
+async fn a_pull_request_past_the_plan_caps_is_answered_not_planned() {
+    let stack = Stack::start_with(schemabot_tests::harness::StackOptions {
+        plan_limits: worker::config::PlanLimits {
+            max_dirs: 2,
+            max_files: 200,
+        },
+        ..Default::default()
+    })
+    .await;
+    stack.grant("alice", "write");
+    let files: Vec<(String, String)> = (0..3)
+        .flat_map(|i| {
+            [
+                (
+                    format!("schemas/db{i}/schemabot.yaml"),
+                    "database: payments\n".to_string(),
+                ),
+                (
+                    format!("schemas/db{i}/t.sql"),
+                    "CREATE TABLE `t` (`id` int NOT NULL, PRIMARY KEY (`id`));\n".to_string(),
+                ),
+            ]
+        })
+        .collect();
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    stack.seed_pr_files(HEAD, &borrowed);
+    stack.comment("alice", "schemabot plan -e staging").await;
+    stack.comment("alice", "schemabot apply -e staging").await;
+    stack.deliver_all().await;
+
+    assert_eq!(stack.tern.counts().plan, 0);
+    let comments = stack.pr_comments();
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    for comment in &comments {
+        assert!(comment.starts_with("## ✋ Too Large To Plan"), "{comment}");
+        assert!(
+            comment.contains("changes 3 schema directories"),
+            "{comment}"
+        );
     }
 }

@@ -251,6 +251,8 @@ async fn claim(stack: &Stack, apply_id: &ApplyId, age: TimeDelta) -> CutoverClai
         command_id: "cutover:acme-payments/schemas:777".into(),
         actor: "alice-dba".into(),
         claimed_at: Utc::now() - age,
+        tern_called_at: None,
+        tern_call_open: false,
     };
     let event = AuditEvent {
         apply_id: apply_id.clone(),

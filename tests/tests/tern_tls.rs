@@ -241,6 +241,7 @@ async fn the_worker_takes_the_ca_and_client_identity_from_secrets_manager() {
                 "client_identity_secret_arn": identity_arn,
             },
             "dsn": "mysql://sentinel@127.0.0.1:1/unused",
+            "repositories": [],
         }}})
         .to_string()
     };

@@ -3,6 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
+use webhook::autoplan::AutoplanPolicy;
 use webhook::front_door::WebhookRequest;
 use webhook::handler::{admit, Admission};
 use webhook::routing::RoutingConfig;
@@ -29,7 +30,8 @@ fn routing() -> RoutingConfig {
         environments: vec!["staging".parse().unwrap(), "production".parse().unwrap()],
         owned: vec![],
         primary: true,
-        repositories: vec![],
+        repositories: vec!["acme-payments/schemas".parse().unwrap()],
+        autoplan: AutoplanPolicy::default(),
     }
 }
 

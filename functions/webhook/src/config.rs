@@ -1,10 +1,18 @@
 //! Webhook configuration from the environment. Secrets come from Secrets Manager in AWS
-//! (`SCHEMABOT_WEBHOOK_SECRET_ARN`) or `SCHEMABOT_WEBHOOK_SECRETS` locally; without one the
-//! function refuses to start.
+//! (`SCHEMABOT_WEBHOOK_SECRET_ARN`) or `SCHEMABOT_WEBHOOK_SECRETS` locally (shapes in
+//! [`crate::secret_value`]). Every problem — a missing or malformed variable, an empty repository
+//! allowlist, a malformed or weak secret — is an error here, and the function refuses to start.
+//! Messages name variables and ARNs, never secret values.
 
+use crate::autoplan::{AutoplanConfigError, AutoplanPolicy, ASSOCIATIONS_VAR};
 use crate::routing::RoutingConfig;
-use crate::signature::{SecretsError, WebhookSecrets};
+use crate::secret_value::{self, SecretValueError};
+use crate::signature::WebhookSecrets;
 use schemabot_domain::{Environment, IdError, Repository};
+
+const REPOSITORIES_VAR: &str = "SCHEMABOT_REPOSITORIES";
+const SECRETS_VAR: &str = "SCHEMABOT_WEBHOOK_SECRETS";
+const SECRET_ARN_VAR: &str = "SCHEMABOT_WEBHOOK_SECRET_ARN";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -12,13 +20,24 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{name}: {source}")]
     Invalid { name: &'static str, source: IdError },
-    #[error("{0}")]
-    Secrets(#[from] SecretsError),
     #[error(
-        "no webhook secret is configured: set SCHEMABOT_WEBHOOK_SECRET_ARN (Secrets Manager) or \
-         SCHEMABOT_WEBHOOK_SECRETS; refusing to start (fail closed)"
+        "{REPOSITORIES_VAR} is empty: list the repositories (owner/name, comma-separated) allowed \
+         to use SchemaBot; refusing to start (fail closed)"
+    )]
+    NoRepositories,
+    #[error("{0}")]
+    Autoplan(#[from] AutoplanConfigError),
+    #[error(
+        "no webhook secret is configured: set {SECRET_ARN_VAR} (Secrets Manager) or \
+         {SECRETS_VAR}; refusing to start (fail closed)"
     )]
     NoSecret,
+    /// `origin` names where the value came from (a variable, or the secret's ARN).
+    #[error("{origin}: {error}; refusing to start (fail closed)")]
+    BadSecret {
+        origin: String,
+        error: SecretValueError,
+    },
     #[error("could not read the webhook secret from Secrets Manager: {0}")]
     SecretsManager(String),
     #[error("SCHEMABOT_OWNED_ENVIRONMENTS names `{0}`, which is not in SCHEMABOT_ENVIRONMENTS")]
@@ -33,8 +52,11 @@ pub struct WebhookConfig {
     pub table: String,
 }
 
-fn list(var: &str) -> Vec<String> {
-    std::env::var(var)
+/// Reads one variable; `None` when unset (or not Unicode).
+type Vars<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn list(vars: Vars<'_>, var: &str) -> Vec<String> {
+    vars(var)
         .unwrap_or_default()
         .split(',')
         .map(str::trim)
@@ -43,42 +65,58 @@ fn list(var: &str) -> Vec<String> {
         .collect()
 }
 
-fn required(var: &'static str) -> Result<String, ConfigError> {
-    std::env::var(var)
-        .ok()
+fn required(vars: Vars<'_>, var: &'static str) -> Result<String, ConfigError> {
+    vars(var)
         .filter(|v| !v.trim().is_empty())
         .ok_or(ConfigError::Missing(var))
 }
 
-fn environment_list(var: &'static str) -> Result<Vec<Environment>, ConfigError> {
-    list(var)
+fn environment_list(vars: Vars<'_>, var: &'static str) -> Result<Vec<Environment>, ConfigError> {
+    list(vars, var)
         .iter()
         .map(|e| Environment::parse(e).map_err(|source| ConfigError::Invalid { name: var, source }))
         .collect()
 }
 
+fn repository_list(vars: Vars<'_>) -> Result<Vec<Repository>, ConfigError> {
+    let repositories = list(vars, REPOSITORIES_VAR)
+        .iter()
+        .map(|r| {
+            Repository::parse(r).map_err(|source| ConfigError::Invalid {
+                name: REPOSITORIES_VAR,
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if repositories.is_empty() {
+        return Err(ConfigError::NoRepositories);
+    }
+    Ok(repositories)
+}
+
 impl WebhookConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let environments = environment_list("SCHEMABOT_ENVIRONMENTS")?;
+        WebhookConfig::from_vars(&|var| std::env::var(var).ok())
+    }
+
+    /// The configuration from `vars` (the process environment in production; a map in tests).
+    pub fn from_vars(vars: Vars<'_>) -> Result<Self, ConfigError> {
+        let environments = environment_list(vars, "SCHEMABOT_ENVIRONMENTS")?;
         if environments.is_empty() {
             return Err(ConfigError::Missing("SCHEMABOT_ENVIRONMENTS"));
         }
-        let owned = environment_list("SCHEMABOT_OWNED_ENVIRONMENTS")?;
+        let owned = environment_list(vars, "SCHEMABOT_OWNED_ENVIRONMENTS")?;
         if let Some(stray) = owned.iter().find(|e| !environments.contains(e)) {
             return Err(ConfigError::OwnedNotConfigured(stray.to_string()));
         }
-        let repositories = list("SCHEMABOT_REPOSITORIES")
-            .iter()
-            .map(|r| {
-                Repository::parse(r).map_err(|source| ConfigError::Invalid {
-                    name: "SCHEMABOT_REPOSITORIES",
-                    source,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let repositories = repository_list(vars)?;
+        let autoplan = match vars(ASSOCIATIONS_VAR) {
+            Some(value) => AutoplanPolicy::parse(&value)?,
+            None => AutoplanPolicy::default(),
+        };
         let primary = !matches!(
-            std::env::var("SCHEMABOT_PRIMARY").as_deref(),
-            Ok("false" | "0" | "no")
+            vars("SCHEMABOT_PRIMARY").as_deref(),
+            Some("false" | "0" | "no")
         );
         Ok(WebhookConfig {
             routing: RoutingConfig {
@@ -86,76 +124,56 @@ impl WebhookConfig {
                 owned,
                 primary,
                 repositories,
+                autoplan,
             },
-            queue_url: required("SCHEMABOT_QUEUE_URL")?,
-            table: required("SCHEMABOT_TABLE")?,
+            queue_url: required(vars, "SCHEMABOT_QUEUE_URL")?,
+            table: required(vars, "SCHEMABOT_TABLE")?,
         })
     }
 }
 
-/// Parses a secret value as stored in Secrets Manager: a JSON object with `current` and optional
-/// `previous` keys, a JSON array, or a comma-separated string.
-pub fn secrets_from_secret_string(value: &str) -> Result<WebhookSecrets, ConfigError> {
-    #[derive(serde::Deserialize)]
-    struct Pair {
-        current: String,
-        #[serde(default)]
-        previous: Option<String>,
+/// Parses a secret value as stored in Secrets Manager (`arn` names it in errors).
+pub fn secrets_from_secret_string(arn: &str, value: &str) -> Result<WebhookSecrets, ConfigError> {
+    secret_value::parse(value).map_err(|error| ConfigError::BadSecret {
+        origin: format!("the webhook secret in Secrets Manager ({SECRET_ARN_VAR}={arn})"),
+        error,
+    })
+}
+
+/// Parses the local `SCHEMABOT_WEBHOOK_SECRETS` value; unset or blank is no secret at all.
+pub fn secrets_from_local_value(value: Option<&str>) -> Result<WebhookSecrets, ConfigError> {
+    match value {
+        Some(value) if !value.trim().is_empty() => {
+            secret_value::parse(value).map_err(|error| ConfigError::BadSecret {
+                origin: SECRETS_VAR.to_string(),
+                error,
+            })
+        }
+        _ => Err(ConfigError::NoSecret),
     }
-    if let Ok(pair) = serde_json::from_str::<Pair>(value) {
-        let mut all = vec![pair.current];
-        all.extend(pair.previous);
-        return Ok(WebhookSecrets::new(&all)?);
-    }
-    if let Ok(array) = serde_json::from_str::<Vec<String>>(value) {
-        return Ok(WebhookSecrets::new(&array)?);
-    }
-    Ok(WebhookSecrets::from_comma_separated(value)?)
 }
 
 /// Loads the webhook secrets: Secrets Manager when `SCHEMABOT_WEBHOOK_SECRET_ARN` is set,
 /// otherwise `SCHEMABOT_WEBHOOK_SECRETS`. Missing both is a start-up error (fail closed).
 pub async fn load_secrets(sdk: &aws_config::SdkConfig) -> Result<WebhookSecrets, ConfigError> {
-    if let Ok(arn) = std::env::var("SCHEMABOT_WEBHOOK_SECRET_ARN") {
-        if !arn.trim().is_empty() {
+    if let Ok(arn) = std::env::var(SECRET_ARN_VAR) {
+        let arn = arn.trim();
+        if !arn.is_empty() {
             let client = aws_sdk_secretsmanager::Client::new(sdk);
             let out = client
                 .get_secret_value()
-                .secret_id(arn.trim())
+                .secret_id(arn)
                 .send()
                 .await
                 .map_err(|e| ConfigError::SecretsManager(e.to_string()))?;
             let value = out
                 .secret_string()
                 .ok_or_else(|| ConfigError::SecretsManager("secret has no string value".into()))?;
-            return secrets_from_secret_string(value);
+            return secrets_from_secret_string(arn, value);
         }
     }
-    match WebhookSecrets::from_comma_separated(
-        &std::env::var("SCHEMABOT_WEBHOOK_SECRETS").unwrap_or_default(),
-    ) {
-        Err(SecretsError::Missing) => Err(ConfigError::NoSecret),
-        other => Ok(other?),
-    }
+    secrets_from_local_value(std::env::var(SECRETS_VAR).ok().as_deref())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_strings_in_all_supported_shapes() {
-        assert!(secrets_from_secret_string(r#"{"current":"a","previous":"b"}"#).is_ok());
-        assert!(secrets_from_secret_string(r#"{"current":"a"}"#).is_ok());
-        assert!(secrets_from_secret_string(r#"["a","b"]"#).is_ok());
-        assert!(secrets_from_secret_string("a,b").is_ok());
-        assert!(matches!(
-            secrets_from_secret_string(""),
-            Err(ConfigError::Secrets(SecretsError::Missing))
-        ));
-        assert!(matches!(
-            secrets_from_secret_string(r#"{"current":""}"#),
-            Err(ConfigError::Secrets(SecretsError::Missing))
-        ));
-    }
-}
+mod tests;

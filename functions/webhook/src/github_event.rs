@@ -6,8 +6,9 @@
 //! `null` counts as absent. The body must be UTF-8 JSON, and a field that is read must appear at
 //! most once in its object and have the expected JSON type; otherwise the payload is invalid.
 
+use crate::autoplan::AuthorAssociation;
 use schemabot_domain::{CommentId, InstallationId, Login, PrNumber, Repository};
-use serde::de::{value::MapAccessDeserializer, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{value::MapAccessDeserializer, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -66,7 +67,8 @@ struct InstallationFields {
 struct CommentPayload<'a> {
     #[serde(borrow)]
     action: Option<Text<'a>>,
-    issue: Option<Object<IssueFields>>,
+    #[serde(borrow)]
+    issue: Option<Object<IssueFields<'a>>>,
     #[serde(borrow)]
     comment: Option<Object<CommentFields<'a>>>,
     #[serde(borrow)]
@@ -75,10 +77,22 @@ struct CommentPayload<'a> {
 }
 
 #[derive(Default, Deserialize)]
-struct IssueFields {
+struct IssueFields<'a> {
     number: Option<u64>,
+    /// `open` or `closed`.
+    #[serde(borrow)]
+    state: Option<Text<'a>>,
     /// Present (and not null) only when the issue is a pull request.
-    pull_request: Option<IgnoredAny>,
+    #[serde(borrow)]
+    pull_request: Option<Object<PullRequestLinkFields<'a>>>,
+}
+
+/// `issue.pull_request` of a comment on a pull request.
+#[derive(Default, Deserialize)]
+struct PullRequestLinkFields<'a> {
+    /// When the pull request was merged; `null` when it was not.
+    #[serde(borrow)]
+    merged_at: Option<Text<'a>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -114,12 +128,25 @@ struct PullRequestPayload<'a> {
 struct PullRequestFields<'a> {
     #[serde(borrow)]
     head: Option<Object<HeadFields<'a>>>,
+    #[serde(borrow)]
+    base: Option<Object<BaseFields<'a>>>,
+    #[serde(borrow)]
+    author_association: Option<Text<'a>>,
 }
 
 #[derive(Default, Deserialize)]
 struct HeadFields<'a> {
     #[serde(borrow)]
     sha: Option<Text<'a>>,
+    /// `null` when the fork the pull request comes from was deleted.
+    #[serde(borrow)]
+    repo: Option<Object<RepositoryFields<'a>>>,
+}
+
+#[derive(Default, Deserialize)]
+struct BaseFields<'a> {
+    #[serde(borrow)]
+    repo: Option<Object<RepositoryFields<'a>>>,
 }
 
 /// Reads the payload's fields. The body is checked to be UTF-8 once, as a whole, so serde_json
@@ -144,12 +171,22 @@ fn repository(full_name: &str) -> Result<Repository, PayloadError> {
     Repository::parse(full_name).map_err(|_| PayloadError::Field("repository.full_name"))
 }
 
+/// Whether the pull request a comment is on is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrState {
+    Open,
+    /// Closed without being merged: it can be reopened.
+    Closed,
+    Merged,
+}
+
 /// A PR comment that was just created by a person: the only event that can carry a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrComment<'a> {
     pub installation_id: InstallationId,
     pub repository: Repository,
     pub pr: PrNumber,
+    pub pr_state: PrState,
     pub comment_id: CommentId,
     pub commenter: Login,
     pub body: Cow<'a, str>,
@@ -170,6 +207,18 @@ pub enum PayloadError {
     Field(&'static str),
     #[error("missing installation ID in webhook payload")]
     MissingInstallation,
+}
+
+/// The state of the pull request a comment is on. A merge time wins over `state` (a merged pull
+/// request is also closed); a state that is neither `open` nor `closed` is an error, never
+/// taken for open.
+fn pr_state(state: Option<&str>, merged_at: Option<&str>) -> Result<PrState, PayloadError> {
+    match (state, merged_at) {
+        (_, Some(_)) => Ok(PrState::Merged),
+        (Some("open"), None) => Ok(PrState::Open),
+        (Some("closed"), None) => Ok(PrState::Closed),
+        _ => Err(PayloadError::Field("issue.state")),
+    }
 }
 
 /// Reads an `issue_comment` payload. Ignore rules follow the reference order: not a creation or
@@ -201,20 +250,25 @@ pub fn parse_issue_comment(body: &[u8]) -> Result<CommentEvent<'_>, PayloadError
             "event ignored (not a PR comment creation)",
         ));
     };
-    if issue.pull_request.is_none() {
+    let Some(pull_request) = issue.pull_request.map(|o| o.0) else {
         return Ok(CommentEvent::Ignored(
             "event ignored (comment on an issue, not a pull request)",
         ));
-    }
+    };
     if text(user.kind).as_deref() == Some("Bot") {
         return Ok(CommentEvent::Ignored("event ignored (comment from bot)"));
     }
     let repository = repository(&full_name)?;
     let installation_id = installation_id(payload.installation)?;
+    let pr_state = pr_state(
+        text(issue.state).as_deref(),
+        text(pull_request.merged_at).as_deref(),
+    )?;
     Ok(CommentEvent::Created(PrComment {
         installation_id,
         repository,
         pr: PrNumber(issue_number),
+        pr_state,
         comment_id: CommentId(comment_id),
         commenter: Login(login.into_owned()),
         body: text(comment.body).unwrap_or(Cow::Borrowed("")),
@@ -229,10 +283,24 @@ pub struct PullRequestEvent<'a> {
     pub repository: Repository,
     pub pr: PrNumber,
     pub head_sha: String,
+    /// Where the pull request's commits live; `None` when GitHub does not say (a deleted fork)
+    /// or names no valid repository.
+    pub head_repository: Option<Repository>,
+    /// The repository it is to be merged into, when the payload names a valid one.
+    pub base_repository: Option<Repository>,
+    /// The author's relation to the repository; `None` when absent or not one GitHub defines.
+    pub author_association: Option<AuthorAssociation>,
+}
+
+/// `repo.full_name` of a pull request's head or base, when it names a valid repository.
+fn branch_repository(repo: Option<Object<RepositoryFields<'_>>>) -> Option<Repository> {
+    text(fields(repo).full_name).and_then(|name| Repository::parse(&name).ok())
 }
 
 /// Reads a `pull_request` payload: `action`, `number`, `pull_request.head.sha`,
-/// `repository.full_name`, `installation.id`. Unknown fields are skipped unread.
+/// `pull_request.head.repo.full_name`, `pull_request.base.repo.full_name`,
+/// `pull_request.author_association`, `repository.full_name`, `installation.id`. Unknown fields
+/// are skipped unread.
 pub fn parse_pull_request(body: &[u8]) -> Result<PullRequestEvent<'_>, PayloadError> {
     let payload: PullRequestPayload<'_> = read(body)?;
     let action = text(payload.action).ok_or(PayloadError::Field("action"))?;
@@ -241,7 +309,9 @@ pub fn parse_pull_request(body: &[u8]) -> Result<PullRequestEvent<'_>, PayloadEr
         .ok_or(PayloadError::Field("repository.full_name"))?;
     let repository = repository(&full_name)?;
     let installation_id = installation_id(payload.installation)?;
-    let head_sha = text(fields(fields(payload.pull_request).head).sha)
+    let pull_request = fields(payload.pull_request);
+    let head = fields(pull_request.head);
+    let head_sha = text(head.sha)
         .filter(|sha| !sha.is_empty() && sha.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or(PayloadError::Field("pull_request.head.sha"))?
         .into_owned();
@@ -251,6 +321,10 @@ pub fn parse_pull_request(body: &[u8]) -> Result<PullRequestEvent<'_>, PayloadEr
         repository,
         pr: PrNumber(pr),
         head_sha,
+        head_repository: branch_repository(head.repo),
+        base_repository: branch_repository(fields(pull_request.base).repo),
+        author_association: text(pull_request.author_association)
+            .and_then(|raw| AuthorAssociation::parse(&raw)),
     })
 }
 

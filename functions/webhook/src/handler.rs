@@ -149,7 +149,17 @@ fn admit_pull_request(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[
     span.record("repo", event.repository.as_str());
     span.record("pr", event.pr.0);
     match route_pull_request(&delivery_id, &event, routing) {
-        Routed::Ignored(why) => Admission::Answer(Answer::message(200, why)),
+        Routed::Ignored(why) => {
+            // What the autoplan policy looked at, so a skipped plan can be explained from the log.
+            tracing::info!(
+                action = %event.action,
+                reason = why,
+                head_repository = event.head_repository.as_ref().map_or("", |r| r.as_str()),
+                author_association = event.author_association.map_or("", |a| a.as_str()),
+                "pull_request event not planned"
+            );
+            Admission::Answer(Answer::message(200, why))
+        }
         Routed::Enqueue(job) => Admission::Enqueue(Ready { delivery_id, job }),
     }
 }

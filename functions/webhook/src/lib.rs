@@ -1,6 +1,7 @@
 //! The GitHub webhook Lambda: verifies GitHub's signature, parses PR-comment commands, routes them
 //! to this stack, de-duplicates deliveries and enqueues typed jobs. It never calls GitHub or Tern.
 
+pub mod autoplan;
 pub mod config;
 pub mod front_door;
 pub mod github_event;
@@ -8,6 +9,7 @@ pub mod handler;
 pub mod intake;
 pub mod logging;
 pub mod routing;
+pub mod secret_value;
 pub mod signature;
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpResponse;

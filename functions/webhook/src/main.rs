@@ -1,5 +1,6 @@
 //! Lambda entry point: wiring only. Configuration or secret problems stop the function at start-up
-//! (fail closed) instead of answering requests unverified.
+//! (fail closed) instead of answering requests unverified, with exactly one JSON log line saying
+//! why.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use schemabot_aws::config::{dynamodb_client, sqs_client};
@@ -34,14 +35,16 @@ async fn main() -> Result<(), Error> {
     let webhook = match start().await {
         Ok(webhook) => Arc::new(webhook),
         Err(error) => {
-            // In the JSON log, where alarms and searches look; Lambda then reports the exit as an
-            // init error and retries the start on the next request. The messages name variables
-            // and ARNs, never secret values.
+            // One line, in the JSON log, where alarms and searches look. The messages name
+            // variables and ARNs, never secret values. The process then exits non-zero without
+            // returning the error, which would print it a second time as plain text on stderr;
+            // Lambda reports the exit as an init error and retries the start on the next request.
             tracing::error!(
                 error = %error,
                 "the webhook cannot start and answers no request until this is fixed (fail closed)"
             );
-            return Err(error);
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            std::process::exit(1);
         }
     };
 

@@ -5,8 +5,12 @@
 //! environment this stack does not own is ignored silently (its owner answers); anything that
 //! names no environment we could route by is answered only by the primary stack, so a comment is
 //! never answered twice.
+//!
+//! Only the repositories of the allowlist are served (an empty list serves none), and
+//! `apply`/`apply-confirm` only on a pull request that is still open.
 
-use crate::github_event::{PrComment, PullRequestEvent};
+use crate::autoplan::AutoplanPolicy;
+use crate::github_event::{PrComment, PrState, PullRequestEvent};
 use schemabot_domain::command::{Command, ParseOutcome};
 use schemabot_domain::job::{
     ApplyConfirmJob, ApplyJob, CommandSource, CommentOrigin, CutoverJob, Job, PlanJob, PlanTrigger,
@@ -23,8 +27,11 @@ pub struct RoutingConfig {
     pub owned: Vec<Environment>,
     /// Whether this stack answers comments that name no environment.
     pub primary: bool,
-    /// Repositories allowed to use SchemaBot; empty = all.
+    /// Repositories allowed to use SchemaBot; nothing listed serves nothing (the configuration
+    /// refuses to start with an empty list).
     pub repositories: Vec<Repository>,
+    /// Which pull requests are planned automatically when opened, pushed to or reopened.
+    pub autoplan: AutoplanPolicy,
 }
 
 impl RoutingConfig {
@@ -37,7 +44,7 @@ impl RoutingConfig {
     }
 
     fn allows_repository(&self, repo: &Repository) -> bool {
-        self.repositories.is_empty() || self.repositories.contains(repo)
+        self.repositories.contains(repo)
     }
 }
 
@@ -108,6 +115,18 @@ pub fn route(
             });
         }
     }
+    if matches!(
+        command,
+        Command::Apply { .. } | Command::ApplyConfirm { .. }
+    ) && comment.pr_state != PrState::Open
+    {
+        // What a closed pull request holds may never be merged, and a merged one's change is
+        // already on its way through its own deploys: neither is applied from here.
+        return reply(Reply::ApplyBlockedPrNotOpen {
+            command: command.name(),
+            merged: comment.pr_state == PrState::Merged,
+        });
+    }
     match command {
         Command::Help => reply(Reply::Help),
         Command::Cutover {
@@ -166,7 +185,8 @@ pub fn route(
 /// Decides what a `pull_request` event means for this stack: an automatic plan of every
 /// configured environment on `opened`, `synchronize` and `reopened`. The event names no
 /// environment, so only the primary stack plans; an unregistered repository is ignored (there is
-/// no comment to answer).
+/// no comment to answer), and so are pull requests the autoplan policy leaves out (forks, authors
+/// without an allowed association).
 pub fn route_pull_request(
     delivery_id: &DeliveryId,
     event: &PullRequestEvent<'_>,
@@ -195,6 +215,9 @@ pub fn route_pull_request(
     if !config.allows_repository(&event.repository) {
         return Routed::Ignored("repository not registered");
     }
+    if let Some(why) = config.autoplan.refusal(event) {
+        return Routed::Ignored(why);
+    }
     Routed::Enqueue(Box::new(Job::Plan(PlanJob {
         delivery_id: delivery_id.clone(),
         installation_id: event.installation_id,
@@ -209,5 +232,7 @@ pub fn route_pull_request(
     })))
 }
 
+#[cfg(test)]
+mod refusal_tests;
 #[cfg(test)]
 mod tests;

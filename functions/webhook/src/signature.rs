@@ -12,12 +12,19 @@ type HmacSha256 = Hmac<Sha256>;
 /// Most secrets accepted at once: the current one and the one being rotated out.
 pub const MAX_SECRETS: usize = 2;
 
+/// Fewest characters a webhook secret may have: a short one can be guessed, and then anyone can
+/// sign a command.
+pub const MIN_SECRET_CHARS: usize = 20;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretsError {
-    #[error("no webhook secret is configured; refusing to start (fail closed)")]
+    #[error("no webhook secret is configured")]
     Missing,
     #[error("at most {MAX_SECRETS} webhook secrets may be configured (current and previous)")]
     TooMany,
+    /// `position` is 1-based; the secret itself is never shown.
+    #[error("webhook secret {position} is shorter than {MIN_SECRET_CHARS} characters")]
+    TooShort { position: usize },
 }
 
 /// Why a signature was refused. Deliberately coarse: callers answer 401 for all of them.
@@ -48,29 +55,24 @@ impl std::fmt::Debug for WebhookSecrets {
 }
 
 impl WebhookSecrets {
-    /// Builds the verifier from the configured secrets; empty entries are ignored.
+    /// Builds the verifier from one or two secrets, each at least [`MIN_SECRET_CHARS`] long.
     pub fn new<S: AsRef<[u8]>>(secrets: &[S]) -> Result<Self, SecretsError> {
-        let keyed: Vec<HmacSha256> = secrets
-            .iter()
-            .map(AsRef::as_ref)
-            .filter(|s| !s.is_empty())
-            .filter_map(|s| HmacSha256::new_from_slice(s).ok())
-            .collect();
-        match keyed.len() {
-            0 => Err(SecretsError::Missing),
-            n if n > MAX_SECRETS => Err(SecretsError::TooMany),
-            _ => Ok(WebhookSecrets { keyed }),
+        match secrets.len() {
+            0 => return Err(SecretsError::Missing),
+            n if n > MAX_SECRETS => return Err(SecretsError::TooMany),
+            _ => {}
         }
-    }
-
-    /// Parses a comma-separated list (the local `SCHEMABOT_WEBHOOK_SECRETS` form).
-    pub fn from_comma_separated(list: &str) -> Result<Self, SecretsError> {
-        let parts: Vec<&str> = list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        WebhookSecrets::new(&parts)
+        let mut keyed = Vec::with_capacity(secrets.len());
+        for (index, secret) in secrets.iter().map(AsRef::as_ref).enumerate() {
+            let too_short = SecretsError::TooShort {
+                position: index + 1,
+            };
+            if char_count(secret) < MIN_SECRET_CHARS {
+                return Err(too_short);
+            }
+            keyed.push(HmacSha256::new_from_slice(secret).map_err(|_| too_short)?);
+        }
+        Ok(WebhookSecrets { keyed })
     }
 
     /// Verifies `header` (the `X-Hub-Signature-256` value) against the raw `body`.
@@ -90,6 +92,11 @@ impl WebhookSecrets {
             Err(SignatureError::Mismatch)
         }
     }
+}
+
+/// Characters of a UTF-8 secret; bytes of anything else.
+fn char_count(secret: &[u8]) -> usize {
+    std::str::from_utf8(secret).map_or(secret.len(), |text| text.chars().count())
 }
 
 fn decode_signature(header: &str) -> Result<[u8; 32], SignatureError> {
@@ -142,7 +149,7 @@ mod tests {
             secrets.verify(b"Hello, World?", Some(GITHUB_SIGNATURE)),
             Err(SignatureError::Mismatch)
         );
-        let other = WebhookSecrets::new(&["another secret"]).unwrap();
+        let other = WebhookSecrets::new(&["another webhook secret"]).unwrap();
         assert_eq!(
             other.verify(GITHUB_BODY.as_bytes(), Some(GITHUB_SIGNATURE)),
             Err(SignatureError::Mismatch)
@@ -166,35 +173,49 @@ mod tests {
         );
     }
 
+    const NEW_SECRET: &str = "the-new-webhook-secret";
+
     #[test]
     fn either_of_two_secrets_verifies_during_rotation() {
-        let secrets =
-            WebhookSecrets::from_comma_separated("new-secret, It's a Secret to Everybody").unwrap();
+        let secrets = WebhookSecrets::new(&[NEW_SECRET, GITHUB_SECRET]).unwrap();
         assert!(secrets
             .verify(GITHUB_BODY.as_bytes(), Some(GITHUB_SIGNATURE))
             .is_ok());
-        let new_sig = sign(b"new-secret", GITHUB_BODY.as_bytes());
+        let new_sig = sign(NEW_SECRET.as_bytes(), GITHUB_BODY.as_bytes());
         assert!(secrets
             .verify(GITHUB_BODY.as_bytes(), Some(&new_sig))
             .is_ok());
     }
 
     #[test]
-    fn no_secret_fails_closed_and_three_are_too_many() {
+    fn no_secret_fails_closed_three_are_too_many_and_short_ones_are_refused() {
+        let none: [&str; 0] = [];
         assert_eq!(
-            WebhookSecrets::from_comma_separated("").unwrap_err(),
+            WebhookSecrets::new(&none).unwrap_err(),
             SecretsError::Missing
         );
         assert_eq!(
-            WebhookSecrets::from_comma_separated(" , ").unwrap_err(),
-            SecretsError::Missing
-        );
-        assert_eq!(
-            WebhookSecrets::from_comma_separated("a,b,c").unwrap_err(),
+            WebhookSecrets::new(&[NEW_SECRET, NEW_SECRET, NEW_SECRET]).unwrap_err(),
             SecretsError::TooMany
         );
-        // The Debug form never shows a secret.
-        let s = WebhookSecrets::from_comma_separated("hunter2").unwrap();
-        assert!(!format!("{s:?}").contains("hunter2"));
+        for (secrets, position) in [
+            (vec![""], 1),
+            (vec!["hunter2"], 1),
+            (vec![NEW_SECRET, "nineteen-characters"], 2),
+            // Characters, not bytes: 19 two-byte characters are still too short.
+            (vec!["ééééééééééééééééééé"], 1),
+        ] {
+            assert_eq!(
+                WebhookSecrets::new(&secrets).unwrap_err(),
+                SecretsError::TooShort { position },
+                "{secrets:?}"
+            );
+        }
+        assert!(WebhookSecrets::new(&["twenty-characters-ok"]).is_ok());
+        // The Debug form never shows a secret, nor does an error.
+        let s = WebhookSecrets::new(&[NEW_SECRET]).unwrap();
+        assert!(!format!("{s:?}").contains(NEW_SECRET));
+        let error = WebhookSecrets::new(&["hunter2"]).unwrap_err().to_string();
+        assert!(!error.contains("hunter2"), "{error}");
     }
 }

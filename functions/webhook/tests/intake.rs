@@ -16,13 +16,14 @@ use schemabot_domain::command::{CommandName, ParseError};
 use schemabot_domain::job::{Job, PlanTrigger, Reply};
 use serde_json::{json, Value};
 use std::time::Duration;
+use webhook::autoplan::AutoplanPolicy;
 use webhook::front_door::HttpEvent;
 use webhook::intake::Intake;
 use webhook::routing::RoutingConfig;
 use webhook::signature::{sign, WebhookSecrets};
 use webhook::Webhook;
 
-const SECRET: &str = "test-webhook-secret";
+const SECRET: &str = "test-webhook-secret-for-intake";
 const COMMENT_FIXTURE: &str = include_str!("fixtures/issue_comment_cutover.json");
 const PULL_FIXTURE: &str = include_str!("fixtures/pull_request_synchronize.json");
 const HTTP_V2: &str = include_str!("fixtures/apigw_http_v2_event.json");
@@ -79,7 +80,8 @@ fn routing() -> RoutingConfig {
         environments: vec!["staging".parse().unwrap(), "production".parse().unwrap()],
         owned: vec![],
         primary: true,
-        repositories: vec![],
+        repositories: vec!["acme-payments/schemas".parse().unwrap()],
+        autoplan: AutoplanPolicy::default(),
     }
 }
 
@@ -308,6 +310,14 @@ async fn malformed_and_oversized_requests_get_4xx_with_an_error() {
     assert!(h.queued_jobs().await.is_empty());
 }
 
+/// The pull_request fixture (`opened`) changed by `edit`.
+fn pull_variant(edit: impl FnOnce(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_str(PULL_FIXTURE).unwrap();
+    v["action"] = json!("opened");
+    edit(&mut v);
+    v.to_string()
+}
+
 /// A correctly signed comment event whose `header` is missing.
 fn without_header(header: &str) -> HttpEvent {
     let mut v: Value = serde_json::from_str(HTTP_V2).unwrap();
@@ -372,6 +382,33 @@ async fn every_ignore_rule_answers_200_with_a_reason_and_enqueues_nothing() {
             "issue_comment",
             comment_payload("```\nschemabot cutover apply-0123456789abcdef -e staging\n```"),
             "no SchemaBot command found",
+        ),
+        (
+            "issue_comment",
+            comment_payload("Please do not run schemabot apply-confirm -e production yet."),
+            "no SchemaBot command found",
+        ),
+        (
+            "issue_comment",
+            comment_payload("ping schemabot cutover apply-0123456789abcdef -e production"),
+            "no SchemaBot command found",
+        ),
+        (
+            "pull_request",
+            pull_variant(|v| {
+                v["pull_request"]["head"]["repo"]["full_name"] = json!("mallory/schemas")
+            }),
+            webhook::autoplan::FROM_FORK,
+        ),
+        (
+            "pull_request",
+            pull_variant(|v| v["pull_request"]["head"]["repo"] = Value::Null),
+            webhook::autoplan::FROM_FORK,
+        ),
+        (
+            "pull_request",
+            pull_variant(|v| v["pull_request"]["author_association"] = json!("CONTRIBUTOR")),
+            webhook::autoplan::AUTHOR_NOT_ALLOWED,
         ),
         (
             "pull_request",
@@ -457,6 +494,24 @@ async fn every_argument_error_lands_as_the_right_reply_job() {
             Reply::Syntax {
                 error: ParseError::UnknownCommand {
                     word: Some("frobnicate".into()),
+                },
+            },
+        ),
+        (
+            "schemabot apply -e production please",
+            Reply::Syntax {
+                error: ParseError::UnexpectedWord {
+                    command: CommandName::Apply,
+                    word: "please".into(),
+                },
+            },
+        ),
+        (
+            "schemabot cutover apply-0123456789abcdef -e staging now",
+            Reply::Syntax {
+                error: ParseError::UnexpectedWord {
+                    command: CommandName::Cutover,
+                    word: "now".into(),
                 },
             },
         ),
@@ -754,4 +809,100 @@ async fn an_enqueue_failure_answers_503_and_leaves_no_dedup_record() {
         .await;
     assert_eq!(status, 202);
     assert_eq!(fixed.queued_jobs().await.len(), 1);
+}
+
+/// The comment fixture on a pull request that is closed (and merged, when `merged_at` is given).
+fn closed_pr_comment(body: &str, merged_at: Option<&str>) -> String {
+    let mut v: Value = serde_json::from_str(&comment_payload(body)).unwrap();
+    v["issue"]["state"] = json!("closed");
+    v["issue"]["pull_request"]["merged_at"] = json!(merged_at);
+    v.to_string()
+}
+
+#[tokio::test]
+async fn applies_on_a_closed_or_merged_pull_request_are_answered_not_enqueued() {
+    let h = harness().await;
+    for (body, merged_at, command, merged) in [
+        (
+            "schemabot apply -e staging",
+            None,
+            CommandName::Apply,
+            false,
+        ),
+        (
+            "schemabot apply-confirm -e staging",
+            Some("2026-11-24T07:00:00Z"),
+            CommandName::ApplyConfirm,
+            true,
+        ),
+    ] {
+        let (status, response) = h
+            .send(signed(
+                HTTP_V2,
+                "issue_comment",
+                &unique("d-"),
+                &closed_pr_comment(body, merged_at),
+            ))
+            .await;
+        assert_eq!(
+            (status, response["job"].as_str()),
+            (202, Some("reply")),
+            "{body}: {response}"
+        );
+        match &h.queued_jobs().await[..] {
+            [Job::Reply(job)] => assert_eq!(
+                job.reply,
+                Reply::ApplyBlockedPrNotOpen { command, merged },
+                "{body}"
+            ),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    // Unlock still works on a closed pull request.
+    let (status, response) = h
+        .send(signed(
+            HTTP_V2,
+            "issue_comment",
+            &unique("d-"),
+            &closed_pr_comment("schemabot unlock", None),
+        ))
+        .await;
+    assert_eq!((status, response["job"].as_str()), (202, Some("unlock")));
+    assert!(matches!(&h.queued_jobs().await[..], [Job::Unlock(_)]));
+}
+
+#[tokio::test]
+async fn a_configured_association_gets_its_automatic_plan() {
+    let h = harness_with(
+        RoutingConfig {
+            autoplan: AutoplanPolicy::new(vec![webhook::autoplan::AuthorAssociation::Contributor]),
+            ..routing()
+        },
+        None,
+    )
+    .await;
+    let contributor =
+        pull_variant(|v| v["pull_request"]["author_association"] = json!("CONTRIBUTOR"));
+    let (status, body) = h
+        .send(signed(HTTP_V2, "pull_request", &unique("d-"), &contributor))
+        .await;
+    assert_eq!(
+        (status, body["job"].as_str()),
+        (202, Some("plan")),
+        "{body}"
+    );
+    // The fixture's member is not in this stack's list.
+    let (status, body) = h
+        .send(signed(
+            HTTP_V2,
+            "pull_request",
+            &unique("d-"),
+            &pull_variant(|_| {}),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (200, Some(webhook::autoplan::AUTHOR_NOT_ALLOWED))
+    );
+    assert!(matches!(&h.queued_jobs().await[..], [Job::Plan(_)]));
 }

@@ -2,7 +2,8 @@
 //! (GitHub App key, target DSNs) from Secrets Manager in AWS or from variables/files locally.
 
 use crate::deployments::Deployments;
-use schemabot_domain::Environment;
+use crate::trust::TrustedSenders;
+use schemabot_domain::{Environment, Repository};
 use schemabot_github::Permission;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,6 +23,9 @@ pub struct WorkerConfig {
     pub environments: Vec<Environment>,
     /// Minimum repository permission to trigger a cutover, per environment (default `write`).
     pub permission_minimums: BTreeMap<Environment, Permission>,
+    /// Minimum repository permission to ask for a plan by comment, per environment (default
+    /// `triage`): plans show the live schema's DDL.
+    pub read_minimums: BTreeMap<Environment, Permission>,
     pub deployments: Deployments,
     /// How long a running task may be reported "no active change" before it is abandoned.
     pub abandon_grace: Duration,
@@ -36,6 +40,39 @@ pub struct WorkerConfig {
     /// Promotion order (`staging,production`): an environment applies a schema only after every
     /// earlier one applied the same schema for the PR. Empty = no order.
     pub promotion_order: Vec<Environment>,
+    /// The repositories this stack serves (required, re-checked on every GitHub-derived job).
+    pub repositories: Vec<Repository>,
+    /// Who may send which jobs (the queue is not a trust root).
+    pub trusted_senders: TrustedSenders,
+    /// Accept `register_apply` jobs from the queue. Tests only: never set from the environment.
+    pub accept_test_jobs: bool,
+    /// The time a job may need: none starts with less left before the invocation's deadline.
+    pub job_budget: Duration,
+    /// The most a plan reads from a PR.
+    pub plan_limits: PlanLimits,
+    /// How long a `confirming`/`applying` lock may wait for its confirm to finish before the
+    /// sweep settles it from evidence.
+    pub confirm_lease: Duration,
+    /// The review gate of each protected environment (`SCHEMABOT_REVIEW_GATES`).
+    pub review_gates: crate::review_config::ReviewGates,
+}
+
+/// Caps on what one plan reads from a PR: schema directories, and `.sql` files over all of them.
+/// Past a cap the PR is answered instead of planned (a PR touching hundreds of files would
+/// otherwise cost hundreds of GitHub requests and a comment per database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanLimits {
+    pub max_dirs: usize,
+    pub max_files: usize,
+}
+
+impl Default for PlanLimits {
+    fn default() -> Self {
+        PlanLimits {
+            max_dirs: 10,
+            max_files: 200,
+        }
+    }
 }
 
 impl WorkerConfig {
@@ -44,6 +81,13 @@ impl WorkerConfig {
             .get(environment)
             .copied()
             .unwrap_or(Permission::Write)
+    }
+
+    pub fn read_minimum(&self, environment: &Environment) -> Permission {
+        self.read_minimums
+            .get(environment)
+            .copied()
+            .unwrap_or(Permission::Triage)
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -63,6 +107,22 @@ impl WorkerConfig {
             .collect::<Result<Vec<_>, _>>()?;
         let permission_minimums =
             parse_permission_minimums(&var("SCHEMABOT_PERMISSION_MINIMUMS").unwrap_or_default())?;
+        check_minimums(
+            "SCHEMABOT_PERMISSION_MINIMUMS",
+            &permission_minimums,
+            &environments,
+            Permission::Write,
+        )?;
+        let read_minimums = parse_minimums(
+            "SCHEMABOT_READ_MINIMUMS",
+            &var("SCHEMABOT_READ_MINIMUMS").unwrap_or_default(),
+        )?;
+        check_minimums(
+            "SCHEMABOT_READ_MINIMUMS",
+            &read_minimums,
+            &environments,
+            Permission::Read,
+        )?;
         let max_receive_count = match var("SCHEMABOT_MAX_RECEIVE_COUNT") {
             Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
                 name: "SCHEMABOT_MAX_RECEIVE_COUNT",
@@ -87,13 +147,49 @@ impl WorkerConfig {
             &var("SCHEMABOT_PROMOTION_ORDER").unwrap_or_default(),
             &environments,
         )?;
+        let repositories = parse_repositories(&var("SCHEMABOT_REPOSITORIES").unwrap_or_default())?;
+        let trusted_senders = TrustedSenders::from_json(&required("SCHEMABOT_TRUSTED_SENDERS")?)
+            .map_err(|reason| ConfigError::Invalid {
+                name: "SCHEMABOT_TRUSTED_SENDERS",
+                reason,
+            })?;
+        let review_gates = crate::review_config::ReviewGates::parse(
+            &var("SCHEMABOT_REVIEW_GATES").unwrap_or_default(),
+            &environments,
+        )?;
         Ok(WorkerConfig {
+            repositories,
+            trusted_senders,
+            accept_test_jobs: false,
+            plan_limits: PlanLimits {
+                max_dirs: positive_number(
+                    "SCHEMABOT_PLAN_MAX_DIRS",
+                    var("SCHEMABOT_PLAN_MAX_DIRS"),
+                    PlanLimits::default().max_dirs as u64,
+                )? as usize,
+                max_files: positive_number(
+                    "SCHEMABOT_PLAN_MAX_FILES",
+                    var("SCHEMABOT_PLAN_MAX_FILES"),
+                    PlanLimits::default().max_files as u64,
+                )? as usize,
+            },
+            confirm_lease: Duration::from_secs(positive_number(
+                "SCHEMABOT_CONFIRM_LEASE_SECONDS",
+                var("SCHEMABOT_CONFIRM_LEASE_SECONDS"),
+                600,
+            )?),
+            job_budget: Duration::from_secs(positive_number(
+                "SCHEMABOT_JOB_BUDGET_SECONDS",
+                var("SCHEMABOT_JOB_BUDGET_SECONDS"),
+                20,
+            )?),
             table: required("SCHEMABOT_TABLE")?,
             queue_url: required("SCHEMABOT_QUEUE_URL")?,
             poll_queue_url: var("SCHEMABOT_POLL_QUEUE_URL"),
             max_receive_count,
             environments,
             permission_minimums,
+            read_minimums,
             deployments,
             abandon_grace: Duration::from_secs(300),
             poll_interval: Duration::from_secs(12),
@@ -101,8 +197,50 @@ impl WorkerConfig {
             min_edit_interval: Duration::from_secs(5),
             lock_lease,
             promotion_order,
+            review_gates,
         })
     }
+}
+
+/// A positive whole number from `value`, or `default` when unset.
+fn positive_number(
+    name: &'static str,
+    value: Option<String>,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: "not a positive whole number".into(),
+            }),
+        },
+    }
+}
+
+/// `acme/payments,acme/orders` → the repository allowlist. Empty is a configuration error: a
+/// worker serving "every repository the App is installed on" is not a safe default.
+pub fn parse_repositories(text: &str) -> Result<Vec<Repository>, ConfigError> {
+    let repositories = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|r| {
+            Repository::parse(r).map_err(|source| ConfigError::Id {
+                name: "SCHEMABOT_REPOSITORIES",
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if repositories.is_empty() {
+        return Err(ConfigError::Invalid {
+            name: "SCHEMABOT_REPOSITORIES",
+            reason: "empty: list the owner/name repositories this stack serves".into(),
+        });
+    }
+    Ok(repositories)
 }
 
 /// `staging,production` → the promotion order. Every name must be a configured environment, so
@@ -135,27 +273,61 @@ pub fn parse_promotion_order(
 pub fn parse_permission_minimums(
     json: &str,
 ) -> Result<BTreeMap<Environment, Permission>, ConfigError> {
+    parse_minimums("SCHEMABOT_PERMISSION_MINIMUMS", json)
+}
+
+fn parse_minimums(
+    name: &'static str,
+    json: &str,
+) -> Result<BTreeMap<Environment, Permission>, ConfigError> {
     if json.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
     let raw: BTreeMap<String, String> =
         serde_json::from_str(json).map_err(|e| ConfigError::Invalid {
-            name: "SCHEMABOT_PERMISSION_MINIMUMS",
+            name,
             reason: e.to_string(),
         })?;
     raw.into_iter()
         .map(|(env, perm)| {
-            let env = Environment::parse(&env).map_err(|source| ConfigError::Id {
-                name: "SCHEMABOT_PERMISSION_MINIMUMS",
-                source,
-            })?;
+            let env =
+                Environment::parse(&env).map_err(|source| ConfigError::Id { name, source })?;
             let perm = Permission::parse(&perm).ok_or_else(|| ConfigError::Invalid {
-                name: "SCHEMABOT_PERMISSION_MINIMUMS",
+                name,
                 reason: format!("`{perm}` is not a GitHub permission"),
             })?;
             Ok((env, perm))
         })
         .collect()
+}
+
+/// Minimums must name configured environments (a typo must not silently fall back to the
+/// default), and mutating commands need at least `write` (`floor`).
+fn check_minimums(
+    name: &'static str,
+    minimums: &BTreeMap<Environment, Permission>,
+    environments: &[Environment],
+    floor: Permission,
+) -> Result<(), ConfigError> {
+    for (environment, permission) in minimums {
+        if !environments.contains(environment) {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: format!("`{environment}` is not in SCHEMABOT_ENVIRONMENTS"),
+            });
+        }
+        if !permission.at_least(floor) {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: format!(
+                    "`{environment}` asks for `{}`, below the least allowed, `{}`",
+                    permission.as_str(),
+                    floor.as_str()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -171,5 +343,36 @@ mod tests {
         );
         assert!(parse_permission_minimums(r#"{"production":"superuser"}"#).is_err());
         assert!(parse_permission_minimums("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn minimums_name_configured_environments_and_mutations_need_write() {
+        let environments = vec![Environment::parse("production").unwrap()];
+        let check = |json: &str, floor| {
+            check_minimums(
+                "X",
+                &parse_minimums("X", json).unwrap(),
+                &environments,
+                floor,
+            )
+        };
+        assert!(check(r#"{"production":"admin"}"#, Permission::Write).is_ok());
+        let typo = check(r#"{"prodution":"admin"}"#, Permission::Write).unwrap_err();
+        assert!(
+            typo.to_string().contains("not in SCHEMABOT_ENVIRONMENTS"),
+            "{typo}"
+        );
+        let low = check(r#"{"production":"triage"}"#, Permission::Write).unwrap_err();
+        assert!(low.to_string().contains("below the least allowed"), "{low}");
+        assert!(check(r#"{"production":"triage"}"#, Permission::Read).is_ok());
+        assert!(parse_minimums("X", "not json").is_err());
+    }
+
+    #[test]
+    fn the_repository_allowlist_is_required() {
+        let err = parse_repositories(" , ").unwrap_err().to_string();
+        assert!(err.contains("SCHEMABOT_REPOSITORIES"), "{err}");
+        assert!(parse_repositories("acme/x,not-a-repo").is_err());
+        assert_eq!(parse_repositories("Acme/X, acme/y").unwrap().len(), 2);
     }
 }

@@ -1,9 +1,11 @@
-//! The deployments map: `(deployment, environment)` → Tern endpoint and target-database DSN.
+//! The deployments map: `(deployment, environment)` → Tern endpoint, target-database DSN and the
+//! sources allowed to change that database.
 //!
 //! `SCHEMABOT_DEPLOYMENTS` holds JSON such as
 //! `{"payments": {"production": {"tern_endpoint": "http://10.0.1.5:50051",
-//!   "dsn_secret_arn": "arn:aws:secretsmanager:…"}}}`. Locally `dsn` may hold the DSN itself.
-//! DSNs fetched from Secrets Manager are cached for the life of the (warm) process.
+//!   "dsn_secret_arn": "arn:aws:secretsmanager:…", "repositories": ["acme/payments"],
+//!   "schema_dirs": ["schema/payments"]}}}`. Locally `dsn` may hold the DSN itself.
+//! `repositories` is required (an empty list denies every repository); `schema_dirs` is optional.
 //!
 //! `tern_endpoint` is a URI string or an object for TLS (`schemabot_tern::EndpointSpec`):
 //! `{"address": "https://tern.internal:9443", "ca_secret_arn": "…",
@@ -12,11 +14,14 @@
 //! at start-up; the worker does not start with unusable TLS material.
 
 use crate::config_error::ConfigError;
+use schemabot_domain::ownership::{SchemaDirPrefix, SourcePolicy};
+use schemabot_domain::Repository;
 use schemabot_sentinel::{DsnSource, SentinelError, TargetDsn};
 use schemabot_tern::{EndpointSetting, TernEndpoints, TlsSources};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 #[derive(Clone, Deserialize)]
@@ -27,6 +32,10 @@ pub struct DeploymentEnvironment {
     dsn: Option<String>,
     #[serde(default)]
     dsn_secret_arn: Option<String>,
+    /// Required: naming no repository must be a decision, not an omission.
+    repositories: Vec<Repository>,
+    #[serde(default)]
+    schema_dirs: Vec<SchemaDirPrefix>,
 }
 
 impl std::fmt::Debug for DeploymentEnvironment {
@@ -35,6 +44,8 @@ impl std::fmt::Debug for DeploymentEnvironment {
             .field("tern_endpoint", &self.tern_endpoint)
             .field("dsn", &self.dsn.as_ref().map(|_| "***"))
             .field("dsn_secret_arn", &self.dsn_secret_arn)
+            .field("repositories", &self.repositories)
+            .field("schema_dirs", &self.schema_dirs)
             .finish()
     }
 }
@@ -133,6 +144,8 @@ impl Deployments {
                     tern_endpoint: EndpointSetting::from(tern_endpoint),
                     dsn: Some(dsn.to_string()),
                     dsn_secret_arn: None,
+                    repositories: vec![],
+                    schema_dirs: vec![],
                 },
             );
         Deployments {
@@ -158,10 +171,37 @@ impl Deployments {
                     tern_endpoint: EndpointSetting::from(tern_endpoint),
                     dsn: Some(dsn.to_string()),
                     dsn_secret_arn: None,
+                    repositories: vec![],
+                    schema_dirs: vec![],
                 },
             );
         self.tern = OnceLock::new();
         self
+    }
+
+    /// Allows `repository` to target `deployment` in every environment configured so far.
+    pub fn owned_by(mut self, deployment: &str, repository: &Repository) -> Self {
+        for settings in self
+            .by_name
+            .get_mut(deployment)
+            .into_iter()
+            .flat_map(|e| e.values_mut())
+        {
+            if !settings.repositories.contains(repository) {
+                settings.repositories.push(repository.clone());
+            }
+        }
+        self
+    }
+
+    /// The sources allowed to change `deployment` in `environment`; `None` when that deployment
+    /// has no such environment.
+    pub fn source_policy(&self, deployment: &str, environment: &str) -> Option<SourcePolicy> {
+        let settings = self.by_name.get(deployment)?.get(environment)?;
+        Some(SourcePolicy {
+            repositories: settings.repositories.clone(),
+            schema_dirs: settings.schema_dirs.clone(),
+        })
     }
 
     /// The Tern endpoints with their TLS material (checked).
@@ -208,12 +248,18 @@ fn invalid_endpoint(error: schemabot_tern::EndpointError) -> ConfigError {
     }
 }
 
-/// Resolves target DSNs: inline ones directly, secret ones from Secrets Manager (cached).
+/// Resolves target DSNs: inline ones directly, secret ones from Secrets Manager — cached for at
+/// most [`DSN_CACHE_TTL`], and forgotten at once when the database refuses them, so a rotated
+/// secret is picked up without a redeploy.
 pub struct DeploymentDsns {
     deployments: Deployments,
     secrets: Option<aws_sdk_secretsmanager::Client>,
-    cache: Mutex<HashMap<String, TargetDsn>>,
+    cache: Mutex<HashMap<String, (TargetDsn, Instant)>>,
+    ttl: Duration,
 }
+
+/// How long a DSN read from Secrets Manager is reused.
+pub const DSN_CACHE_TTL: Duration = Duration::from_secs(300);
 
 impl DeploymentDsns {
     pub fn new(deployments: Deployments, secrets: Option<aws_sdk_secretsmanager::Client>) -> Self {
@@ -221,7 +267,14 @@ impl DeploymentDsns {
             deployments,
             secrets,
             cache: Mutex::new(HashMap::new()),
+            ttl: DSN_CACHE_TTL,
         }
+    }
+
+    /// The same with another cache lifetime (tests).
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
     }
 }
 
@@ -240,8 +293,10 @@ impl DsnSource for DeploymentDsns {
             .clone()
             .ok_or_else(|| SentinelError::UnknownDeployment(deployment.to_string()))?;
         let mut cache = self.cache.lock().await;
-        if let Some(dsn) = cache.get(&arn) {
-            return Ok(dsn.clone());
+        if let Some((dsn, read_at)) = cache.get(&arn) {
+            if read_at.elapsed() < self.ttl {
+                return Ok(dsn.clone());
+            }
         }
         let client = self.secrets.as_ref().ok_or_else(|| {
             SentinelError::Unreachable("no Secrets Manager client configured".into())
@@ -256,8 +311,17 @@ impl DsnSource for DeploymentDsns {
                 SentinelError::Unreachable(format!("reading the DSN secret failed: {e}"))
             })?;
         let dsn = TargetDsn::new(value.secret_string().unwrap_or_default().trim().to_string());
-        cache.insert(arn, dsn.clone());
+        cache.insert(arn, (dsn.clone(), Instant::now()));
         Ok(dsn)
+    }
+
+    async fn forget(&self, deployment: &str, environment: &str) {
+        let Ok(settings) = self.deployments.get(deployment, environment) else {
+            return;
+        };
+        if let Some(arn) = &settings.dsn_secret_arn {
+            self.cache.lock().await.remove(arn);
+        }
     }
 }
 
@@ -268,7 +332,7 @@ mod tests {
     #[test]
     fn deployments_parse_and_never_print_dsns() {
         let d = Deployments::from_json(
-            r#"{"payments":{"production":{"tern_endpoint":"http://10.0.0.1:50051","dsn":"mysql://u:hunter2@h/x"}}}"#,
+            r#"{"payments":{"production":{"tern_endpoint":"http://10.0.0.1:50051","dsn":"mysql://u:hunter2@h/x","repositories":["acme/payments"]}}}"#,
         )
         .unwrap();
         assert!(!format!("{d:?}").contains("hunter2"));
@@ -277,17 +341,54 @@ mod tests {
             .unwrap()
             .resolve("payments", "production")
             .is_ok());
-        assert!(Deployments::from_json(r#"{"p":{"e":{"tern_endpoint":"http://x:1"}}}"#).is_err());
         assert!(Deployments::from_json(
-            r#"{"p":{"e":{"tern_endpoint":"http://x:1","dsn":"d","extra":1}}}"#
+            r#"{"p":{"e":{"tern_endpoint":"http://x:1","repositories":[]}}}"#
         )
         .is_err());
+        assert!(Deployments::from_json(
+            r#"{"p":{"e":{"tern_endpoint":"http://x:1","dsn":"d","repositories":[],"extra":1}}}"#
+        )
+        .is_err());
+        let missing =
+            Deployments::from_json(r#"{"p":{"e":{"tern_endpoint":"http://x:1","dsn":"d"}}}"#)
+                .unwrap_err()
+                .to_string();
+        assert!(
+            missing.contains("missing field `repositories`"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn each_environment_names_the_sources_allowed_to_change_it() {
+        let d = Deployments::from_json(
+            r#"{"payments":{"production":{"tern_endpoint":"http://x:1","dsn":"d","repositories":["acme/payments"],"schema_dirs":["schema/payments"]},"staging":{"tern_endpoint":"http://x:1","dsn":"d","repositories":[]}}}"#,
+        )
+        .unwrap();
+        let production = d.source_policy("payments", "production").unwrap();
+        assert_eq!(production.repositories.len(), 1);
+        assert_eq!(production.schema_dirs[0].as_str(), "schema/payments");
+        assert!(d
+            .source_policy("payments", "staging")
+            .unwrap()
+            .repositories
+            .is_empty());
+        assert!(d.source_policy("payments", "qa").is_none());
+        assert!(d.source_policy("orders", "production").is_none());
+        for bad in [
+            r#""repositories":["not-a-repo"]"#,
+            r#""repositories":[],"schema_dirs":["../up"]"#,
+        ] {
+            let json =
+                format!(r#"{{"p":{{"e":{{"tern_endpoint":"http://x:1","dsn":"d",{bad}}}}}}}"#);
+            assert!(Deployments::from_json(&json).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn tern_endpoints_take_the_object_form_strictly() {
         let d = Deployments::from_json(
-            r#"{"p":{"e":{"tern_endpoint":{"address":"https://tern.internal:9443","ca_secret_arn":"arn:ca","client_identity_secret_arn":"arn:id"},"dsn":"d"},"f":{"tern_endpoint":"tern:9090","dsn":"d"}}}"#,
+            r#"{"p":{"e":{"tern_endpoint":{"address":"https://tern.internal:9443","ca_secret_arn":"arn:ca","client_identity_secret_arn":"arn:id"},"dsn":"d","repositories":[]},"f":{"tern_endpoint":"tern:9090","dsn":"d","repositories":[]}}}"#,
         )
         .unwrap();
         assert_eq!(
@@ -316,7 +417,9 @@ mod tests {
                 "cannot read ca_file /nonexistent/ca.pem",
             ),
         ] {
-            let json = format!(r#"{{"p":{{"e":{{"tern_endpoint":{endpoint},"dsn":"d"}}}}}}"#);
+            let json = format!(
+                r#"{{"p":{{"e":{{"tern_endpoint":{endpoint},"dsn":"d","repositories":[]}}}}}}"#
+            );
             let err = Deployments::from_json(&json).unwrap_err().to_string();
             assert!(err.contains(expected), "{endpoint}: {err}");
             assert!(err.contains("SCHEMABOT_DEPLOYMENTS"), "{err}");

@@ -12,6 +12,13 @@ pub fn store(error: schemabot_aws::StoreError) -> JobError {
 
 pub fn github(error: schemabot_github::GithubError) -> JobError {
     schemabot_aws::emf::count("DependencyErrors", &[("Dependency", "GitHub")]);
+    if let Some(wait) = error.retry_after() {
+        // Longer than the client may sleep inside one invocation: SQS holds the job instead.
+        return JobError::RetryAfter {
+            wait,
+            reason: format!("GitHub: {error}"),
+        };
+    }
     if error.is_transient() {
         JobError::transient(format!("GitHub: {error}"))
     } else {

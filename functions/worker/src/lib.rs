@@ -2,19 +2,25 @@
 //! scheduled progress sweep. Every job is idempotent: SQS may deliver a message more than once,
 //! and a crashed attempt is re-run from what DynamoDB, Tern and the sentinel say.
 
+pub mod apply_start;
 pub mod batch;
 pub mod config;
 mod config_error;
 pub mod deployments;
 pub mod errors;
+mod failure_reply;
+pub mod github_key;
 pub mod jobs;
 mod lock_audit;
 pub mod outcome;
+mod ownership;
 pub mod post;
 pub mod progress;
+pub mod review_config;
+pub mod trust;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use batch::QueuedMessage;
+use batch::{QueuedMessage, RetryAt, TimeBudget};
 use config::WorkerConfig;
 use deployments::DeploymentDsns;
 use outcome::{Attempt, JobError};
@@ -38,9 +44,16 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Handles one SQS batch with FIFO semantics and partial batch failures. A failed message's
-    /// visibility is set to an exponential backoff before it is handed back to SQS.
+    /// Handles one SQS batch with FIFO semantics and partial batch failures, without a deadline
+    /// (tests, the demo). See [`Worker::handle_sqs_within`].
     pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.handle_sqs_within(event, TimeBudget::unlimited()).await
+    }
+
+    /// Handles one SQS batch: no job starts with less than a job's budget left before the
+    /// invocation's deadline; a message handed back gets its visibility set for when it should
+    /// be seen again (backoff, or the delay a dependency asked for).
+    pub async fn handle_sqs_within(&self, event: SqsEvent, budget: TimeBudget) -> SqsBatchResponse {
         let messages = event
             .records
             .into_iter()
@@ -48,8 +61,10 @@ impl Worker {
             .collect();
         let (response, _) = batch::process(
             messages,
-            |message| self.run_message(message),
-            |message, transient| self.back_off(message, transient),
+            budget,
+            // Boxed: keeps the Lambda entry point's future within the compiler's layout depth.
+            |message| Box::pin(self.run_message(message)),
+            |message, retry| self.hand_back(message, retry),
         )
         .await;
         response
@@ -64,7 +79,33 @@ impl Worker {
                 envelope.v
             )));
         }
-        self.run_job(&envelope.job, message.attempt).await
+        let policy = trust::TrustPolicy {
+            senders: &self.config.trusted_senders,
+            repositories: &self.config.repositories,
+            accept_test_jobs: self.config.accept_test_jobs,
+        };
+        match trust::admit(policy, envelope.job, message.sender_id.as_deref()) {
+            Ok(job) => {
+                let result = self.run_job(&job, message.attempt).await;
+                if let Err(JobError::Permanent(_)) = &result {
+                    // A failed answer is retried with the job; the answer is posted once.
+                    Box::pin(failure_reply::answer(self, &job, message.attempt)).await?;
+                }
+                result
+            }
+            Err(untrusted) => {
+                // Dropped, not retried: the sender will not change on redelivery.
+                tracing::error!(
+                    target: "security",
+                    reason = untrusted.code(),
+                    error = %untrusted,
+                    message_id = %message.message_id,
+                    "queued job dropped unrun: not sent by a trusted principal"
+                );
+                schemabot_aws::emf::count("UntrustedJobs", &[("Reason", untrusted.code())]);
+                Ok(())
+            }
+        }
     }
 
     /// Runs one job. Public so tests and the demo drive the same code path as SQS does.
@@ -86,9 +127,7 @@ impl Worker {
             }
             Job::Reply(reply) => jobs::reply::run(self, reply, &job_id, attempt).await,
             Job::Poll(poll) => jobs::poll::run(self, poll).await,
-            Job::RegisterApply(register) => {
-                Box::pin(progress::register::run(self, register, attempt)).await
-            }
+            Job::RegisterApply(register) => Box::pin(progress::register::run(self, register)).await,
             Job::Plan(plan) => Box::pin(jobs::plan::run(self, plan, &job_id, attempt)).await,
             Job::Apply(apply) => Box::pin(jobs::apply::run(self, apply, &job_id, attempt)).await,
             Job::ApplyConfirm(confirm) => {
@@ -105,8 +144,8 @@ impl Worker {
         result
     }
 
-    async fn back_off(&self, message: QueuedMessage, transient: bool) {
-        let (Some(handle), true) = (message.receipt_handle.as_deref(), transient) else {
+    async fn hand_back(&self, message: QueuedMessage, retry: RetryAt) {
+        let Some(handle) = message.receipt_handle.as_deref() else {
             return;
         };
         // The visibility belongs to the queue the message came from: commands (FIFO) or polls.
@@ -117,7 +156,11 @@ impl Worker {
             },
             _ => self.queue.queue_url().to_string(),
         };
-        let seconds = message.attempt.backoff_seconds();
+        let seconds = match retry {
+            RetryAt::Backoff => message.attempt.backoff_seconds(),
+            RetryAt::After(wait) => visibility_seconds(wait),
+            RetryAt::Now => 0,
+        };
         if let Err(error) = self
             .queue
             .client()
@@ -128,9 +171,16 @@ impl Worker {
             .send()
             .await
         {
-            tracing::warn!(%error, "could not set the retry backoff; SQS's visibility timeout applies");
+            tracing::warn!(%error, "could not set the retry delay; SQS's visibility timeout applies");
         }
     }
+}
+
+/// A requested delay as an SQS visibility timeout: whole seconds, rounded up, at most SQS's
+/// 12-hour limit.
+fn visibility_seconds(wait: std::time::Duration) -> i32 {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    seconds.clamp(1, 43_200) as i32
 }
 
 /// The correlation fields of a job's log lines: delivery_id, apply_id, repo, pr.

@@ -8,13 +8,15 @@ use schemabot_aws::config::{dynamodb_client, load_sdk_config, sqs_client};
 use schemabot_aws::queue::JobQueue;
 use schemabot_aws::store::Store;
 use schemabot_aws::RequestCounter;
-use schemabot_github::{GithubAppConfig, GithubClient, PrivateKeyPem};
 use schemabot_sentinel::SentinelChecker;
 use schemabot_tern::{TernClient, TernClientConfig};
 use serde_json::Value;
 use std::sync::Arc;
-use worker::config::{ConfigError, WorkerConfig};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use worker::batch::TimeBudget;
+use worker::config::WorkerConfig;
 use worker::deployments::DeploymentDsns;
+use worker::github_key;
 use worker::Worker;
 
 #[tokio::main(flavor = "current_thread")]
@@ -41,7 +43,13 @@ async fn main() -> Result<(), Error> {
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let worker = Arc::clone(&worker);
-        async move { dispatch(&worker, event.payload).await }
+        async move {
+            let budget = TimeBudget {
+                deadline: deadline_instant(event.context.deadline),
+                per_job: worker.config.job_budget,
+            };
+            dispatch(&worker, event.payload, budget).await
+        }
     }))
     .await
 }
@@ -52,7 +60,9 @@ async fn start() -> Result<Worker, Error> {
     let sdk = load_sdk_config().await;
     let requests = RequestCounter::new();
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    let github = GithubClient::new(&github_config(&secrets).await?)?;
+    // The App key from Secrets Manager, re-read while the worker runs (a rotated key needs no
+    // redeploy); locally the fixed key from the environment.
+    let github = github_key::github_client(&secrets, |name| std::env::var(name).ok()).await?;
     // Tern's CA bundles and client identities from Secrets Manager, then every endpoint's TLS
     // material is checked: unusable material stops the worker here.
     config.deployments.load_tern_secrets(&secrets).await?;
@@ -76,10 +86,10 @@ async fn start() -> Result<Worker, Error> {
 }
 
 /// SQS batches carry `Records`; the schedule sends an EventBridge-shaped event.
-async fn dispatch(worker: &Worker, payload: Value) -> Result<Value, Error> {
+async fn dispatch(worker: &Worker, payload: Value, budget: TimeBudget) -> Result<Value, Error> {
     if payload.get("Records").is_some() {
         let event: SqsEvent = serde_json::from_value(payload)?;
-        let response = worker.handle_sqs(event).await;
+        let response = worker.handle_sqs_within(event, budget).await;
         return Ok(serde_json::to_value(response)?);
     }
     if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
@@ -89,35 +99,12 @@ async fn dispatch(worker: &Worker, payload: Value) -> Result<Value, Error> {
     Err("unrecognised event: expected an SQS batch or the scheduled sweep".into())
 }
 
-/// The GitHub App key from Secrets Manager (`SCHEMABOT_GITHUB_PRIVATE_KEY_ARN`) or, locally, from
-/// `SCHEMABOT_GITHUB_PRIVATE_KEY[_FILE]`.
-async fn github_config(secrets: &aws_sdk_secretsmanager::Client) -> Result<GithubAppConfig, Error> {
-    let Some(arn) = std::env::var("SCHEMABOT_GITHUB_PRIVATE_KEY_ARN")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    else {
-        return Ok(GithubAppConfig::from_env()?);
-    };
-    let app_id = std::env::var("SCHEMABOT_GITHUB_APP_ID")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .ok_or(ConfigError::Missing("SCHEMABOT_GITHUB_APP_ID"))?;
-    let pem = secrets
-        .get_secret_value()
-        .secret_id(arn.trim())
-        .send()
-        .await
-        .map_err(|e| ConfigError::Secret {
-            what: "the GitHub App private key",
-            reason: e.to_string(),
-        })?
-        .secret_string()
-        .map(str::to_string)
-        .ok_or(ConfigError::Secret {
-            what: "the GitHub App private key",
-            reason: "the secret has no string value".into(),
-        })?;
-    let api = std::env::var("SCHEMABOT_GITHUB_API_URL")
-        .unwrap_or_else(|_| "https://api.github.com".into());
-    Ok(GithubAppConfig::new(app_id, PrivateKeyPem::new(pem), &api)?)
+/// The invocation's deadline (milliseconds since the epoch, from the runtime API) as an instant.
+fn deadline_instant(deadline_ms: u64) -> Option<Instant> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis();
+    let left = u128::from(deadline_ms).checked_sub(now_ms)?;
+    Some(Instant::now() + Duration::from_millis(u64::try_from(left).ok()?))
 }

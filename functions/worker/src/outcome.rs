@@ -1,15 +1,25 @@
 //! How a job ended, split by audience and retryability.
 //!
 //! * user errors are answered with a reply comment and acknowledged (never retried);
-//! * transient errors (Tern/GitHub/AWS unavailable, throttled) are retried through SQS visibility;
-//! * permanent errors (a message we cannot read, a bug) are reported failed until SQS moves the
-//!   message to the DLQ.
+//! * transient errors (Tern/GitHub/AWS unavailable) are retried through SQS visibility, with
+//!   exponential backoff;
+//! * a dependency that said when to come back (a GitHub rate limit) is retried after exactly that
+//!   delay ([`JobError::RetryAfter`]);
+//! * permanent errors (a message we cannot read, a configuration that cannot match, a bug) are
+//!   answered once on the PR when there is one, audited, and removed from the queue: retrying
+//!   cannot help, and a FIFO group must not wait behind them.
 
 use std::fmt;
+use std::time::Duration;
 
 #[derive(Debug)]
 pub enum JobError {
     Transient(String),
+    /// Retry once `wait` has passed (the dependency said so).
+    RetryAfter {
+        wait: Duration,
+        reason: String,
+    },
     Permanent(String),
 }
 
@@ -17,6 +27,9 @@ impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JobError::Transient(m) => write!(f, "transient: {m}"),
+            JobError::RetryAfter { wait, reason } => {
+                write!(f, "retry after {}s: {reason}", wait.as_secs())
+            }
             JobError::Permanent(m) => write!(f, "permanent: {m}"),
         }
     }
@@ -33,8 +46,17 @@ impl JobError {
         JobError::Permanent(error.to_string())
     }
 
+    /// Retried (with backoff or after a known delay); the opposite of permanent.
     pub fn is_transient(&self) -> bool {
-        matches!(self, JobError::Transient(_))
+        !matches!(self, JobError::Permanent(_))
+    }
+
+    /// The delay a dependency asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            JobError::RetryAfter { wait, .. } => Some(*wait),
+            _ => None,
+        }
     }
 }
 

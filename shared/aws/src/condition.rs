@@ -139,6 +139,12 @@ impl UpdateSpec {
         self
     }
 
+    /// A `SET` clause written with this spec's placeholders (e.g. a nested `#a.#b = :v`).
+    pub fn set_clause(&mut self, clause: String) -> &mut Self {
+        self.set.push(clause);
+        self
+    }
+
     /// `#version = #version + 1`: every conditional write bumps the version.
     pub fn increment_version(&mut self) -> &mut Self {
         let name = self.expr.name(attr::VERSION);

@@ -10,6 +10,7 @@
 //! | audit event             | `EVENTS#<apply id>`     | `EVENT#<time>#<seq>`        |
 //! | webhook delivery dedup  | `DELIVERY#<delivery id>`| `DELIVERY`                  |
 //! | comment (job) dedup     | `COMMENT#<comment key>` | `DELIVERY`                  |
+//! | comment posted once     | `POST#<repo>#<pr>#<marker>` | `POST`                  |
 //!
 //! Audit events live in their own partition so that loading an apply (one Query on its `pk`)
 //! never pages through its history. Non-terminal applies also carry `active_pk` = `ACTIVE` and
@@ -17,7 +18,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use schemabot_domain::apply::CommentKind;
-use schemabot_domain::{ApplyId, DeliveryId, TaskId};
+use schemabot_domain::{ApplyId, DeliveryId, PrNumber, Repository, TaskId};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,7 @@ use std::sync::OnceLock;
 pub const APPLY_SK: &str = "APPLY";
 pub const POLL_SK: &str = "POLL";
 pub const DELIVERY_SK: &str = "DELIVERY";
+pub const POST_SK: &str = "POST";
 pub const TASK_PREFIX: &str = "TASK#";
 pub const COMMENT_PREFIX: &str = "COMMENT#";
 pub const EVENT_PREFIX: &str = "EVENT#";
@@ -66,6 +68,12 @@ pub fn delivery_pk(delivery_id: &DeliveryId) -> String {
 
 pub fn comment_delivery_pk(comment_key: &str) -> String {
     format!("{COMMENT_PREFIX}{comment_key}")
+}
+
+/// The record of one comment posted once: by the PR and the comment's hidden marker (the job's
+/// identity, e.g. `apply:<repo>:<comment id>:plan:<database>`, or `progress:<apply id>`).
+pub fn post_pk(repository: &Repository, pr: PrNumber, marker: &str) -> String {
+    format!("POST#{repository}#{}#{marker}", pr.0)
 }
 
 /// Sort key in the `active` index: oldest first, the apply id makes it unique.

@@ -16,6 +16,8 @@ fn claim(command: &str, actor: &str) -> CutoverClaim {
         command_id: command.into(),
         actor: actor.into(),
         claimed_at: Utc::now(),
+        tern_called_at: None,
+        tern_call_open: false,
     }
 }
 

@@ -27,6 +27,15 @@ pub struct CutoverClaim {
     /// Who asked: a GitHub login, or `cli:<aws identity>`.
     pub actor: String,
     pub claimed_at: DateTime<Utc>,
+    /// When the holder last began calling Tern's Cutover. Set before the call, so a lost answer
+    /// or a crashed run leaves a trace: a later attempt knows an earlier call may have worked.
+    #[serde(default)]
+    pub tern_called_at: Option<DateTime<Utc>>,
+    /// Whether that call may still be in flight: set with the call, cleared when the attempt
+    /// that made it saw it fail. Another attempt leaves an open, recent call (and its
+    /// announcement) to the attempt that made it.
+    #[serde(default)]
+    pub tern_call_open: bool,
 }
 
 /// One schema change (apply) as stored.

@@ -81,6 +81,12 @@ pub enum Reply {
     NotAvailableYet {
         command: CommandName,
     },
+    /// `apply`/`apply-confirm` on a pull request that is no longer open: a closed one can be
+    /// reopened, a merged one cannot (its change needs a new pull request).
+    ApplyBlockedPrNotOpen {
+        command: CommandName,
+        merged: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,9 +3,12 @@
 
 pub mod apply;
 pub mod command;
+pub mod cutover;
 pub mod ids;
 pub mod job;
 pub mod lock;
+pub mod ownership;
+pub mod review;
 pub mod state;
 
 pub use ids::{

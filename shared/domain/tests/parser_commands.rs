@@ -243,7 +243,7 @@ fn help_and_unlock_and_fix_lint() {
 #[test]
 fn mention_without_a_command_is_an_unknown_command() {
     assert_eq!(
-        error("hey schemabot what's up"),
+        error("schemabot what's up"),
         ParseError::UnknownCommand {
             word: Some("what's".to_string())
         }
@@ -420,14 +420,6 @@ fn apply_id_is_canonicalised_and_may_follow_the_environment() {
 }
 
 #[test]
-fn first_apply_id_counts_and_prose_words_are_ignored() {
-    assert_eq!(
-        command("schemabot cutover please apply-aa now -e prod (not apply-bb)"),
-        cutover("apply-aa", "prod")
-    );
-}
-
-#[test]
 fn apply_id_on_a_command_without_one_is_prose() {
     assert_eq!(
         command("schemabot plan -e staging for apply-xyz"),
@@ -584,14 +576,6 @@ fn known_flags_a_command_does_not_take_are_unsupported() {
 }
 
 #[test]
-fn dashes_that_are_not_flags_are_prose() {
-    assert_eq!(
-        command("schemabot cutover apply-ab -e prod -- now - thanks -5"),
-        cutover("apply-ab", "prod")
-    );
-}
-
-#[test]
 fn errors_are_reported_in_a_fixed_order() {
     // apply id, then environment, then database, then flags.
     assert_eq!(
@@ -652,23 +636,16 @@ fn mention_spellings() {
         "/schemabot cutover apply-ab -e prod",
         "@SchemaBot: cutover apply-ab -e prod",
         "schemabot, cutover apply-ab -e prod",
-        "(schemabot cutover apply-ab -e prod",
+        "   schemabot cutover apply-ab -e prod",
+        "Thanks!\n@schemabot cutover apply-ab -e prod",
     ] {
         assert_eq!(command(body), cutover("apply-ab", "prod"), "{body}");
     }
 }
 
 #[test]
-fn mention_mid_sentence() {
-    assert_eq!(
-        command("please schemabot cutover apply-ab -e prod"),
-        cutover("apply-ab", "prod")
-    );
-}
-
-#[test]
 fn sentence_punctuation_after_the_command_word_is_allowed() {
-    assert_eq!(command("thanks! schemabot help."), Command::Help);
+    assert_eq!(command("schemabot help."), Command::Help);
     assert_eq!(
         command("schemabot unlock!"),
         Command::Unlock { database: None }
@@ -681,22 +658,6 @@ fn help_ignores_whatever_follows() {
         command("schemabot help me --please -y apply-xyz"),
         Command::Help
     );
-}
-
-#[test]
-fn mention_alone_or_glued_to_text_names_no_command() {
-    for body in [
-        "schemabot",
-        "thanks @schemabot!",
-        "schemabot's reply was odd",
-        "hi schemabot\ncutover apply-ab -e prod",
-    ] {
-        assert_eq!(
-            error(body),
-            ParseError::UnknownCommand { word: None },
-            "{body:?}"
-        );
-    }
 }
 
 #[test]
@@ -719,8 +680,15 @@ fn first_mention_with_a_command_wins() {
         cutover("apply-ab", "prod")
     );
     assert_eq!(
-        command("schemabot schemabot cutover apply-ab -e prod"),
+        command("schemabot thanks!\nschemabot cutover apply-ab -e prod"),
         cutover("apply-ab", "prod")
+    );
+    // A mention later on the line is prose, not a second chance.
+    assert_eq!(
+        error("schemabot schemabot cutover apply-ab -e prod"),
+        ParseError::UnknownCommand {
+            word: Some("schemabot".to_string())
+        }
     );
     // Of two commands the first counts, even when it is the malformed one.
     assert_eq!(

@@ -1,5 +1,6 @@
-//! Commands are read from what a reader sees as the comment's own prose: code, quotes and HTML
-//! comments never yield a command, so quoting or pasting a command never re-runs it.
+//! Commands are read from what a reader sees as the comment's own prose, and only from the start
+//! of one of its lines: code, quotes and HTML comments never yield a command, so quoting or
+//! pasting a command never re-runs it, and neither does mentioning one in a sentence.
 
 use schemabot_domain::command::{parse, Command, CommandName, ParseError, ParseOutcome};
 use schemabot_domain::{ApplyId, Environment};
@@ -63,11 +64,12 @@ fn inline_code_is_ignored() {
 
 #[test]
 fn an_unmatched_backtick_is_literal() {
-    assert_eq!(parse(&format!("oops ` {COMMAND}")), real());
+    // The command starts its line; the stray backticks before and after it hide nothing.
+    assert_eq!(parse(&format!("oops `\n{COMMAND}")), real());
     // Different run lengths do not match each other.
-    assert_eq!(parse(&format!("`` {COMMAND} `")), real());
+    assert_eq!(parse(&format!("``\n{COMMAND}\n`")), real());
     // A span does not continue past a blank line.
-    assert_eq!(parse(&format!("a `b\n\n{COMMAND} `")), real());
+    assert_eq!(parse(&format!("a `b\n\n{COMMAND}\n`")), real());
 }
 
 #[test]
@@ -96,8 +98,11 @@ fn html_comments_are_ignored() {
     assert_ignored(&format!("<!-- {COMMAND} -->"));
     assert_ignored(&format!("<!--\n{COMMAND}\n-->\nthanks"));
     assert_ignored(&format!("Done.<!-- {COMMAND}"));
-    assert_eq!(parse(&format!("<!-- note --> {COMMAND}")), real());
+    assert_eq!(parse(&format!("<!-- note -->\n{COMMAND}")), real());
     assert_eq!(parse(&format!("<!--\nnote\n-->\n{COMMAND}")), real());
+    // Text after a comment on the same line does not start that line.
+    assert_ignored(&format!("<!-- note --> {COMMAND}"));
+    assert_ignored(&format!("<!--\nnote\n-->{COMMAND}"));
 }
 
 #[test]
@@ -108,17 +113,28 @@ fn indented_code_blocks_are_ignored() {
 }
 
 #[test]
-fn leading_indentation_that_is_not_code_is_fine() {
+fn up_to_three_leading_spaces_are_fine() {
     assert_eq!(parse(&format!("   {COMMAND}")), real());
-    // An indented line continues the paragraph above it.
-    assert_eq!(parse(&format!("Ready now:\n      {COMMAND}")), real());
-    // Content of a list item.
-    assert_eq!(parse(&format!("- {COMMAND}")), real());
+    assert_eq!(parse(&format!("Ready now:\n {COMMAND}")), real());
     assert_eq!(
         parse(&format!("1. Check the dashboard.\n\n   {COMMAND}")),
         real()
     );
-    assert_eq!(parse(&format!("# {COMMAND}")), real());
+}
+
+#[test]
+fn a_command_must_start_its_line() {
+    // Four or more spaces: an indented line continuing a paragraph only looks like a command.
+    assert_ignored(&format!("Ready now:\n    {COMMAND}"));
+    assert_ignored(&format!("Ready now:\n      {COMMAND}"));
+    assert_ignored(&format!("Ready now:\n\t{COMMAND}"));
+    // After a list marker or a heading marker the line has already started.
+    assert_ignored(&format!("- {COMMAND}"));
+    assert_ignored(&format!("# {COMMAND}"));
+    // Mid-sentence, on the first line or a later one.
+    assert_ignored(&format!("do not run {COMMAND} yet"));
+    assert_ignored(&format!("LGTM.\nWe will {COMMAND} tomorrow."));
+    assert_ignored(&format!("ping {COMMAND}"));
 }
 
 #[test]
@@ -133,8 +149,9 @@ fn crlf_line_endings() {
 
 #[test]
 fn multi_byte_characters_next_to_markup_and_mentions() {
+    assert_ignored("日本schemabot cutover apply-ab -e prod");
     assert_eq!(
-        parse("日本schemabot cutover apply-ab -e prod"),
+        parse("日本\nschemabot cutover apply-ab -e prod"),
         cutover("apply-ab", "prod")
     );
     assert_eq!(
@@ -146,6 +163,12 @@ fn multi_byte_characters_next_to_markup_and_mentions() {
     );
     assert_ignored(&format!("é`{COMMAND}`é"));
     assert_ignored(&format!("«>» x\n>é {COMMAND}"));
-    // A no-break space separates words like a space.
-    assert_eq!(parse(&format!("—\u{a0}{COMMAND}\u{a0}")), real());
+    // A no-break space separates words like a space, but does not indent a command.
+    assert_eq!(parse(&format!("{COMMAND}\u{a0}")), real());
+    assert_eq!(
+        parse("schemabot\u{a0}cutover apply-0123456789abcdef -e production"),
+        real()
+    );
+    assert_ignored(&format!("\u{a0}{COMMAND}"));
+    assert_ignored(&format!("—\u{a0}{COMMAND}"));
 }

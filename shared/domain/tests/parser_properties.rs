@@ -1,5 +1,6 @@
 //! Properties of `parse` over generated comments: it never panics, echoes at most 64 characters
-//! of user text, reads valid command lines faithfully, and ignores them once quoted or fenced.
+//! of user text, reads valid command lines faithfully, ignores them once quoted, fenced or moved
+//! into the middle of a sentence, and refuses them when a stray word follows.
 
 use proptest::prelude::*;
 use schemabot_domain::command::{parse, Command, ParseError, ParseOutcome};
@@ -96,7 +97,7 @@ fn valid_command_line() -> impl Strategy<Value = (String, Command)> {
                 },
             ),
             _ => (
-                format!("please schemabot stop -e {environment} apply-{hex}"),
+                format!("   @schemabot stop -e {environment} apply-{hex}"),
                 Command::Stop {
                     apply_id: Some(apply_id),
                     environment: env,
@@ -136,6 +137,7 @@ fn echoed_text(error: &ParseError) -> Option<&str> {
         | ParseError::InvalidEnvironment { given, .. }
         | ParseError::InvalidDatabase { given, .. } => Some(given),
         ParseError::UnsupportedFlag { flag, .. } => Some(flag),
+        ParseError::UnexpectedWord { word, .. } => Some(word),
         ParseError::MissingApplyId { .. } | ParseError::MissingEnvironment { .. } => None,
     }
 }
@@ -187,6 +189,30 @@ proptest! {
         // The line on its own is a command, so the property below is not vacuous.
         prop_assert_eq!(parse(&line), ParseOutcome::Command(expected));
         prop_assert_eq!(parse(&hide(&line, wrapper)), ParseOutcome::NotAddressed);
+    }
+
+    #[test]
+    fn a_command_inside_a_sentence_is_prose(
+        (line, expected) in valid_command_line(),
+        lead in "[A-Za-z,.!(—-]{1,12}",
+    ) {
+        prop_assert_eq!(parse(&line), ParseOutcome::Command(expected));
+        prop_assert_eq!(parse(&format!("{lead} {line}")), ParseOutcome::NotAddressed);
+        prop_assert_eq!(parse(&format!("Thanks!\n{lead} {line}\n")), ParseOutcome::NotAddressed);
+    }
+
+    #[test]
+    fn a_stray_word_after_a_command_line_is_refused(
+        (line, expected) in valid_command_line(),
+        word in "[a-z]{1,10}",
+    ) {
+        match parse(&format!("{line} {word}")) {
+            ParseOutcome::Error { error: ParseError::UnexpectedWord { command, word: given }, .. } => {
+                prop_assert_eq!(command, expected.name());
+                prop_assert_eq!(given, word);
+            }
+            other => return Err(TestCaseError::fail(format!("{line} {word} → {other:?}"))),
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ const LIFETIME_SECS: i64 = 9 * 60;
 /// `iat` is set this far in the past, as GitHub advises, to absorb clock drift.
 const BACKDATE_SECS: i64 = 60;
 
-/// Signs the App's JWTs. Built once per process from the PEM key.
+/// Signs the App's JWTs with one key; built again when the key is rotated (`crate::app_key`).
 pub(crate) struct AppJwtSigner {
     app_id: u64,
     key_pair: RsaKeyPair,
@@ -55,6 +55,11 @@ impl AppJwtSigner {
             key_pair,
             rng: SystemRandom::new(),
         })
+    }
+
+    /// The public half (PKCS#1 DER): tells whether a key read again is a different key.
+    pub(crate) fn public_key(&self) -> &[u8] {
+        self.key_pair.public().as_ref()
     }
 
     /// A JWT for `now`: `iat` a minute back, `exp` nine minutes ahead, `iss` the App id.

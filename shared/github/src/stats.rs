@@ -27,10 +27,12 @@ pub enum RequestKind {
     GetFileContents,
     /// `GET /repos/{o}/{r}/contents/{dir}?ref={sha}` (a directory listing)
     ListDirectory,
+    /// `GET /repos/{o}/{r}/pulls/{n}/reviews` (one per page)
+    ListReviews,
 }
 
 impl RequestKind {
-    pub const ALL: [RequestKind; 10] = [
+    pub const ALL: [RequestKind; 11] = [
         RequestKind::AccessToken,
         RequestKind::AddReaction,
         RequestKind::CreateComment,
@@ -41,6 +43,7 @@ impl RequestKind {
         RequestKind::ListPullRequestFiles,
         RequestKind::GetFileContents,
         RequestKind::ListDirectory,
+        RequestKind::ListReviews,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +58,7 @@ impl RequestKind {
             RequestKind::ListPullRequestFiles => "list_pull_request_files",
             RequestKind::GetFileContents => "get_file_contents",
             RequestKind::ListDirectory => "list_directory",
+            RequestKind::ListReviews => "list_reviews",
         }
     }
 
@@ -112,6 +116,7 @@ impl RequestStats {
             list_pull_request_files: self.count(RequestKind::ListPullRequestFiles),
             get_file_contents: self.count(RequestKind::GetFileContents),
             list_directory: self.count(RequestKind::ListDirectory),
+            list_reviews: self.count(RequestKind::ListReviews),
             retries: self.retries(),
         }
     }
@@ -130,6 +135,7 @@ pub struct RequestCounts {
     pub list_pull_request_files: u64,
     pub get_file_contents: u64,
     pub list_directory: u64,
+    pub list_reviews: u64,
     pub retries: u64,
 }
 
@@ -145,6 +151,7 @@ impl RequestCounts {
             + self.list_pull_request_files
             + self.get_file_contents
             + self.list_directory
+            + self.list_reviews
     }
 
     /// What happened between `earlier` and `self`.
@@ -168,6 +175,7 @@ impl RequestCounts {
                 .get_file_contents
                 .saturating_sub(earlier.get_file_contents),
             list_directory: self.list_directory.saturating_sub(earlier.list_directory),
+            list_reviews: self.list_reviews.saturating_sub(earlier.list_reviews),
             retries: self.retries.saturating_sub(earlier.retries),
         }
     }

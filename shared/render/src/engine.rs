@@ -31,6 +31,7 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     embedded!("partials/metadata_line.md.tera"),
     embedded!("partials/macros.md.tera"),
     embedded!("partials/footer.md.tera"),
+    embedded!("partials/review_gate.md.tera"),
     embedded!("progress.md.tera"),
     embedded!("progress_finalized.md.tera"),
     embedded!("summary.md.tera"),
@@ -44,6 +45,8 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     embedded!("unknown_environment.md.tera"),
     embedded!("invalid_command.md.tera"),
     embedded!("unsupported_flag.md.tera"),
+    embedded!("unexpected_word.md.tera"),
+    embedded!("apply_blocked_pr_not_open.md.tera"),
     embedded!("not_available_yet.md.tera"),
     embedded!("repository_not_registered.md.tera"),
     embedded!("apply_not_found.md.tera"),
@@ -66,6 +69,11 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     embedded!("apply_refused.md.tera"),
     embedded!("unlock.md.tera"),
     embedded!("command_permission_denied.md.tera"),
+    embedded!("review_required.md.tera"),
+    embedded!("cutover_review_required.md.tera"),
+    embedded!("not_owned.md.tera"),
+    embedded!("command_failed.md.tera"),
+    embedded!("plan_too_large.md.tera"),
 ];
 
 /// The comment kinds, one template each. Partials are not listed: they are only included.
@@ -84,6 +92,8 @@ pub(crate) enum Template {
     UnknownEnvironment,
     InvalidCommand,
     UnsupportedFlag,
+    UnexpectedWord,
+    ApplyBlockedPrNotOpen,
     NotAvailableYet,
     RepositoryNotRegistered,
     ApplyNotFound,
@@ -106,11 +116,16 @@ pub(crate) enum Template {
     ApplyRefused,
     Unlock,
     CommandPermissionDenied,
+    ReviewRequired,
+    CutoverReviewRequired,
+    NotOwned,
+    CommandFailed,
+    PlanTooLarge,
 }
 
 impl Template {
     #[cfg(test)]
-    pub(crate) const ALL: [Template; 35] = [
+    pub(crate) const ALL: [Template; 42] = [
         Template::Progress,
         Template::ProgressFinalized,
         Template::Summary,
@@ -124,6 +139,8 @@ impl Template {
         Template::UnknownEnvironment,
         Template::InvalidCommand,
         Template::UnsupportedFlag,
+        Template::UnexpectedWord,
+        Template::ApplyBlockedPrNotOpen,
         Template::NotAvailableYet,
         Template::RepositoryNotRegistered,
         Template::ApplyNotFound,
@@ -146,6 +163,11 @@ impl Template {
         Template::ApplyRefused,
         Template::Unlock,
         Template::CommandPermissionDenied,
+        Template::ReviewRequired,
+        Template::CutoverReviewRequired,
+        Template::NotOwned,
+        Template::CommandFailed,
+        Template::PlanTooLarge,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -163,6 +185,8 @@ impl Template {
             Template::UnknownEnvironment => "unknown_environment.md.tera",
             Template::InvalidCommand => "invalid_command.md.tera",
             Template::UnsupportedFlag => "unsupported_flag.md.tera",
+            Template::UnexpectedWord => "unexpected_word.md.tera",
+            Template::ApplyBlockedPrNotOpen => "apply_blocked_pr_not_open.md.tera",
             Template::NotAvailableYet => "not_available_yet.md.tera",
             Template::RepositoryNotRegistered => "repository_not_registered.md.tera",
             Template::ApplyNotFound => "apply_not_found.md.tera",
@@ -185,6 +209,11 @@ impl Template {
             Template::ApplyRefused => "apply_refused.md.tera",
             Template::Unlock => "unlock.md.tera",
             Template::CommandPermissionDenied => "command_permission_denied.md.tera",
+            Template::ReviewRequired => "review_required.md.tera",
+            Template::CutoverReviewRequired => "cutover_review_required.md.tera",
+            Template::NotOwned => "not_owned.md.tera",
+            Template::CommandFailed => "command_failed.md.tera",
+            Template::PlanTooLarge => "plan_too_large.md.tera",
         }
     }
 }

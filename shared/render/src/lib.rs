@@ -13,6 +13,7 @@
 
 mod actor;
 pub mod bar;
+mod command_failed;
 mod cutover;
 mod ddl;
 mod engine;
@@ -24,17 +25,23 @@ pub mod format;
 mod lock;
 pub mod marker;
 mod metadata;
+mod ownership;
 mod plan;
+mod plan_limits;
 mod progress;
 mod replies;
+mod review;
 mod summary;
 pub mod terminal;
 
 pub use actor::Actor;
+pub use command_failed::{render_command_failed, FailureCause};
 pub use cutover::render_cutover_triggered;
 pub use error::RenderError;
 pub use lock::{command_text, render_lock_reply, LockCommand, LockReply, LockedTarget};
+pub use ownership::render_not_owned;
 pub use plan::{render_plan, PlanComment, PlanLint, PlanLock, PlanTable, PlanTriggerText};
+pub use plan_limits::{render_plan_too_large, PlanTooLarge};
 pub use progress::{render_progress, render_progress_finalized};
 pub use replies::{render_cutover_reply, render_reply, CutoverReply, CutoverTarget};
 pub use summary::render_summary;

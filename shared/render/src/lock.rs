@@ -4,6 +4,8 @@
 
 use crate::engine::{self, Template};
 use crate::error::RenderError;
+use crate::review::GateView;
+use schemabot_domain::review::Shortfall;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -19,6 +21,7 @@ pub struct LockedTarget {
 /// Which command a reply answers (for its usage line and the command to retry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockCommand {
+    Plan,
     Apply,
     ApplyConfirm,
     Unlock,
@@ -27,6 +30,7 @@ pub enum LockCommand {
 impl LockCommand {
     fn name(self) -> &'static str {
         match self {
+            LockCommand::Plan => "plan",
             LockCommand::Apply => "apply",
             LockCommand::ApplyConfirm => "apply-confirm",
             LockCommand::Unlock => "unlock",
@@ -35,6 +39,7 @@ impl LockCommand {
 
     fn usage(self) -> &'static str {
         match self {
+            LockCommand::Plan => "schemabot plan [-e <environment>] [-d <database>]",
             LockCommand::Apply => {
                 "schemabot apply -e <environment> [-d <database>] [--defer-cutover] [--allow-unsafe]"
             }
@@ -138,6 +143,19 @@ pub enum LockReply {
         login: String,
         required: String,
         actual: Option<String>,
+    },
+    /// The environment's review gate is closed: what is missing and what to do next.
+    ReviewRequired {
+        command: LockCommand,
+        environment: String,
+        login: String,
+        missing: Vec<Shortfall>,
+        /// The PR head approvals must be on, when it is known.
+        head: Option<String>,
+        /// The command to comment again (after a refused `-y`: `apply` without it).
+        retry: String,
+        /// After a refused `-y`: the confirm command to comment once the plan is approved.
+        confirm: Option<String>,
     },
 }
 
@@ -277,6 +295,22 @@ pub fn render_lock_reply(reply: &LockReply, marker: &str) -> Result<String, Rend
                 "command": format!("schemabot {}", command.name()), "usage": command.usage(),
                 "environment": environment, "login": login, "required": required,
                 "actual": actual,
+            }),
+        ),
+        LockReply::ReviewRequired {
+            command,
+            environment,
+            login,
+            missing,
+            head,
+            retry,
+            confirm,
+        } => (
+            Template::ReviewRequired,
+            json!({
+                "command": format!("schemabot {}", command.name()), "usage": command.usage(),
+                "retry": retry, "confirm": confirm,
+                "gate": GateView::new(login, environment, missing, head.as_deref()),
             }),
         ),
     };
@@ -452,6 +486,81 @@ mod tests {
             required: "maintain".into(),
             actual: Some("write".into()),
         }));
+    }
+
+    #[test]
+    fn review_required() {
+        use schemabot_domain::review::{Owner, ReviewerRole, Shortfall};
+        use schemabot_domain::Login;
+        let login = |name: &str| Login(name.to_string());
+        insta::assert_snapshot!(
+            "review_required",
+            render(LockReply::ReviewRequired {
+                command: LockCommand::Apply,
+                environment: "production".into(),
+                login: "alice".into(),
+                missing: vec![
+                    Shortfall::Approvals {
+                        required: 2,
+                        counted: 1,
+                        author: login("carol"),
+                    },
+                    Shortfall::CodeOwnerApproval {
+                        file: "schema/payments/orders.sql".into(),
+                        owners: vec![
+                            Owner::User(login("dana")),
+                            Owner::Team("acme/dba-team".into()),
+                            Owner::Email("dba@example.com".into()),
+                        ],
+                    },
+                    Shortfall::UnownedFile {
+                        file: "schema/payments/scratch.sql".into(),
+                    },
+                    Shortfall::StaleApproval {
+                        reviewer: login("bob"),
+                        commit: None,
+                    },
+                    Shortfall::PermissionUnknown {
+                        reviewer: login("erin"),
+                    },
+                    Shortfall::InsufficientPermission {
+                        reviewer: login("tom"),
+                        role: ReviewerRole::Triage,
+                    },
+                ],
+                head: Some("4c5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b".into()),
+                retry: "schemabot apply -e production".into(),
+                confirm: None,
+            })
+        );
+        insta::assert_snapshot!(
+            "review_required_no_codeowners_file",
+            render(LockReply::ReviewRequired {
+                command: LockCommand::ApplyConfirm,
+                environment: "production".into(),
+                login: "alice".into(),
+                missing: vec![Shortfall::NoCodeownersFile {
+                    base_ref: "main".into(),
+                }],
+                head: Some("4c5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b".into()),
+                retry: "schemabot apply-confirm -e production".into(),
+                confirm: None,
+            })
+        );
+        let auto_confirm = render(LockReply::ReviewRequired {
+            command: LockCommand::Apply,
+            environment: "production".into(),
+            login: "alice".into(),
+            missing: vec![Shortfall::AutoConfirm { allow_unsafe: true }],
+            head: None,
+            retry: "schemabot apply -e production".into(),
+            confirm: Some("schemabot apply-confirm -e production".into()),
+        });
+        assert!(
+            auto_confirm.contains("(with `--allow-unsafe`) is not accepted"),
+            "{auto_confirm}"
+        );
+        insta::assert_snapshot!("review_required_auto_confirm", auto_confirm);
     }
 
     #[test]

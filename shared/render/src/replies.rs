@@ -1,5 +1,6 @@
 //! Replies to commands: the ones the webhook decides on its own ([`Reply`]: help, syntax
-//! errors, unknown environments, unregistered repositories, commands not available yet) and the
+//! errors, unknown environments, unregistered repositories, commands not available yet, applies on
+//! a pull request that is no longer open) and the
 //! outcomes of a cutover command that only the worker knows ([`CutoverReply`]).
 //!
 //! Every reply ends with the usage line of the command it is about (when there is one) and a
@@ -14,6 +15,7 @@ use chrono::{DateTime, Utc};
 use schemabot_domain::apply::Apply;
 use schemabot_domain::command::{CommandName, ParseError};
 use schemabot_domain::job::Reply;
+use schemabot_domain::review::Shortfall;
 use schemabot_domain::{ApplyId, Database, Environment, Login, State};
 use serde::Serialize;
 
@@ -96,6 +98,14 @@ pub enum CutoverReply {
         error: String,
         attempts: u32,
     },
+    /// The environment's review gate is closed: what is missing and what to do next.
+    ReviewRequired {
+        target: CutoverTarget,
+        login: Login,
+        missing: Vec<Shortfall>,
+        /// The PR head approvals must be on, when it is known.
+        head: Option<String>,
+    },
 }
 
 impl CutoverReply {
@@ -155,6 +165,18 @@ struct InvalidCommandView {
 struct UnsupportedFlagView {
     command: String,
     flag: String,
+}
+
+#[derive(Debug, Serialize)]
+struct UnexpectedWordView {
+    command: String,
+    word: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ApplyBlockedView {
+    command: String,
+    merged: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -263,6 +285,15 @@ pub fn render_reply(reply_to_post: &Reply, marker: &str) -> Result<String, Rende
             },
             marker,
         ),
+        Reply::ApplyBlockedPrNotOpen { command, merged } => reply(
+            Template::ApplyBlockedPrNotOpen,
+            None,
+            ApplyBlockedView {
+                command: command_text(*command),
+                merged: *merged,
+            },
+            marker,
+        ),
     }
 }
 
@@ -329,6 +360,15 @@ fn render_parse_error(error: &ParseError, marker: &str) -> Result<String, Render
             UnsupportedFlagView {
                 command: command_text(*command),
                 flag: flag.clone(),
+            },
+            marker,
+        ),
+        ParseError::UnexpectedWord { command, word } => reply(
+            Template::UnexpectedWord,
+            Some(command.usage()),
+            UnexpectedWordView {
+                command: command_text(*command),
+                word: word.clone(),
             },
             marker,
         ),
@@ -477,5 +517,18 @@ pub fn render_cutover_reply(outcome: &CutoverReply, marker: &str) -> Result<Stri
                 marker,
             )
         }
+        CutoverReply::ReviewRequired {
+            target,
+            login,
+            missing,
+            head,
+        } => crate::review::render_cutover_review_required(
+            target,
+            login,
+            missing,
+            head.as_deref(),
+            CommandName::Cutover.usage(),
+            marker,
+        ),
     }
 }

@@ -229,6 +229,20 @@ fn webhook_replies() {
                 flag: NASTY.into(),
             },
         },
+        Reply::Syntax {
+            error: ParseError::UnexpectedWord {
+                command,
+                word: NASTY.into(),
+            },
+        },
+        Reply::ApplyBlockedPrNotOpen {
+            command,
+            merged: true,
+        },
+        Reply::ApplyBlockedPrNotOpen {
+            command,
+            merged: false,
+        },
     ];
     for reply in replies {
         let body = render_reply(&reply, MARKER).unwrap();
@@ -246,6 +260,8 @@ fn cutover_replies_and_the_triggered_comment() {
             command_id: "x".into(),
             actor: format!("cli:{NASTY}"),
             claimed_at: now(),
+            tern_called_at: None,
+            tern_call_open: false,
         });
     });
     let outcomes = [

@@ -155,6 +155,44 @@ fn unsupported_flag() {
 }
 
 #[test]
+fn unexpected_word() {
+    let body = syntax(ParseError::UnexpectedWord {
+        command: CommandName::Apply,
+        word: "please".into(),
+    });
+    assert!(body.starts_with("## ❌ Unexpected Argument\n\n`schemabot apply` does not take `please`, so nothing was run."));
+    assert_reply_footer(&body, Some(CommandName::Apply.usage()));
+    insta::assert_snapshot!("reply_unexpected_word", body);
+}
+
+#[test]
+fn apply_blocked_on_a_closed_pull_request() {
+    let body = reply(Reply::ApplyBlockedPrNotOpen {
+        command: CommandName::Apply,
+        merged: false,
+    });
+    assert!(body.starts_with("## ⛔ Apply Blocked: PR Is Closed\n\n`schemabot apply` was not run"));
+    assert!(body.contains("Reopen the pull request"));
+    assert!(!body.contains("new pull request"));
+    assert_reply_footer(&body, None);
+    insta::assert_snapshot!("reply_apply_blocked_pr_closed", body);
+}
+
+#[test]
+fn apply_blocked_on_a_merged_pull_request() {
+    let body = reply(Reply::ApplyBlockedPrNotOpen {
+        command: CommandName::ApplyConfirm,
+        merged: true,
+    });
+    assert!(body
+        .starts_with("## ⛔ Apply Blocked: PR Is Merged\n\n`schemabot apply-confirm` was not run"));
+    assert!(body.contains("open a new pull request"));
+    assert!(!body.contains("Reopen"));
+    assert_reply_footer(&body, None);
+    insta::assert_snapshot!("reply_apply_blocked_pr_merged", body);
+}
+
+#[test]
 fn unknown_environment_lists_the_configured_ones() {
     let body = reply(Reply::UnknownEnvironment {
         command: CommandName::Cutover,
@@ -301,6 +339,8 @@ fn cutover_already_claimed_from_the_cli() {
             command_id: "cutover:cli:req-1".into(),
             actor: "cli:arn:aws:iam::123456789012:user/ops".into(),
             claimed_at: now() - Duration::seconds(3),
+            tern_called_at: None,
+            tern_call_open: false,
         });
         a
     };
@@ -370,4 +410,64 @@ fn cutover_triggered_from_the_cli() {
         "*Triggered by `arn:aws:sts::123456789012:assumed-role/ops/jane` (SchemaBot CLI) at"
     ));
     insta::assert_snapshot!("cutover_triggered_cli", body);
+}
+
+// ---- review gate -------------------------------------------------------------------------------
+
+#[test]
+fn cutover_review_required_lists_what_is_missing() {
+    use schemabot_domain::review::{Owner, ReviewerRole, Shortfall};
+    let body = cutover(CutoverReply::ReviewRequired {
+        target: target(),
+        login: Login("alice".into()),
+        missing: vec![
+            Shortfall::Approvals {
+                required: 1,
+                counted: 0,
+                author: Login("carol".into()),
+            },
+            Shortfall::CodeOwnerApproval {
+                file: "schema/testapp/orders.sql".into(),
+                owners: vec![Owner::Team("octo-org/dba-team".into())],
+            },
+            Shortfall::AuthorApproval {
+                author: Login("carol".into()),
+            },
+            Shortfall::StaleApproval {
+                reviewer: Login("bob".into()),
+                commit: Some("0a1b2c3d4e5f60718293a4b5c6d7e8f901234567".into()),
+            },
+            Shortfall::InsufficientPermission {
+                reviewer: Login("rita".into()),
+                role: ReviewerRole::Read,
+            },
+        ],
+        head: Some("4c5d6e7f8091a2b3c9f1c2b3a4d5e6f708192a3b".into()),
+    });
+    assert!(body.starts_with("## Review Required\n\n**Database**: `testapp` | **Environment**: `staging`\n\n@alice, cutting over apply `apply-0123456789abcdef`"));
+    assert!(
+        body.contains("needs 1 approval from someone other than @\u{200B}carol"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Then comment `schemabot cutover apply-0123456789abcdef -e staging` again.")
+    );
+    assert_reply_footer(&body, Some(CUTOVER_USAGE));
+    insta::assert_snapshot!("cutover_review_required", body);
+}
+
+#[test]
+fn cutover_review_unverifiable_asks_to_try_again() {
+    use schemabot_domain::review::Shortfall;
+    let body = cutover(CutoverReply::ReviewRequired {
+        target: target(),
+        login: Login("alice".into()),
+        missing: vec![Shortfall::Unverifiable {
+            what: "the reviews of this pull request".into(),
+        }],
+        head: None,
+    });
+    assert!(body.contains("SchemaBot could not read the reviews of this pull request from GitHub"));
+    assert!(body.contains("Nothing was done. Comment `schemabot cutover apply-0123456789abcdef -e staging` again in a moment."));
+    insta::assert_snapshot!("cutover_review_unverifiable", body);
 }

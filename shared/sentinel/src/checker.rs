@@ -99,7 +99,20 @@ impl SentinelChecker {
         schema: &str,
     ) -> Result<bool, SentinelError> {
         let dsn = source.target_dsn(deployment, environment).await?;
-        self.sentinel_present(&dsn, schema).await
+        match self.sentinel_present(&dsn, schema).await {
+            // Refused credentials may be a rotated secret: read the DSN again and, if it
+            // changed, try once with the new one.
+            Err(SentinelError::Refused(reason)) => {
+                source.forget(deployment, environment).await;
+                let fresh = source.target_dsn(deployment, environment).await?;
+                if fresh == dsn {
+                    return Err(SentinelError::Refused(reason));
+                }
+                tracing::info!("target database refused the cached DSN; using the re-read secret");
+                self.sentinel_present(&fresh, schema).await
+            }
+            other => other,
+        }
     }
 
     /// Closes every pool (for a clean shutdown; not needed between invocations).

@@ -43,6 +43,14 @@ pub trait DsnSource: Send + Sync {
         deployment: &str,
         environment: &str,
     ) -> impl Future<Output = Result<TargetDsn, SentinelError>> + Send;
+
+    /// Drops what is remembered about `(deployment, environment)`'s DSN, so the next
+    /// [`DsnSource::target_dsn`] reads it afresh (after the database refused the credentials:
+    /// the secret may have been rotated). Sources that remember nothing do nothing.
+    fn forget(&self, deployment: &str, environment: &str) -> impl Future<Output = ()> + Send {
+        let _ = (deployment, environment);
+        std::future::ready(())
+    }
 }
 
 /// DSNs from static configuration.

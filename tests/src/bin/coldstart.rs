@@ -168,6 +168,11 @@ fn function_env(api: &RuntimeApi, target: &Target) -> Vec<(String, String)> {
     env.push(("AWS_ENDPOINT_URL".into(), target.endpoint.clone()));
     env.push(("SCHEMABOT_WEBHOOK_SECRETS".into(), SECRET.into()));
     env.push(("SCHEMABOT_ENVIRONMENTS".into(), "staging,production".into()));
+    // Required: the repository of the comment fixture.
+    env.push((
+        "SCHEMABOT_REPOSITORIES".into(),
+        "acme-payments/schemas".into(),
+    ));
     env.push(("SCHEMABOT_QUEUE_URL".into(), target.queue_url.clone()));
     env.push(("SCHEMABOT_TABLE".into(), target.table.clone()));
     env

@@ -14,6 +14,9 @@ pub const BOT_LOGIN: &str = "schemabot[bot]";
 pub(super) const BOT_SLUG: &str = "schemabot";
 /// A throwaway RSA key for tests only (see the file's first line). It signs nothing real.
 pub const TEST_APP_PRIVATE_KEY_PEM: &str = include_str!("../../fixtures/github-app-test-key.pem");
+/// A second throwaway key, for tests that rotate the App key ([`GithubStandin::rotate_app_key`]).
+pub const ROTATED_APP_PRIVATE_KEY_PEM: &str =
+    include_str!("../../fixtures/github-app-test-key-rotated.pem");
 
 impl GithubStandin {
     /// Lifetime of tokens issued from now on (default one hour).
@@ -25,6 +28,17 @@ impl GithubStandin {
     /// Invalidates every issued token: the next call with one gets 401 "Bad credentials".
     pub fn revoke_tokens(&self) {
         lock(&self.state).tokens.clear();
+    }
+
+    /// Rotates the App key as an operator does on GitHub: from now on only JWTs signed with
+    /// `new_pem` (PKCS#1, like the fixtures) are accepted; the old key's get 401. Tokens already
+    /// issued stay valid, as on GitHub.
+    ///
+    /// # Panics
+    /// If `new_pem` is not a PKCS#1 RSA key: a broken test fixture.
+    pub fn rotate_app_key(&self, new_pem: &str) {
+        let pair = key_pair_from_pem(new_pem).expect("the rotated App key is a PKCS#1 RSA PEM key");
+        lock(&self.state).app_public_key = Some(pair.public().as_ref().to_vec());
     }
 
     /// How many installation tokens were issued.
@@ -53,7 +67,11 @@ impl StandinState {
                 installation: issued.installation,
             };
         }
-        if let Some(app_id) = app_id_from_jwt(presented) {
+        let app_key: &[u8] = match &self.app_public_key {
+            Some(rotated) => rotated,
+            None => test_app_public_key(),
+        };
+        if let Some(app_id) = app_id_from_jwt(presented, app_key) {
             return Credential::AppJwt { app_id };
         }
         Credential::Unrecognised(presented.to_string())
@@ -110,32 +128,35 @@ fn test_app_public_key() -> &'static [u8] {
 
 /// The test App key (the fixture is PKCS#1 PEM).
 fn test_app_key_pair() -> ring::signature::RsaKeyPair {
+    key_pair_from_pem(TEST_APP_PRIVATE_KEY_PEM).expect("the test key fixture is a PKCS#1 RSA key")
+}
+
+/// A PKCS#1 PEM key (text before the `BEGIN` line, like the fixtures' note, is skipped).
+fn key_pair_from_pem(pem: &str) -> Option<ring::signature::RsaKeyPair> {
     use base64::Engine as _;
-    let body: String = test_key_pem()
+    let start = pem.find("-----BEGIN RSA PRIVATE KEY-----")?;
+    let body: String = pem[start..]
         .lines()
         .filter(|line| !line.starts_with("-----"))
         .collect();
     let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .expect("the test key fixture is base64 PEM");
-    ring::signature::RsaKeyPair::from_der(&der).expect("the test key fixture is a PKCS#1 RSA key")
+        .decode(body.trim())
+        .ok()?;
+    ring::signature::RsaKeyPair::from_der(&der).ok()
 }
 
-/// The `iss` claim of an unexpired RS256 JWT whose signature verifies with the test App key,
-/// as GitHub checks an App's JWT.
-fn app_id_from_jwt(jwt: &str) -> Option<u64> {
+/// The `iss` claim of an unexpired RS256 JWT whose signature verifies with `app_key` (the
+/// public half of the App key), as GitHub checks an App's JWT.
+fn app_id_from_jwt(jwt: &str, app_key: &[u8]) -> Option<u64> {
     let mut parts = jwt.split('.');
     let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || signature.is_empty() {
         return None;
     }
     let signed = &jwt[..header.len() + 1 + payload.len()];
-    ring::signature::UnparsedPublicKey::new(
-        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-        test_app_public_key(),
-    )
-    .verify(signed.as_bytes(), &base64url_decode(signature)?)
-    .ok()?;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, app_key)
+        .verify(signed.as_bytes(), &base64url_decode(signature)?)
+        .ok()?;
     let header: Value = serde_json::from_slice(&base64url_decode(header)?).ok()?;
     if header.get("alg")?.as_str()? != "RS256" {
         return None;
@@ -195,7 +216,10 @@ mod tests {
     }
 
     fn signed_jwt(claims: &Value) -> String {
-        let pair = test_app_key_pair();
+        signed_jwt_with(&test_app_key_pair(), claims)
+    }
+
+    fn signed_jwt_with(pair: &ring::signature::RsaKeyPair, claims: &Value) -> String {
         let signed = format!(
             "{}.{}",
             base64url(br#"{"alg":"RS256","typ":"JWT"}"#),
@@ -216,20 +240,33 @@ mod tests {
     fn app_jwts_need_the_test_keys_signature_and_a_future_exp() {
         let exp = Utc::now().timestamp() + 300;
         let good = signed_jwt(&json!({"iss": 4242, "exp": exp}));
-        assert_eq!(app_id_from_jwt(&good), Some(4242));
+        assert_eq!(app_id_from_jwt(&good, test_app_public_key()), Some(4242));
 
         let (signed, signature) = good.rsplit_once('.').unwrap();
         let first = if signature.starts_with('A') { 'B' } else { 'A' };
         let forged = format!("{signed}.{first}{}", &signature[1..]);
-        assert_eq!(app_id_from_jwt(&forged), None);
+        assert_eq!(app_id_from_jwt(&forged, test_app_public_key()), None);
 
         let other_claims = base64url(json!({"iss": 1, "exp": exp}).to_string().as_bytes());
         let (header, rest) = good.split_once('.').unwrap();
         let (_, signature) = rest.split_once('.').unwrap();
         let swapped = format!("{header}.{other_claims}.{signature}");
-        assert_eq!(app_id_from_jwt(&swapped), None);
+        assert_eq!(app_id_from_jwt(&swapped, test_app_public_key()), None);
 
         let expired = signed_jwt(&json!({"iss": 4242, "exp": exp - 600}));
-        assert_eq!(app_id_from_jwt(&expired), None);
+        assert_eq!(app_id_from_jwt(&expired, test_app_public_key()), None);
+    }
+
+    #[test]
+    fn after_a_rotation_only_the_new_keys_jwts_are_accepted() {
+        let exp = Utc::now().timestamp() + 300;
+        let old = signed_jwt(&json!({"iss": 4242, "exp": exp}));
+        let rotated = key_pair_from_pem(ROTATED_APP_PRIVATE_KEY_PEM).unwrap();
+        let new = signed_jwt_with(&rotated, &json!({"iss": 4242, "exp": exp}));
+        let new_public = rotated.public().as_ref().to_vec();
+        assert_eq!(app_id_from_jwt(&new, test_app_public_key()), None);
+        assert_eq!(app_id_from_jwt(&new, &new_public), Some(4242));
+        assert_eq!(app_id_from_jwt(&old, &new_public), None);
+        assert!(key_pair_from_pem("not a key").is_none());
     }
 }

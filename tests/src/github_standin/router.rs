@@ -53,6 +53,10 @@ enum Route {
         repo: Repository,
         path: String,
     },
+    ListReviews {
+        repo: Repository,
+        pr: PrNumber,
+    },
     Unknown,
 }
 
@@ -108,6 +112,14 @@ impl Route {
                             pr: PrNumber(n),
                         })
                 }
+                ("GET", ["repos", o, r, "pulls", n, "reviews"]) => {
+                    repo(o, r)
+                        .zip(number(n))
+                        .map(|(repo, n)| Route::ListReviews {
+                            repo,
+                            pr: PrNumber(n),
+                        })
+                }
                 ("GET", ["repos", o, r, "contents", rest @ ..]) if !rest.is_empty() => repo(o, r)
                     .map(|repo| Route::GetFileContents {
                         repo,
@@ -138,6 +150,7 @@ impl Route {
             Route::GetPullRequest { .. } => CallKind::GetPullRequest,
             Route::ListPullRequestFiles { .. } => CallKind::ListPullRequestFiles,
             Route::GetFileContents { .. } => CallKind::GetFileContents,
+            Route::ListReviews { .. } => CallKind::ListReviews,
             Route::Unknown => CallKind::Unknown,
         }
     }
@@ -236,6 +249,7 @@ impl StandinState {
             Route::GetPullRequest { repo, pr } => self.get_pull(repo, *pr),
             Route::ListPullRequestFiles { repo, pr } => self.list_files(repo, *pr, query),
             Route::GetFileContents { repo, path } => self.get_contents(repo, path, query),
+            Route::ListReviews { repo, pr } => self.list_reviews(repo, *pr, query),
             Route::AccessToken { .. } | Route::Unknown => Answer::message(404, "Not Found"),
         }
     }

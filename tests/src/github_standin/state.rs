@@ -22,6 +22,7 @@ pub enum CallKind {
     GetPullRequest,
     ListPullRequestFiles,
     GetFileContents,
+    ListReviews,
     /// Anything outside the subset (answered 404).
     Unknown,
 }
@@ -128,6 +129,21 @@ pub(super) struct SeededPull {
     pub head_sha: String,
     /// (filename, status)
     pub files: Vec<(String, String)>,
+    /// `None` = [`super::pulls::DEFAULT_PR_AUTHOR`].
+    pub author: Option<String>,
+    /// `None` = `main`.
+    pub base_ref: Option<String>,
+    /// `None` = `open`.
+    pub state: Option<String>,
+}
+
+/// A review as set on the stand-in.
+#[derive(Debug, Clone)]
+pub(super) struct SeededReview {
+    pub id: u64,
+    pub login: String,
+    pub state: String,
+    pub commit_id: String,
 }
 
 #[derive(Debug)]
@@ -143,11 +159,17 @@ pub(super) struct StandinState {
     pub faults: VecDeque<Fault>,
     pub calls: Vec<RecordedCall>,
     pub token_ttl: chrono::Duration,
+    /// The public half of the App key GitHub accepts JWTs from (PKCS#1 DER); `None` = the
+    /// fixture key [`super::TEST_APP_PRIVATE_KEY_PEM`].
+    pub app_public_key: Option<Vec<u8>>,
     pub latency: Duration,
     /// (repo, pr) → seeded pull request.
     pub pulls: HashMap<(String, u64), SeededPull>,
     /// (repo, ref, path) → file text.
     pub contents: HashMap<(String, String, String), String>,
+    /// (repo, pr) → reviews, oldest first.
+    pub reviews: HashMap<(String, u64), Vec<SeededReview>>,
+    pub next_review_id: u64,
 }
 
 impl StandinState {
@@ -165,9 +187,12 @@ impl StandinState {
             faults: VecDeque::new(),
             calls: Vec::new(),
             token_ttl: chrono::Duration::hours(1),
+            app_public_key: None,
             latency: Duration::ZERO,
             pulls: HashMap::new(),
             contents: HashMap::new(),
+            reviews: HashMap::new(),
+            next_review_id: 7_000_001,
         }
     }
 }

@@ -88,8 +88,18 @@ impl TernStandinHandle {
         self.shared.sim().fail_plan_diff = n;
     }
 
+    /// The next `n` Progress calls answer `Unavailable` (other RPCs are served).
+    pub fn fail_next_progress(&self, n: u32) {
+        self.shared.sim().fail_progress = n;
+    }
+
     /// The next `n` RPCs are processed (their effects happen) but answer `Unavailable`, as if
     /// the response was lost on the way back.
+    /// The next Cutover is answered `accepted = false` with `message`, changing nothing.
+    pub fn force_refusal_of_next_cutover(&self, message: &str) {
+        self.shared.sim().refuse_next_cutover = Some(message.to_string());
+    }
+
     pub fn lose_next_responses(&self, n: u32) {
         self.shared.sim().lose_next = n;
     }
@@ -116,6 +126,7 @@ impl TernStandinHandle {
         sim.delay = Duration::ZERO;
         sim.fail_next = 0;
         sim.lose_next = 0;
+        sim.fail_progress = 0;
     }
 
     pub fn counts(&self) -> TernCallCounts {

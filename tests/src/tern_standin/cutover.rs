@@ -18,6 +18,12 @@ impl Shared {
         let apply_id = {
             let mut sim = self.sim();
             sim.counts.cutover += 1;
+            if let Some(message) = sim.refuse_next_cutover.take() {
+                return Ok(proto::CutoverResponse {
+                    accepted: false,
+                    error_message: message,
+                });
+            }
             sim.target(&request.apply_id)?
         };
         self.settle(&apply_id).await;

@@ -14,6 +14,13 @@ impl Shared {
         let _serial = self.serial.lock().await;
         let apply_id = {
             let mut sim = self.sim();
+            if sim.fail_progress > 0 {
+                sim.fail_progress -= 1;
+                sim.counts.injected_failures += 1;
+                return Err(Status::unavailable(
+                    "tern stand-in: Progress unavailable (injected)",
+                ));
+            }
             sim.counts.progress += 1;
             sim.target(&request.apply_id)?
         };

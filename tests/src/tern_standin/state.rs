@@ -41,8 +41,12 @@ pub(super) struct Sim {
     pub(super) delay: Duration,
     pub(super) fail_next: u32,
     pub(super) lose_next: u32,
+    /// The next Cutover is refused with this message, whatever the phase (a policy refusal).
+    pub(super) refuse_next_cutover: Option<String>,
     /// PlanDiff calls to answer `Unavailable` (Tern unable to diff).
     pub(super) fail_plan_diff: u32,
+    /// Progress calls to answer `Unavailable` without reaching the simulation.
+    pub(super) fail_progress: u32,
     pub(super) counts: TernCallCounts,
     /// Forced Progress answers by lower-cased apply id.
     pub(super) forced: HashMap<String, ForcedReport>,

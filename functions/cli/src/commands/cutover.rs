@@ -2,7 +2,8 @@
 //! worker's outcome.
 //!
 //! The worker answers a CLI request in the store, not on a channel: it claims the apply under the
-//! request's job id and appends audit events whose actor is `cli:<caller ARN>`. So after sending,
+//! request's job id and appends audit events tagged `cli:<request id>`, attributed to the
+//! principal SQS names as the sender (`cli:<sender id>`). So after sending,
 //! the CLI polls the apply and its audit trail. Events that existed before the request are set
 //! aside (compared as records, not by time, so clock skew between this machine and Lambda does
 //! not matter), and the apply's claim tells this request apart from a concurrent one by the same
@@ -65,19 +66,26 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &CutoverArgs) -> Result<Exit, C
     let watch = OutcomeWatch::new(
         args.apply_id.clone(),
         job_id.clone(),
-        format!("cli:{caller_arn}"),
+        format!("cli:{request_id}"),
         baseline,
     );
     let waited = wait_for_outcome(cx, &watch, args.timeout).await;
     let latest = waited.apply.as_ref().unwrap_or(&apply);
     let outcome = waited.progress.outcome.as_ref();
     let exit = outcome.map_or(Exit::Failed, Outcome::exit);
+    // The worker attributes the request to the principal SQS names as its sender; the claim
+    // shows it once the request got that far. Until then, the identity this CLI runs as.
+    let actor = latest
+        .claim
+        .as_ref()
+        .filter(|claim| claim.command_id == job_id)
+        .map_or_else(|| format!("cli:{caller_arn}"), |claim| claim.actor.clone());
     let report = CutoverReport {
         apply_id: args.apply_id.to_string(),
         environment: args.environment.to_string(),
         request_id,
         job_id,
-        actor: format!("cli:{caller_arn}"),
+        actor,
         caller_arn,
         outcome: outcome.map_or("timed_out", Outcome::name),
         reason: outcome.and_then(Outcome::reason).map(str::to_string),

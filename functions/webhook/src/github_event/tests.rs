@@ -127,6 +127,8 @@ fn a_read_field_given_twice_is_an_error() {
         ("{", 0, r#""installation":{"id":1}"#),
         (r#""issue":{"#, 0, r#""number":7"#),
         (r#""issue":{"#, 0, r#""pull_request":null"#),
+        (r#""issue":{"#, 0, r#""state":"open""#),
+        (r#""pull_request":{"#, 0, r#""merged_at":null"#),
         (r#""comment":{"#, 0, r#""body":"schemabot help""#),
         (r#""comment":{"#, 0, r#""id":1"#),
         (r#""comment":{"#, 0, r#""user":{"login":"mallory"}"#),
@@ -146,6 +148,9 @@ fn a_read_field_given_twice_is_an_error() {
         ("{", 0, r#""action":"opened""#),
         ("{", 0, r#""number":1"#),
         (r#""head":{"#, 0, r#""sha":"abc""#),
+        (r#""head":{"#, 0, r#""repo":null"#),
+        (r#""base":{"#, 0, r#""repo":null"#),
+        (r#""pull_request":{"#, 0, r#""author_association":"OWNER""#),
         (r#""repository":{"#, 0, r#""full_name":"acme/other""#),
         (r#""installation":{"#, 0, r#""id":1"#),
     ];
@@ -264,6 +269,111 @@ fn malformed_json_is_an_error() {
     let trailing = format!("{FIXTURE} x");
     assert!(matches!(
         parse_issue_comment(trailing.as_bytes()),
+        Err(PayloadError::Json(_))
+    ));
+}
+
+fn state_of(event: Result<CommentEvent<'_>, PayloadError>) -> Result<PrState, PayloadError> {
+    match event? {
+        CommentEvent::Created(c) => Ok(c.pr_state),
+        CommentEvent::Ignored(why) => panic!("ignored: {why}"),
+    }
+}
+
+/// The pull request state read from the fixture with `pointer` set to `value`.
+fn state_with(pointer: &str, value: serde_json::Value) -> Result<PrState, PayloadError> {
+    let mut v: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+    *v.pointer_mut(pointer).unwrap() = value;
+    state_of(parse_issue_comment(v.to_string().as_bytes()))
+}
+
+#[test]
+fn reads_whether_the_pull_request_is_open_closed_or_merged() {
+    use serde_json::json;
+    assert_eq!(
+        state_of(parse_issue_comment(FIXTURE.as_bytes())),
+        Ok(PrState::Open)
+    );
+    assert_eq!(
+        state_with("/issue/state", json!("closed")),
+        Ok(PrState::Closed)
+    );
+    let mut merged: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+    merged["issue"]["state"] = json!("closed");
+    merged["issue"]["pull_request"]["merged_at"] = json!("2026-11-24T07:00:00Z");
+    assert_eq!(
+        state_of(parse_issue_comment(merged.to_string().as_bytes())),
+        Ok(PrState::Merged)
+    );
+    // A merge time wins: a merged pull request is never taken for an open one.
+    assert_eq!(
+        state_with(
+            "/issue/pull_request/merged_at",
+            json!("2026-11-24T07:00:00Z")
+        ),
+        Ok(PrState::Merged)
+    );
+    // No state, or one GitHub does not define, is refused rather than taken for open.
+    for state in [json!(null), json!("draft"), json!("OPEN")] {
+        assert_eq!(
+            state_with("/issue/state", state.clone()),
+            Err(PayloadError::Field("issue.state")),
+            "{state}"
+        );
+    }
+    for (pointer, value) in [
+        ("/issue/state", json!(1)),
+        ("/issue/pull_request", json!(true)),
+        ("/issue/pull_request/merged_at", json!(false)),
+    ] {
+        assert!(
+            matches!(
+                state_with(pointer, value.clone()),
+                Err(PayloadError::Json(_))
+            ),
+            "{pointer} = {value}"
+        );
+    }
+}
+
+#[test]
+fn reads_where_a_pull_request_comes_from_and_who_opened_it() {
+    let event = parse_pull_request(PULL_FIXTURE.as_bytes()).unwrap();
+    let schemas = Repository::parse("acme-payments/schemas").ok();
+    assert_eq!(event.head_repository, schemas);
+    assert_eq!(event.base_repository, schemas);
+    assert_eq!(
+        event.author_association,
+        Some(crate::autoplan::AuthorAssociation::Member)
+    );
+
+    let mut fork: serde_json::Value = serde_json::from_str(PULL_FIXTURE).unwrap();
+    fork["pull_request"]["head"]["repo"]["full_name"] = serde_json::json!("Mallory/Schemas");
+    fork["pull_request"]["author_association"] = serde_json::json!("FIRST_TIME_CONTRIBUTOR");
+    let text = fork.to_string();
+    let event = parse_pull_request(text.as_bytes()).unwrap();
+    assert_eq!(
+        event.head_repository,
+        Repository::parse("mallory/schemas").ok()
+    );
+    assert_eq!(
+        event.author_association,
+        Some(crate::autoplan::AuthorAssociation::FirstTimeContributor)
+    );
+
+    // A deleted fork (null head repository) and an association GitHub does not define.
+    let mut gone: serde_json::Value = serde_json::from_str(PULL_FIXTURE).unwrap();
+    gone["pull_request"]["head"]["repo"] = serde_json::Value::Null;
+    gone["pull_request"]["author_association"] = serde_json::json!("ADMIN");
+    let text = gone.to_string();
+    let event = parse_pull_request(text.as_bytes()).unwrap();
+    assert_eq!(event.head_repository, None);
+    assert_eq!(event.author_association, None);
+
+    let mut mistyped: serde_json::Value = serde_json::from_str(PULL_FIXTURE).unwrap();
+    mistyped["pull_request"]["author_association"] = serde_json::json!(["OWNER"]);
+    assert!(matches!(
+        parse_pull_request(mistyped.to_string().as_bytes()),
         Err(PayloadError::Json(_))
     ));
 }

@@ -1,40 +1,43 @@
 //! Every routing rule: commands, environments, stacks, registration and pull-request events.
 
 use super::*;
+use crate::autoplan::AuthorAssociation;
 use schemabot_domain::command::{parse, CommandName, ParseError};
 use schemabot_domain::{CommentId, InstallationId, Login, PrNumber};
 use std::borrow::Cow;
 
-fn env(name: &str) -> Environment {
+pub(super) fn env(name: &str) -> Environment {
     Environment::parse(name).unwrap()
 }
 
-fn config() -> RoutingConfig {
+pub(super) fn config() -> RoutingConfig {
     RoutingConfig {
         environments: vec![env("staging"), env("production")],
         owned: vec![],
         primary: true,
-        repositories: vec![],
+        repositories: vec![Repository::parse("acme/schemas").unwrap()],
+        autoplan: AutoplanPolicy::default(),
     }
 }
 
-fn comment(body: &str) -> PrComment<'_> {
+pub(super) fn comment(body: &str) -> PrComment<'_> {
     PrComment {
         installation_id: InstallationId(7),
         repository: Repository::parse("acme/schemas").unwrap(),
         pr: PrNumber(42),
+        pr_state: PrState::Open,
         comment_id: CommentId(99),
         commenter: Login("alice".into()),
         body: Cow::Borrowed(body),
     }
 }
 
-fn decide(body: &str, config: &RoutingConfig) -> Routed {
+pub(super) fn decide(body: &str, config: &RoutingConfig) -> Routed {
     let c = comment(body);
     route(&DeliveryId::parse("d-1").unwrap(), &c, parse(body), config)
 }
 
-fn reply_of(routed: Routed) -> Reply {
+pub(super) fn reply_of(routed: Routed) -> Reply {
     match routed {
         Routed::Enqueue(job) if matches!(*job, Job::Reply(_)) => {
             let Job::Reply(job) = *job else {
@@ -166,7 +169,7 @@ fn only_the_primary_answers_what_names_no_environment() {
     }
 }
 
-fn plan_of(routed: Routed) -> PlanJob {
+pub(super) fn plan_of(routed: Routed) -> PlanJob {
     match routed {
         Routed::Enqueue(job) if matches!(*job, Job::Plan(_)) => {
             let Job::Plan(plan) = *job else {
@@ -293,13 +296,16 @@ fn a_closed_pull_request_releases_its_locks_on_every_stack() {
     );
 }
 
-fn pr_event(action: &str) -> PullRequestEvent<'_> {
+pub(super) fn pr_event(action: &str) -> PullRequestEvent<'_> {
     PullRequestEvent {
         action: Cow::Borrowed(action),
         installation_id: InstallationId(7),
         repository: Repository::parse("acme/schemas").unwrap(),
         pr: PrNumber(42),
         head_sha: "abc123".into(),
+        head_repository: Some(Repository::parse("acme/schemas").unwrap()),
+        base_repository: Some(Repository::parse("acme/schemas").unwrap()),
+        author_association: Some(AuthorAssociation::Member),
     }
 }
 

@@ -13,9 +13,11 @@ use crate::jobs::confirm;
 use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
 use crate::jobs::permission::{self, PermissionCheck};
 use crate::jobs::plan_support::{
-    plan_lint, plan_request, plan_tables, planned_changes, schema_dirs, SchemaDir,
+    plan_lint, plan_request, plan_tables, planned_changes, schema_dirs, Discovery, SchemaDir,
 };
+use crate::jobs::review_gate;
 use crate::outcome::{Attempt, JobError};
+use crate::ownership;
 use crate::Worker;
 use chrono::{TimeDelta, Utc};
 use schemabot_aws::WriteOutcome;
@@ -26,7 +28,8 @@ use schemabot_domain::lock::{
 };
 use schemabot_domain::{Database, Environment};
 use schemabot_render::{
-    render_plan, LockCommand, LockReply, PlanComment, PlanLock, PlanTriggerText,
+    render_plan, render_plan_too_large, LockCommand, LockReply, PlanComment, PlanLock,
+    PlanTriggerText,
 };
 use std::collections::BTreeMap;
 
@@ -45,20 +48,40 @@ pub async fn run(
             .permission_denied(LockCommand::Apply, &job.environment, required, actual)
             .await;
     }
+    if review_gate::refused(
+        &ctx,
+        LockCommand::Apply,
+        &job.environment,
+        job.database.as_ref(),
+        job.flags,
+    )
+    .await?
+    {
+        return Ok(());
+    }
     let head_sha = ctx
         .github
         .get_pull_request(&job.origin.repository, job.origin.pr)
         .await
         .map_err(errors::github)?
         .head_sha;
-    let dirs = schema_dirs(
+    let dirs = match schema_dirs(
         &ctx.github,
         &job.origin.repository,
         job.origin.pr,
         job.database.as_ref(),
         &head_sha,
+        worker.config.plan_limits,
     )
-    .await?;
+    .await?
+    {
+        Discovery::Found(dirs) => dirs,
+        Discovery::TooLarge(too_large) => {
+            let marker = ctx.marker_id("");
+            let body = render_plan_too_large(&too_large.view(), &marker).map_err(errors::render)?;
+            return ctx.post(&marker, &body).await;
+        }
+    };
     if dirs.is_empty() {
         return ctx
             .reply(
@@ -71,12 +94,24 @@ pub async fn run(
     }
     // Several databases: replies and confirm commands name each one.
     let several = dirs.len() > 1;
-    for dir in dirs.values() {
+    for (path, dir) in &dirs {
         let Ok(database) = Database::parse(&dir.config.database) else {
             tracing::warn!(database = %dir.config.database, "schemabot.yaml names an invalid database; skipped");
             continue;
         };
         let named = (several || job.database.is_some()).then_some(&database);
+        if let Err(refusal) = ownership::check(
+            worker,
+            // The deployment is keyed by the database name, as for plans.
+            database.as_str(),
+            &database,
+            &job.environment,
+            &job.origin.repository,
+            Some(path),
+        ) {
+            ctx.refuse_not_owned(database.as_str(), &refusal).await?;
+            continue;
+        }
         apply_one(&ctx, job, dir, &database, named, &head_sha).await?;
     }
     Ok(())
@@ -97,6 +132,12 @@ async fn apply_one(
         environment: environment.clone(),
     };
     let part = database.as_str();
+    // With `-y`, an earlier attempt of this job (a retry, or a redrive) may have handed the plan
+    // to Tern already: finish that confirm (resume or register) instead of planning again, which
+    // the lock it holds would refuse.
+    if job.flags.auto_confirm && confirmed_by(ctx, &key).await? {
+        return confirm::confirm_lock(ctx, &key, head_sha, job.flags.allow_unsafe, named).await;
+    }
     let files: BTreeMap<String, String> = dir
         .files
         .iter()
@@ -172,7 +213,7 @@ async fn apply_one(
     };
     if !response.errors.is_empty() {
         // A plan with errors is shown, not locked.
-        let marker = ctx.marker_id(part);
+        let marker = plan_marker(ctx, part);
         let body = render_plan(&view(None), &marker).map_err(errors::render)?;
         return ctx.post(&marker, &body).await;
     }
@@ -267,7 +308,7 @@ async fn apply_one(
     )
     .await;
 
-    let marker = ctx.marker_id(part);
+    let marker = plan_marker(ctx, part);
     let footer = PlanLock {
         confirm: confirm_text(environment, named, needs_unsafe),
         expires_at: Some(display_time(lock.lease_expires_at)),
@@ -282,6 +323,32 @@ async fn apply_one(
         confirm::confirm_lock(ctx, &key, head_sha, job.flags.allow_unsafe, named).await?;
     }
     Ok(())
+}
+
+/// The plan comment's marker, apart from the job's replies (`part`) and its confirm replies
+/// (`confirm:<database>`): each comment of the job is posted once under its own marker, so a
+/// reply a retry posts is never taken for the plan comment posted before.
+fn plan_marker(ctx: &CommandContext<'_>, part: &str) -> String {
+    ctx.marker_id(&format!("plan:{part}"))
+}
+
+/// Whether this PR's lock on `key` is `confirming` or `applying` for this very job.
+async fn confirmed_by(ctx: &CommandContext<'_>, key: &LockKey) -> Result<bool, JobError> {
+    let lock = ctx
+        .worker
+        .store
+        .get_lock(key)
+        .await
+        .map_err(errors::store)?;
+    Ok(lock.is_some_and(|lock| {
+        lock.is_owned_by(&ctx.owner)
+            && match &lock.stage {
+                LockStage::Confirming { command_id } | LockStage::Applying { command_id, .. } => {
+                    command_id == ctx.job_id
+                }
+                LockStage::Planned => false,
+            }
+    }))
 }
 
 fn refused(key: &LockKey, reason: String, detail: Option<String>, retry: String) -> LockReply {

@@ -14,22 +14,22 @@
 //! attempts of one SQS message running at the same time — only if a run outlives the visibility
 //! timeout — can each post a progress comment.)
 
+use crate::apply_start::{apply_spec, register};
 use crate::errors;
 use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
 use crate::jobs::permission::{self, PermissionCheck};
+use crate::jobs::review_gate;
 use crate::outcome::JobError;
-use crate::progress;
+use crate::ownership;
 use crate::Worker;
 use chrono::Utc;
 use schemabot_aws::WriteOutcome;
-use schemabot_domain::apply::{ApplyMode, SchemaFiles};
-use schemabot_domain::job::{ApplyConfirmJob, RegisterApplyJob, RegisterTask};
-use schemabot_domain::lock::{decide_confirm, ConfirmDecision, Lock, LockKey, LockStage};
-use schemabot_domain::{ApplyId, Database, TaskId};
+use schemabot_domain::command::ApplyFlags;
+use schemabot_domain::job::ApplyConfirmJob;
+use schemabot_domain::lock::{decide_confirm, ConfirmDecision, LockKey, LockStage};
+use schemabot_domain::{ApplyId, Database};
 use schemabot_render::{LockCommand, LockReply};
-use schemabot_tern::{proto, ApplyOutcome, ApplySpec, Caller, TernTarget};
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use schemabot_tern::ApplyOutcome;
 
 pub async fn run(
     worker: &Worker,
@@ -50,6 +50,22 @@ pub async fn run(
                 actual,
             )
             .await;
+    }
+    let flags = ApplyFlags {
+        allow_unsafe: job.allow_unsafe,
+        ..ApplyFlags::default()
+    };
+    let database = job.database.as_ref();
+    if review_gate::refused(
+        &ctx,
+        LockCommand::ApplyConfirm,
+        &job.environment,
+        database,
+        flags,
+    )
+    .await?
+    {
+        return Ok(());
     }
     // Which locks: the named database's, or every lock this PR holds in the environment.
     let keys: Vec<LockKey> = match &job.database {
@@ -103,6 +119,17 @@ pub(crate) async fn confirm_lock(
     let worker = ctx.worker;
     let part = format!("confirm:{}", key.database);
     let environment = &key.environment;
+    // Checked again at confirm: the configuration may have changed since the plan was locked.
+    if let Err(refusal) = ownership::check(
+        worker,
+        key.database.as_str(),
+        &key.database,
+        environment,
+        &ctx.owner.repository,
+        None,
+    ) {
+        return ctx.refuse_not_owned(&part, &refusal).await;
+    }
     let lock = worker.store.get_lock(key).await.map_err(errors::store)?;
     let decision = decide_confirm(
         lock.as_ref(),
@@ -218,7 +245,14 @@ pub(crate) async fn confirm_lock(
                 .await;
         }
         (ConfirmDecision::Register { apply_id }, Some(lock)) => {
-            return register(ctx, &lock, &apply_id, apply_id.as_str()).await;
+            return register(
+                worker,
+                &lock,
+                &apply_id,
+                apply_id.as_str(),
+                Some(ctx.origin.commenter.clone()),
+            )
+            .await;
         }
         (ConfirmDecision::Apply { resume }, Some(lock)) => {
             if !resume {
@@ -235,7 +269,14 @@ pub(crate) async fn confirm_lock(
 
     match worker
         .store
-        .begin_confirm(key, &ctx.owner, &lock.plan.head_sha, ctx.job_id, resume)
+        .begin_confirm(
+            key,
+            &ctx.owner,
+            &lock.plan.head_sha,
+            ctx.job_id,
+            resume,
+            settle_after(worker),
+        )
         .await
         .map_err(errors::store)?
     {
@@ -249,7 +290,17 @@ pub(crate) async fn confirm_lock(
     if resume {
         tracing::info!("an earlier attempt of this confirm may have started the apply; Tern answers it by its idempotency key");
     }
-    let tern_apply_id = match worker.tern.apply(&apply_spec(ctx, &lock)).await {
+    // From here on a dead confirm's outcome is unknown: the sweep asks Tern (by the same
+    // idempotency key) once the lease ends, instead of releasing the lock.
+    if let WriteOutcome::ConditionFailed { .. } = worker
+        .store
+        .mark_confirm_call(key, ctx.job_id, Utc::now())
+        .await
+        .map_err(errors::store)?
+    {
+        return Err(JobError::transient("the lock changed while confirming"));
+    }
+    let tern_apply_id = match worker.tern.apply(&apply_spec(&lock, ctx.job_id)).await {
         Ok(ApplyOutcome::Accepted { apply_id }) => apply_id,
         Ok(ApplyOutcome::NotAccepted { message }) => {
             return abort(ctx, key, named, "Tern refused the apply.", Some(message)).await
@@ -282,7 +333,7 @@ pub(crate) async fn confirm_lock(
     };
     match worker
         .store
-        .mark_lock_applying(key, ctx.job_id, &apply_id)
+        .mark_lock_applying(key, ctx.job_id, &apply_id, settle_after(worker))
         .await
         .map_err(errors::store)?
     {
@@ -301,9 +352,23 @@ pub(crate) async fn confirm_lock(
         Some(format!("Tern apply {tern_apply_id}")),
     )
     .await;
-    register(ctx, &lock, &apply_id, &tern_apply_id).await?;
+    register(
+        worker,
+        &lock,
+        &apply_id,
+        &tern_apply_id,
+        Some(ctx.origin.commenter.clone()),
+    )
+    .await?;
     ctx.count("applied");
     Ok(())
+}
+
+/// When a `confirming`/`applying` lock whose confirm stopped is settled by the sweep.
+pub(crate) fn settle_after(worker: &Worker) -> chrono::DateTime<Utc> {
+    Utc::now()
+        + chrono::TimeDelta::from_std(worker.config.confirm_lease)
+            .unwrap_or(chrono::TimeDelta::minutes(10))
 }
 
 /// Tern refused (or is unreachable on the final attempt): the lock goes back to `planned` for
@@ -339,153 +404,4 @@ async fn abort(
         },
     )
     .await
-}
-
-fn apply_spec(ctx: &CommandContext<'_>, lock: &Lock) -> ApplySpec {
-    let plan = &lock.plan;
-    let change_type = |name: &str| match name {
-        "create" => proto::ChangeType::Create,
-        "alter" => proto::ChangeType::Alter,
-        "drop" => proto::ChangeType::Drop,
-        "vschema" => proto::ChangeType::Vschema,
-        _ => proto::ChangeType::Other,
-    } as i32;
-    ApplySpec {
-        deployment: plan.deployment.clone(),
-        environment: lock.key.environment.to_string(),
-        database: lock.key.database.to_string(),
-        database_type: plan.database_type.clone(),
-        plan_id: plan.plan_id.clone(),
-        ddl_changes: plan
-            .changes
-            .iter()
-            .map(|c| proto::TableChange {
-                table_name: c.table.clone(),
-                ddl: c.ddl.clone(),
-                change_type: change_type(&c.change),
-                namespace: c.namespace.clone(),
-                is_unsafe: c.unsafe_reason.is_some(),
-                unsafe_reason: c.unsafe_reason.clone().unwrap_or_default(),
-            })
-            .collect(),
-        defer_cutover: plan.flags.defer_cutover,
-        allow_unsafe: plan.flags.allow_unsafe || plan.unsafe_changes().next().is_some(),
-        skip_revert: plan.flags.skip_revert,
-        schema_files: desired_schema(lock),
-        caller: Caller::PullRequest {
-            repository: ctx.origin.repository.to_string(),
-            pr: ctx.origin.pr.0,
-        }
-        .to_string(),
-        idempotency_key: idempotency_key(lock, ctx.job_id),
-    }
-}
-
-/// The schema the lock's plan wants, by namespace (the database's own schema).
-fn desired_schema(lock: &Lock) -> SchemaFiles {
-    BTreeMap::from([(
-        lock.key.database.to_string(),
-        lock.plan.schema_files.clone(),
-    )])
-}
-
-/// The same for every attempt of one confirm command of one plan, different for anything else:
-/// Tern starts at most one apply per key.
-pub fn idempotency_key(lock: &Lock, job_id: &str) -> String {
-    let identity = format!(
-        "{}#{}|{}|{}|{}|{}",
-        lock.owner.repository,
-        lock.owner.pr,
-        lock.key.database,
-        lock.key.environment,
-        lock.plan.schema_digest,
-        job_id
-    );
-    let digest = Sha256::digest(identity.as_bytes());
-    format!("schemabot-confirm-{}", hex::encode(&digest[..16]))
-}
-
-/// Brings the apply Tern accepted into SchemaBot, from here carried by the progress machinery.
-async fn register(
-    ctx: &CommandContext<'_>,
-    lock: &Lock,
-    apply_id: &ApplyId,
-    tern_apply_id: &str,
-) -> Result<(), JobError> {
-    let worker = ctx.worker;
-    let target = TernTarget::new(
-        lock.plan.deployment.clone(),
-        lock.key.environment.to_string(),
-        tern_apply_id,
-    );
-    let report = worker.tern.progress(&target).await.map_err(|error| {
-        errors::tern_failed();
-        JobError::transient(format!("Tern Progress (registering {apply_id}): {error}"))
-    })?;
-    let hex = apply_id
-        .as_str()
-        .trim_start_matches("apply-")
-        .trim_start_matches("apply_");
-    // Tern's task ids when it lists the tables (it does right after Apply); otherwise ids
-    // derived from the apply, the same on every attempt.
-    let tasks: Vec<RegisterTask> = if report.tables.is_empty() {
-        lock.plan
-            .changes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                Some(RegisterTask {
-                    task_id: TaskId::parse(&format!("task-{hex}{i:04x}")).ok()?,
-                    namespace: c.namespace.clone(),
-                    table: c.table.clone(),
-                    ddl: c.ddl.clone(),
-                })
-            })
-            .collect()
-    } else {
-        report
-            .tables
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| {
-                let task_id = TaskId::parse(&t.task_id)
-                    .or_else(|_| TaskId::parse(&format!("task-{hex}{i:04x}")))
-                    .ok()?;
-                Some(RegisterTask {
-                    task_id,
-                    namespace: if t.namespace.is_empty() {
-                        lock.key.database.to_string()
-                    } else {
-                        t.namespace.clone()
-                    },
-                    table: t.table_name.clone(),
-                    ddl: t.ddl.clone(),
-                })
-            })
-            .collect()
-    };
-    let job = RegisterApplyJob {
-        apply_id: apply_id.clone(),
-        tern_apply_id: tern_apply_id.to_string(),
-        repository: lock.owner.repository.clone(),
-        pr: lock.owner.pr,
-        installation_id: lock.installation_id,
-        database: lock.key.database.clone(),
-        database_type: lock.plan.database_type.clone(),
-        deployment: lock.plan.deployment.clone(),
-        environment: lock.key.environment.clone(),
-        // Spirit alters the database's own schema; that is where its sentinel lives.
-        target_schema: lock.key.database.to_string(),
-        mode: if lock.plan.flags.defer_cutover {
-            ApplyMode::Atomic
-        } else {
-            ApplyMode::Sequential
-        },
-        defer_cutover: lock.plan.flags.defer_cutover,
-        requested_by: Some(ctx.origin.commenter.clone()),
-        started_at: Utc::now(),
-        tasks,
-        desired_schema: desired_schema(lock),
-    };
-    Box::pin(progress::register::run(worker, &job, ctx.attempt)).await
 }

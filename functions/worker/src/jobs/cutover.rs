@@ -44,6 +44,10 @@ struct Run<'a> {
     job_id: &'a str,
     attempt: Attempt,
     requester: Requester,
+    /// This command held the claim before this run (set by `resume`): an earlier run may have
+    /// posted Cutover Triggered, so it is searched for before posting. The claim, written with a
+    /// conditional write and keyed by the command, is the evidence, never the receive count.
+    resumed: std::cell::Cell<bool>,
 }
 
 pub async fn run(
@@ -58,12 +62,13 @@ pub async fn run(
             actor_id: origin.commenter.0.clone(),
             delivery_id: Some(origin.delivery_id.clone()),
         },
-        CommandSource::Cli { actor, .. } => Requester {
+        CommandSource::Cli { actor, request_id } => Requester {
             actor: Actor::Cli {
                 identity: actor.clone(),
             },
             actor_id: format!("cli:{actor}"),
-            delivery_id: None,
+            // Tags this request's audit events, for the CLI waiting on them.
+            delivery_id: DeliveryId::parse(&format!("cli:{request_id}")).ok(),
         },
     };
     let run = Run {
@@ -73,6 +78,7 @@ pub async fn run(
         job_id,
         attempt,
         requester,
+        resumed: std::cell::Cell::new(false),
     };
     run.execute().await
 }

@@ -9,9 +9,10 @@ use crate::Worker;
 use chrono::{DateTime, Utc};
 use schemabot_domain::job::CommentOrigin;
 use schemabot_domain::lock::{unmet_prerequisite, LockEvent, LockKey, LockOwner};
+use schemabot_domain::ownership::OwnershipRefusal;
 use schemabot_domain::{Database, Environment};
 use schemabot_github::{InstallationClient, Permission, Reaction};
-use schemabot_render::{command_text, render_lock_reply, LockCommand, LockReply};
+use schemabot_render::{command_text, render_lock_reply, render_not_owned, LockCommand, LockReply};
 
 /// One command on one PR: who asked, where to answer, how to audit.
 pub(crate) struct CommandContext<'a> {
@@ -91,7 +92,7 @@ impl<'a> CommandContext<'a> {
             self.origin.pr,
             &hidden_marker(marker_id),
             body,
-            self.attempt,
+            &self.worker.store,
         )
         .await
         .map(|_| ())
@@ -115,6 +116,31 @@ impl<'a> CommandContext<'a> {
             },
         )
         .await
+    }
+
+    /// Refuses a database this repository may not change: audited, answered once per database.
+    pub async fn refuse_not_owned(
+        &self,
+        part: &str,
+        refusal: &OwnershipRefusal,
+    ) -> Result<(), JobError> {
+        let (database, environment) = refusal.target();
+        let key = LockKey {
+            database: database.clone(),
+            environment: environment.clone(),
+        };
+        self.audit(
+            &key,
+            "command_refused",
+            refusal.code(),
+            Some(refusal.message()),
+        )
+        .await;
+        self.count(refusal.code());
+        let command = self.job_id.split(':').next().unwrap_or("command");
+        let marker_id = self.marker_id(part);
+        let body = render_not_owned(command, refusal, &marker_id).map_err(errors::render)?;
+        self.post(&marker_id, &body).await
     }
 
     /// Appends a lock event; an audit failure is logged, never fails the command.
@@ -188,6 +214,7 @@ fn outcome_of(reply: &LockReply) -> &'static str {
         LockReply::Refused { .. } => "refused",
         LockReply::Unlocked { .. } => "unlocked",
         LockReply::PermissionDenied { .. } => "permission_denied",
+        LockReply::ReviewRequired { .. } => "review_required",
     }
 }
 

@@ -9,4 +9,5 @@ pub mod plan;
 pub(crate) mod plan_support;
 pub mod poll;
 pub mod reply;
+pub(crate) mod review_gate;
 pub mod unlock;

@@ -6,7 +6,7 @@ use crate::errors;
 use crate::outcome::{Attempt, JobError};
 use crate::Worker;
 use schemabot_domain::job::CommentOrigin;
-use schemabot_domain::Environment;
+use schemabot_domain::{Environment, InstallationId, Login, Repository};
 use schemabot_github::Permission;
 
 /// The outcome of a permission check.
@@ -27,11 +27,28 @@ pub(crate) async fn check(
     attempt: Attempt,
 ) -> Result<PermissionCheck, JobError> {
     let required = worker.config.permission_minimum(environment);
-    let github = worker.github.installation(origin.installation_id);
-    match github
-        .collaborator_permission(&origin.repository, &origin.commenter)
-        .await
-    {
+    check_login(
+        worker,
+        origin.installation_id,
+        &origin.repository,
+        &origin.commenter,
+        required,
+        attempt,
+    )
+    .await
+}
+
+/// Checks that `login` has at least `required` on `repository` (fail closed, as above).
+pub(crate) async fn check_login(
+    worker: &Worker,
+    installation: InstallationId,
+    repository: &Repository,
+    login: &Login,
+    required: Permission,
+    attempt: Attempt,
+) -> Result<PermissionCheck, JobError> {
+    let github = worker.github.installation(installation);
+    match github.collaborator_permission(repository, login).await {
         Ok(actual) if actual.at_least(required) => Ok(PermissionCheck::Granted),
         Ok(actual) => Ok(PermissionCheck::Denied {
             required,

@@ -4,16 +4,23 @@
 //! post — or edit — one plan comment per (database, environment).
 
 use crate::errors;
-use crate::jobs::plan_support::{plan_lint, plan_request, plan_tables, schema_dirs, SchemaDir};
+use crate::jobs::permission::{self, PermissionCheck};
+use crate::jobs::plan_support::{
+    plan_lint, plan_request, plan_tables, schema_dirs, Discovery, SchemaDir,
+};
 use crate::outcome::{Attempt, JobError};
+use crate::ownership;
 use crate::post::{hidden_marker, post_once};
 use crate::Worker;
 use chrono::Utc;
 use schemabot_domain::job::{PlanJob, PlanTrigger};
 use schemabot_domain::lock::{LockEvent, LockKey, LockOwner};
 use schemabot_domain::{Database, Environment};
-use schemabot_github::{InstallationClient, Reaction};
-use schemabot_render::{render_plan, PlanComment, PlanTriggerText};
+use schemabot_github::{InstallationClient, Permission, Reaction};
+use schemabot_render::{
+    render_lock_reply, render_plan, render_plan_too_large, LockCommand, LockReply, PlanComment,
+    PlanTriggerText,
+};
 
 pub use crate::jobs::plan_support::{parse_schema_config, SchemaConfig, SCHEMA_CONFIG_FILE};
 
@@ -28,7 +35,7 @@ pub fn plan_marker(job: &PlanJob, database: &str, environment: &str) -> String {
 pub async fn run(
     worker: &Worker,
     job: &PlanJob,
-    _job_id: &str,
+    job_id: &str,
     attempt: Attempt,
 ) -> Result<(), JobError> {
     let github = worker.github.installation(job.installation_id);
@@ -38,6 +45,39 @@ pub async fn run(
             .await
         {
             tracing::warn!(%error, "could not add the 👀 reaction");
+        }
+    }
+    if let PlanTrigger::Comment { commenter, .. } = &job.trigger {
+        // Plans show the live schema's DDL: asking for one needs the environments' read minimum.
+        let (environment, required) = read_requirement(worker, job);
+        let check = permission::check_login(
+            worker,
+            job.installation_id,
+            &job.repository,
+            commenter,
+            required,
+            attempt,
+        )
+        .await?;
+        if let PermissionCheck::Denied { required, actual } = check {
+            let reply = LockReply::PermissionDenied {
+                command: LockCommand::Plan,
+                environment,
+                login: commenter.0.clone(),
+                required: required.as_str().to_string(),
+                actual: actual.map(|p| p.as_str().to_string()),
+            };
+            let body = render_lock_reply(&reply, job_id).map_err(errors::render)?;
+            post_once(
+                &github,
+                &job.repository,
+                job.pr,
+                &hidden_marker(job_id),
+                &body,
+                &worker.store,
+            )
+            .await?;
+            return Ok(());
         }
     }
     let head_sha = match &job.head_sha {
@@ -50,14 +90,32 @@ pub async fn run(
                 .head_sha
         }
     };
-    let dirs = schema_dirs(
+    let dirs = match schema_dirs(
         &github,
         &job.repository,
         job.pr,
         job.database.as_ref(),
         &head_sha,
+        worker.config.plan_limits,
     )
-    .await?;
+    .await?
+    {
+        Discovery::Found(dirs) => dirs,
+        Discovery::TooLarge(too_large) => {
+            tracing::warn!(?too_large, "the PR is too large to plan");
+            let body = render_plan_too_large(&too_large.view(), job_id).map_err(errors::render)?;
+            post_once(
+                &github,
+                &job.repository,
+                job.pr,
+                &hidden_marker(job_id),
+                &body,
+                &worker.store,
+            )
+            .await?;
+            return Ok(());
+        }
+    };
     if dirs.is_empty() {
         tracing::info!("the PR changes no schema directory; nothing to plan");
         return Ok(());
@@ -68,8 +126,15 @@ pub async fn run(
             .as_ref()
             .is_some_and(|e| e.resolve(deployment, environment.as_str()).is_ok())
     };
-    for dir in dirs.values() {
+    for (path, dir) in &dirs {
         let database = &dir.config.database;
+        let Ok(typed_database) = Database::parse(database) else {
+            tracing::warn!(
+                database,
+                "schemabot.yaml names an invalid database; skipped"
+            );
+            continue;
+        };
         // The deployment is keyed by the database name.
         let deployment = database.as_str();
         let environments: Vec<Environment> = match &job.environment {
@@ -89,7 +154,18 @@ pub async fn run(
             );
         }
         for environment in &environments {
-            let comment = if has_environment(deployment, environment) {
+            let owned = ownership::check(
+                worker,
+                deployment,
+                &typed_database,
+                environment,
+                &job.repository,
+                Some(path),
+            );
+            let comment = if let Err(refusal) = owned {
+                // Named, but never planned: no DDL of a database this repository does not own.
+                error_comment(job, dir, environment, &head_sha, refusal.message())
+            } else if has_environment(deployment, environment) {
                 plan_one(worker, job, dir, deployment, environment, &head_sha).await?
             } else {
                 error_comment(
@@ -102,11 +178,25 @@ pub async fn run(
                     ),
                 )
             };
-            publish(worker, &github, job, &comment, attempt).await?;
+            publish(worker, &github, job, &comment).await?;
             audit_plan(worker, job, &comment, &head_sha).await;
         }
     }
     Ok(())
+}
+
+/// The environment a comment-triggered plan is refused for and the permission it needs: the
+/// most demanding read minimum among the environments it would plan.
+fn read_requirement(worker: &Worker, job: &PlanJob) -> (String, Permission) {
+    let environments: Vec<&Environment> = match &job.environment {
+        Some(environment) => vec![environment],
+        None => worker.config.environments.iter().collect(),
+    };
+    environments
+        .into_iter()
+        .map(|e| (e.to_string(), worker.config.read_minimum(e)))
+        .max_by_key(|(_, permission)| *permission)
+        .unwrap_or_else(|| ("every environment".to_string(), Permission::Triage))
 }
 
 fn trigger_text(job: &PlanJob) -> PlanTriggerText {
@@ -257,7 +347,6 @@ async fn publish(
     github: &InstallationClient,
     job: &PlanJob,
     planned: &Planned,
-    attempt: Attempt,
 ) -> Result<(), JobError> {
     let marker_id = plan_marker(job, &planned.database, planned.environment.as_str());
     let body = render_plan(&planned.view, &marker_id).map_err(errors::render)?;
@@ -290,7 +379,17 @@ async fn publish(
                 .map_err(errors::github)?;
             comment
         }
-        None => post_once(github, &job.repository, job.pr, &marker, &body, attempt).await?,
+        None => {
+            post_once(
+                github,
+                &job.repository,
+                job.pr,
+                &marker,
+                &body,
+                &worker.store,
+            )
+            .await?
+        }
     };
     let kept = worker
         .store

@@ -32,7 +32,7 @@ pub async fn run(
         origin.pr,
         &hidden_marker(job_id),
         &body,
-        attempt,
+        &worker.store,
     )
     .await?;
     Ok(())

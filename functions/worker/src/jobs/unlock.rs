@@ -134,7 +134,7 @@ pub async fn run(
         owner.pr,
         &hidden_marker(job_id),
         &body,
-        attempt,
+        &worker.store,
     )
     .await
     .map(|_| ())

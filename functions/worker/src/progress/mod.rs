@@ -13,12 +13,15 @@
 //!   poll chain for any apply whose chain died.
 //! * [`poll`] — one delayed SQS poll chain per apply between sweeps, de-duplicated by a
 //!   conditional sequence number so chains never multiply.
+//! * [`lock_settle`] — `confirming`/`applying` locks whose confirm stopped, settled by the sweep
+//!   once their lease ends.
 //! * [`register`] — the register-apply job: the apply, its tasks, its progress comment and the
 //!   start of its poll chain.
 
 pub mod comments;
 pub mod engine;
 pub mod error;
+pub mod lock_settle;
 pub mod locks;
 pub mod metrics;
 pub mod poll;

@@ -3,7 +3,7 @@
 //! finds what an earlier run of the same job did, so redeliveries and crashes are harmless.
 
 use crate::errors;
-use crate::outcome::{Attempt, JobError};
+use crate::outcome::JobError;
 use crate::post::{hidden_marker, post_once};
 use crate::progress::comments::{progress_body, progress_hash, progress_record};
 use crate::progress::poll::continue_chain;
@@ -16,11 +16,7 @@ use schemabot_domain::job::RegisterApplyJob;
 use schemabot_domain::State;
 use schemabot_render::marker::tracked;
 
-pub async fn run(
-    worker: &Worker,
-    job: &RegisterApplyJob,
-    attempt: Attempt,
-) -> Result<(), JobError> {
+pub async fn run(worker: &Worker, job: &RegisterApplyJob) -> Result<(), JobError> {
     let now = Utc::now();
     let (apply, tasks) = records_of(job, now);
     let event = AuditEvent {
@@ -70,19 +66,18 @@ pub async fn run(
         .ok_or_else(|| {
             JobError::transient(format!("apply {} not readable after creating it", apply.id))
         })?;
-    post_progress_comment(worker, &snapshot, attempt, now).await?;
+    post_progress_comment(worker, &snapshot, now).await?;
 
     // Link 0 → 1: only the first run starts the chain (a redelivery finds it started).
     continue_chain(worker, &apply.id, 0).await?;
     Ok(())
 }
 
-/// Posts and records the progress comment unless it is recorded already. A retried job first
-/// looks for its marker on the PR (an earlier attempt may have posted it before failing).
+/// Posts and records the progress comment unless it is recorded already. Posted once per apply
+/// (an earlier attempt may have posted it before failing: see `post_once`).
 async fn post_progress_comment(
     worker: &Worker,
     snapshot: &ApplySnapshot,
-    attempt: Attempt,
     now: DateTime<Utc>,
 ) -> Result<(), JobError> {
     if snapshot.comment(CommentKind::Progress).is_some() {
@@ -99,7 +94,7 @@ async fn post_progress_comment(
         apply.pr,
         &marker,
         &body,
-        attempt,
+        &worker.store,
     )
     .await?;
     let record = progress_record(apply, comment_id, hash, now);

@@ -5,6 +5,7 @@
 
 use crate::progress::comments::CommentReport;
 use crate::progress::error::ProgressError;
+use crate::progress::lock_settle::{self, LockSettleReport};
 use crate::progress::poll;
 use crate::progress::reconcile::{reconcile_snapshot, ClaimSettlement, ReconcileReport};
 use crate::Worker;
@@ -35,6 +36,8 @@ pub struct SweepReport {
     pub elapsed_ms: u64,
     /// Listing the active applies failed: nothing was swept.
     pub list_error: Option<String>,
+    /// Locks whose confirm stopped, settled after their lease.
+    pub locks: LockSettleReport,
 }
 
 /// One apply's part of a sweep.
@@ -57,11 +60,13 @@ pub async fn run(worker: &Worker) -> SweepReport {
     };
     report.active = active.len();
     let concurrency = worker.config.sweep_concurrency.max(1);
-    let results: Vec<ApplySweep> = stream::iter(active)
+    let applies = stream::iter(active)
         .map(|listed| sweep_one(worker, listed.apply_id))
         .buffer_unordered(concurrency)
-        .collect()
-        .await;
+        .collect::<Vec<ApplySweep>>();
+    // Settling leased locks runs beside the applies: it never waits on them.
+    let (locks, results) = futures::join!(lock_settle::run(worker), applies);
+    report.locks = locks;
     for result in results {
         match result.reconciled {
             Ok(applied) => {

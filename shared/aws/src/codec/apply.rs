@@ -74,6 +74,12 @@ pub fn encode_claim(claim: &CutoverClaim) -> AttributeValue {
     w.put(attr::CLAIM_COMMAND_ID, s(&claim.command_id))
         .put(attr::CLAIM_ACTOR, s(&claim.actor))
         .put(attr::CLAIM_CLAIMED_AT, time(claim.claimed_at));
+    if let Some(called) = claim.tern_called_at {
+        w.put(attr::CLAIM_TERN_CALLED_AT, time(called)).put(
+            attr::CLAIM_TERN_CALL_OPEN,
+            AttributeValue::Bool(claim.tern_call_open),
+        );
+    }
     AttributeValue::M(w.finish())
 }
 
@@ -83,6 +89,8 @@ fn decode_claim(map: &Item) -> Result<CutoverClaim, DecodeError> {
         command_id: r.string(attr::CLAIM_COMMAND_ID)?.to_string(),
         actor: r.string(attr::CLAIM_ACTOR)?.to_string(),
         claimed_at: r.time(attr::CLAIM_CLAIMED_AT)?,
+        tern_called_at: r.opt_time(attr::CLAIM_TERN_CALLED_AT)?,
+        tern_call_open: r.opt_bool(attr::CLAIM_TERN_CALL_OPEN)?.unwrap_or(false),
     })
 }
 
@@ -280,6 +288,8 @@ mod tests {
                 command_id: "cutover:octo/shop:1".into(),
                 actor: "bob".into(),
                 claimed_at: at("2024-05-01T11:00:00Z"),
+                tern_called_at: None,
+                tern_call_open: false,
             }),
             cutover_triggered_by: None,
             cutover_triggered_at: None,

@@ -32,6 +32,10 @@ pub const CLAIM: &str = "claim";
 pub const CLAIM_COMMAND_ID: &str = "command_id";
 pub const CLAIM_ACTOR: &str = "actor";
 pub const CLAIM_CLAIMED_AT: &str = "claimed_at";
+/// When the claim holder last began a Tern Cutover call (its outcome is unknown until settled).
+pub const CLAIM_TERN_CALLED_AT: &str = "tern_called_at";
+/// Whether that call may still be in flight (cleared when its attempt saw it fail).
+pub const CLAIM_TERN_CALL_OPEN: &str = "tern_call_open";
 pub const CUTOVER_TRIGGERED_BY: &str = "cutover_triggered_by";
 pub const CUTOVER_TRIGGERED_AT: &str = "cutover_triggered_at";
 pub const DESIRED_SCHEMA: &str = "desired_schema";
@@ -70,11 +74,18 @@ pub const LEASE_EXPIRES_AT_MS: &str = "lease_expires_at_ms";
 pub const COMMENT_KEY: &str = "comment_key";
 pub const FIRST_SEEN_AT: &str = "first_seen_at";
 
+pub const MARKER: &str = "marker";
+pub const POSTED_AT: &str = "posted_at";
+
 pub const CHAIN_SEQ: &str = "chain_seq";
 pub const UPDATED_AT: &str = "updated_at";
 
 pub const LOCK_STAGE: &str = "lock_stage";
 pub const LOCK_COMMAND_ID: &str = "lock_command_id";
+/// When a `confirming`/`applying` lock is due to be settled by the sweep (its lease).
+pub const SETTLE_AFTER: &str = "settle_after";
+/// When the confirm holding a lock began calling Tern's Apply.
+pub const APPLY_CALLED_AT: &str = "apply_called_at";
 pub const HEAD_SHA: &str = "head_sha";
 pub const PLAN: &str = "plan";
 pub const LOCKED_BY: &str = "locked_by";

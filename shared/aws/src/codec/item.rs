@@ -137,6 +137,14 @@ impl<'a> ItemReader<'a> {
         self.opt_u64(name)?.ok_or_else(|| self.missing(name))
     }
 
+    pub(crate) fn opt_bool(&self, name: &'static str) -> Result<Option<bool>, DecodeError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::Bool(value)) => Ok(Some(*value)),
+            Some(_) => Err(self.wrong_type(name, "BOOL")),
+        }
+    }
+
     pub(super) fn bool(&self, name: &'static str) -> Result<bool, DecodeError> {
         match self.item.get(name) {
             None => Err(self.missing(name)),
@@ -145,7 +153,7 @@ impl<'a> ItemReader<'a> {
         }
     }
 
-    pub(super) fn opt_time(
+    pub(crate) fn opt_time(
         &self,
         name: &'static str,
     ) -> Result<Option<DateTime<Utc>>, DecodeError> {

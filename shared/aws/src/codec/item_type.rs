@@ -11,3 +11,4 @@ pub const LOCK: &str = "lock";
 pub const PR_LOCK: &str = "pr_lock";
 pub const APPLIED_SCHEMA: &str = "applied_schema";
 pub const LOCK_EVENT: &str = "lock_event";
+pub const COMMENT_POST: &str = "comment_post";

@@ -8,11 +8,13 @@ mod changes;
 mod delivery;
 mod lock;
 mod plan;
+mod post;
 
 pub use apply::{ActiveApplyRef, ActiveCursor, ActivePage, ApplySnapshot, ClaimGranted};
 pub use changes::{ApplyChanges, Change, TaskChanges};
 pub use delivery::{DeliveryOutcome, DELIVERY_RETENTION};
-pub use lock::Released;
+pub use lock::{LockToSettle, Released};
+pub use post::{PostClaim, POST_RETENTION};
 
 use crate::codec::{attr, s, DecodeError, Item};
 use crate::condition::{Condition, Expression, UpdateSpec};

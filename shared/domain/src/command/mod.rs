@@ -1,8 +1,10 @@
 //! The PR-comment command grammar: typed commands and typed parse errors.
 //!
-//! `parse` (in `parser/`) reads a comment body, skipping fenced code, inline code and `>` quotes,
-//! finds the first `schemabot` invocation and turns it into a [`Command`] or a [`ParseError`].
-//! Environments are only lower-cased here; whether one is configured is checked by the caller.
+//! `parse` (in `parser/`) reads a comment body, skipping fenced code, indented code, inline code,
+//! HTML comments and `>` quotes, finds the first `schemabot` invocation that starts a line (after
+//! at most three spaces) and turns it into a [`Command`] or a [`ParseError`]. A mention inside a
+//! sentence is prose, never a command. Environments are only lower-cased here; whether one is
+//! configured is checked by the caller.
 
 mod lexer;
 mod parser;
@@ -231,6 +233,10 @@ pub enum ParseError {
     /// A flag the command does not take (e.g. `-y` on anything but `apply`).
     #[error("flag `{flag}` is not supported for `{command}`")]
     UnsupportedFlag { command: CommandName, flag: String },
+    /// A word a command that changes something does not take (e.g. `please` in
+    /// `schemabot apply -e production please`): refused rather than ignored.
+    #[error("unexpected `{word}` after `{command}`")]
+    UnexpectedWord { command: CommandName, word: String },
 }
 
 impl ParseError {
@@ -243,7 +249,8 @@ impl ParseError {
             | ParseError::MissingEnvironment { command }
             | ParseError::InvalidEnvironment { command, .. }
             | ParseError::InvalidDatabase { command, .. }
-            | ParseError::UnsupportedFlag { command, .. } => Some(*command),
+            | ParseError::UnsupportedFlag { command, .. }
+            | ParseError::UnexpectedWord { command, .. } => Some(*command),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! App authentication: installation access tokens (cached) and sending requests as an installation.
 
-use super::request::{decode, describe, ApiCall, ApiReply, Credentials, Replay, Verb};
+use super::request::{decode, describe, ApiCall, ApiReply, Credentials, Presented, Replay, Verb};
 use super::{GithubClient, InstallationClient};
 use crate::error::GithubError;
 use crate::stats::RequestKind;
@@ -41,17 +41,21 @@ impl GithubClient {
             body: None,
         };
         // A fresh JWT per attempt: a retry after a long Retry-After wait must not send an
-        // expired one.
-        let as_app = || {
-            let credentials = self.inner.signer.token(Utc::now()).and_then(|jwt| {
-                self.inner
-                    .core
-                    .app
-                    .user_access_token(jwt)
-                    .map(|crab| (crab, None))
-                    .map_err(|e| GithubError::InvalidArgument(describe(&e)))
-            });
-            std::future::ready(credentials)
+        // expired one, and a retry after a 401 must use the key read again.
+        let as_app = || async {
+            let signed = self.inner.core.app_key.jwt(Utc::now()).await?;
+            let crab = self
+                .inner
+                .core
+                .app
+                .user_access_token(signed.jwt)
+                .map_err(|e| GithubError::InvalidArgument(describe(&e)))?;
+            Ok((
+                crab,
+                Presented::AppJwt {
+                    key_generation: signed.generation,
+                },
+            ))
         };
         let reply = self
             .inner
@@ -83,7 +87,13 @@ impl GithubClient {
             .app
             .user_access_token(token.secret.clone())
             .map_err(|e| GithubError::InvalidArgument(describe(&e)))?;
-        Ok((crab, Some((installation, token.secret))))
+        Ok((
+            crab,
+            Presented::Installation {
+                installation,
+                secret: token.secret,
+            },
+        ))
     }
 }
 

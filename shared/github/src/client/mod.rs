@@ -7,10 +7,13 @@ pub(crate) mod contents;
 pub(crate) mod pulls;
 pub(crate) mod reactions;
 pub(crate) mod request;
+pub(crate) mod reviews;
 
 use crate::app_jwt::AppJwtSigner;
+use crate::app_key::AppKey;
 use crate::config::GithubAppConfig;
 use crate::error::GithubError;
+use crate::key_source::KeySource;
 use crate::retry::RetryPolicy;
 use crate::stats::RequestStats;
 use crate::token::TokenCache;
@@ -39,7 +42,6 @@ pub struct GithubClient {
 pub(crate) struct Inner {
     pub core: Core,
     pub app_id: u64,
-    pub signer: AppJwtSigner,
 }
 
 impl GithubClient {
@@ -48,6 +50,7 @@ impl GithubClient {
         Self::with_retry_policy(config, RetryPolicy::default())
     }
 
+    /// A client signing with the fixed key of `config`.
     pub fn with_retry_policy(
         config: &GithubAppConfig,
         retry: RetryPolicy,
@@ -55,6 +58,34 @@ impl GithubClient {
         // The key error is summarised: the underlying message is not needed and must not echo
         // any part of the key.
         let signer = AppJwtSigner::from_pem(config.app_id, config.private_key_pem.expose())?;
+        Self::build(config, AppKey::fixed(config.app_id, signer), retry)
+    }
+
+    /// A client whose App key comes from `source`: read once now (a key that cannot be read or
+    /// parsed is an error here, as at start-up), then again at most every `reread_every`
+    /// ([`crate::KEY_REREAD_INTERVAL`] in production) and at once when GitHub refuses a JWT, so
+    /// a rotated key is used without rebuilding the client.
+    pub async fn with_key_source(
+        app_id: u64,
+        api_base: &str,
+        source: Arc<dyn KeySource>,
+        reread_every: Duration,
+        retry: RetryPolicy,
+    ) -> Result<Self, GithubError> {
+        let pem = source.read_key().await.map_err(|e| {
+            GithubError::Config(format!("cannot read the GitHub App private key: {e}"))
+        })?;
+        let config = GithubAppConfig::new(app_id, pem, api_base)?;
+        let signer = AppJwtSigner::from_pem(app_id, config.private_key_pem.expose())?;
+        let key = AppKey::from_source(app_id, signer, source, reread_every);
+        Self::build(&config, key, retry)
+    }
+
+    fn build(
+        config: &GithubAppConfig,
+        app_key: AppKey,
+        retry: RetryPolicy,
+    ) -> Result<Self, GithubError> {
         let app = Octocrab::builder()
             .base_uri(config.api_base.as_str())
             .map_err(|_| {
@@ -72,11 +103,11 @@ impl GithubClient {
                 core: Core {
                     app,
                     retry,
+                    app_key,
                     tokens: TokenCache::default(),
                     stats: Arc::new(RequestStats::default()),
                 },
                 app_id: config.app_id,
-                signer,
             }),
         })
     }
@@ -142,6 +173,7 @@ mod tests {
         send(gh.list_pull_request_files(repo, PrNumber(1)));
         send(gh.get_file_contents(repo, "a/b.sql", "abc"));
         send(gh.list_directory(repo, "a", "abc"));
+        send(gh.list_pull_request_reviews(repo, PrNumber(1)));
     }
 
     #[test]

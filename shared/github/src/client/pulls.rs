@@ -4,7 +4,7 @@ use super::request::{decode, has_next_page, repo_path, ApiCall, Replay, Verb, PE
 use super::InstallationClient;
 use crate::error::GithubError;
 use crate::stats::RequestKind;
-use schemabot_domain::{PrNumber, Repository};
+use schemabot_domain::{Login, PrNumber, Repository};
 use serde::Deserialize;
 
 /// A bound on `pulls/{n}/files` pagination (GitHub itself stops at 3 000 files).
@@ -16,6 +16,8 @@ pub struct PullRequestFile {
     pub filename: String,
     /// `added`, `modified`, `removed`, `renamed`, …
     pub status: String,
+    /// The path before a rename.
+    pub previous_filename: Option<String>,
 }
 
 /// A PR as far as planning cares.
@@ -23,12 +25,31 @@ pub struct PullRequestFile {
 pub struct PullRequestInfo {
     pub head_sha: String,
     pub state: String,
+    /// Who opened the PR (`None` for a deleted account).
+    pub author: Option<Login>,
+    /// The branch the PR merges into.
+    pub base_ref: String,
 }
 
 #[derive(Deserialize)]
 struct PullWire {
     head: PullHeadWire,
     state: Option<String>,
+    #[serde(default)]
+    user: Option<PullUserWire>,
+    #[serde(default)]
+    base: Option<PullBaseWire>,
+}
+
+#[derive(Deserialize)]
+struct PullUserWire {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct PullBaseWire {
+    #[serde(rename = "ref")]
+    git_ref: String,
 }
 
 #[derive(Deserialize)]
@@ -40,10 +61,12 @@ struct PullHeadWire {
 struct PullFileWire {
     filename: String,
     status: Option<String>,
+    #[serde(default)]
+    previous_filename: Option<String>,
 }
 
 impl InstallationClient {
-    /// The PR's head commit and state. One request.
+    /// The PR's head commit, state, author and base branch. One request.
     pub async fn get_pull_request(
         &self,
         repo: &Repository,
@@ -60,6 +83,8 @@ impl InstallationClient {
         Ok(PullRequestInfo {
             head_sha: wire.head.sha,
             state: wire.state.unwrap_or_default(),
+            author: wire.user.map(|u| Login(u.login)),
+            base_ref: wire.base.map(|b| b.git_ref).unwrap_or_default(),
         })
     }
 
@@ -87,6 +112,7 @@ impl InstallationClient {
             all.extend(wire.into_iter().map(|f| PullRequestFile {
                 filename: f.filename,
                 status: f.status.unwrap_or_default(),
+                previous_filename: f.previous_filename,
             }));
             if !has_next_page(reply.link.as_deref(), received) {
                 return Ok(all);

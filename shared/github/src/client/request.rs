@@ -1,5 +1,6 @@
 //! The request core: one HTTP exchange, the retry loop around it, and shared wire helpers.
 
+use crate::app_key::AppKey;
 use crate::error::GithubError;
 use crate::retry::{classify, RateLimitHeaders, RetryPolicy, Verdict};
 use crate::stats::{RequestKind, RequestStats};
@@ -16,9 +17,19 @@ pub(crate) const PER_PAGE: usize = 100;
 /// Error messages quote at most this much of GitHub's `message` text.
 const MAX_MESSAGE_CHARS: usize = 300;
 
-/// The octocrab handle to send with and, for installation requests, which token it carries
-/// (to drop it from the cache if GitHub refuses it).
-pub(crate) type Credentials = (Octocrab, Option<(InstallationId, String)>);
+/// The octocrab handle to send with and what it presents, to act on it if GitHub refuses it.
+pub(crate) type Credentials = (Octocrab, Presented);
+
+/// The credential a request carries.
+pub(crate) enum Presented {
+    /// An App JWT signed by this generation of the App key (see `crate::app_key`).
+    AppJwt { key_generation: u64 },
+    /// An installation token from the cache.
+    Installation {
+        installation: InstallationId,
+        secret: String,
+    },
+}
 
 /// Whether a request may be sent again after a failure that may hide its success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,14 +70,16 @@ struct Failure {
     server_wait: Option<Duration>,
 }
 
-/// What every request shares: the HTTP client without credentials, the retry policy, the
-/// installation-token cache (dropped entries on 401) and the request counters.
+/// What every request shares: the HTTP client without credentials, the retry policy, the App
+/// key (re-read on 401), the installation-token cache (dropped entries on 401) and the request
+/// counters.
 #[derive(Debug)]
 pub(crate) struct Core {
     /// Cloned with a fresh App JWT for the token endpoint and with an installation token for
     /// everything else.
     pub app: Octocrab,
     pub retry: RetryPolicy,
+    pub app_key: AppKey,
     pub tokens: TokenCache,
     pub stats: Arc<RequestStats>,
 }
@@ -74,7 +87,8 @@ pub(crate) struct Core {
 impl Core {
     /// Sends `call` with the retry policy. This is the crate's only retry layer.
     ///
-    /// `credentials` is asked before every attempt, so a token refreshed after a 401 is used.
+    /// `credentials` is asked before every attempt, so a token refreshed or a key re-read after
+    /// a 401 is used.
     /// (A closure rather than an enum keeps the token request — itself sent through here — from
     /// making this future's type recursive.)
     pub async fn execute<F, Fut>(
@@ -89,9 +103,9 @@ impl Core {
     {
         let policy = &self.retry;
         let mut retries_done = 0u32;
-        let mut refreshed_after_401 = false;
+        let mut reauthenticated = false;
         loop {
-            let (crab, token) = credentials().await?;
+            let (crab, presented) = credentials().await?;
 
             self.stats.record_attempt(call.kind);
             let failure = match send_once(&crab, call).await {
@@ -99,20 +113,14 @@ impl Core {
                     let now = Utc::now().timestamp();
                     match classify(reply.status, &reply.rate_limit, &reply.body, now) {
                         Verdict::Success => return Ok(reply),
-                        Verdict::Unauthorized => match token {
-                            // A revoked or early-expired token: fetch a new one and try once more.
-                            Some((id, secret)) if !refreshed_after_401 => {
-                                tracing::warn!(
-                                    operation = %call.kind,
-                                    "GitHub refused the installation token; refreshing it"
-                                );
-                                self.tokens.invalidate(id, &secret).await;
-                                refreshed_after_401 = true;
+                        Verdict::Unauthorized => {
+                            if !reauthenticated && self.reauthenticate(call, presented).await {
+                                reauthenticated = true;
                                 self.stats.record_retry();
                                 continue;
                             }
-                            _ => return Err(status_error(call.kind, &reply)),
-                        },
+                            return Err(status_error(call.kind, &reply));
+                        }
                         Verdict::Refused => return Err(status_error(call.kind, &reply)),
                         Verdict::ServerError => Failure {
                             error: status_error(call.kind, &reply),
@@ -156,6 +164,33 @@ impl Core {
             tokio::time::sleep(wait).await;
             retries_done += 1;
             self.stats.record_retry();
+        }
+    }
+
+    /// After a 401: drops what GitHub refused and tells whether new credentials are worth one
+    /// more attempt.
+    async fn reauthenticate(&self, call: &ApiCall, presented: Presented) -> bool {
+        match presented {
+            // A revoked or early-expired token: the next attempt fetches a new one.
+            Presented::Installation {
+                installation,
+                secret,
+            } => {
+                tracing::warn!(
+                    operation = %call.kind,
+                    "GitHub refused the installation token; refreshing it"
+                );
+                self.tokens.invalidate(installation, &secret).await;
+                true
+            }
+            // The App key may have been rotated: worth a retry only if a new key was read.
+            Presented::AppJwt { key_generation } => {
+                tracing::warn!(
+                    operation = %call.kind,
+                    "GitHub refused the App JWT; reading the App key again"
+                );
+                self.app_key.reload_after_refusal(key_generation).await
+            }
         }
     }
 }

@@ -64,8 +64,10 @@ impl Outcome {
 pub struct OutcomeWatch {
     pub(super) apply_id: ApplyId,
     job_id: String,
-    /// The stored actor of this CLI caller: `cli:<arn>`.
-    actor_id: String,
+    /// How the worker tags this request's audit events (`cli:<request id>` as their
+    /// `delivery_id`): the actor is whoever SQS says sent the job, so it cannot tell two
+    /// requests of one identity apart, and the CLI cannot predict it.
+    request_ref: String,
     /// The apply's audit events before the request was sent.
     baseline: Vec<AuditEvent>,
 }
@@ -81,13 +83,13 @@ impl OutcomeWatch {
     pub fn new(
         apply_id: ApplyId,
         job_id: String,
-        actor_id: String,
+        request_ref: String,
         baseline: Vec<AuditEvent>,
     ) -> Self {
         OutcomeWatch {
             apply_id,
             job_id,
-            actor_id,
+            request_ref,
             baseline,
         }
     }
@@ -101,7 +103,9 @@ impl OutcomeWatch {
                 Some(index) => {
                     unmatched.swap_remove(index);
                 }
-                None if event.actor == self.actor_id => fresh.push(event),
+                None if event.delivery_id.as_deref() == Some(self.request_ref.as_str()) => {
+                    fresh.push(event)
+                }
                 None => {}
             }
         }
@@ -136,8 +140,7 @@ impl OutcomeWatch {
                     claimed = true;
                     None
                 }
-                // While this request holds the claim, a refusal with our actor belongs to
-                // another request by the same identity.
+                // A refusal while this request holds the claim belongs to a redelivery of it.
                 "cutover_refused" if !claim_ours => Some(Outcome::Refused {
                     reason: event.outcome.clone(),
                 }),
@@ -170,6 +173,7 @@ mod tests {
 
     const JOB: &str = "cutover:cli:req-1";
     const ACTOR: &str = "cli:arn:aws:iam::1:user/ops";
+    const REQUEST: &str = "cli:req-1";
 
     fn apply(state: State, claim: Option<&str>) -> Apply {
         let at = Utc::now();
@@ -197,6 +201,8 @@ mod tests {
                 command_id: command_id.into(),
                 actor: ACTOR.into(),
                 claimed_at: at,
+                tern_called_at: None,
+                tern_call_open: false,
             }),
             cutover_triggered_by: None,
             cutover_triggered_at: None,
@@ -210,7 +216,8 @@ mod tests {
             at: Utc::now(),
             event: name.into(),
             actor: actor.into(),
-            delivery_id: None,
+            // The worker tags this request's events; others carry theirs (or a delivery id).
+            delivery_id: (actor == ACTOR).then(|| REQUEST.to_string()),
             from_state: Some(State::WaitingForCutover),
             to_state: None,
             outcome: outcome.into(),
@@ -222,7 +229,7 @@ mod tests {
         OutcomeWatch::new(
             ApplyId::parse("apply-00ab").unwrap(),
             JOB.into(),
-            ACTOR.into(),
+            REQUEST.into(),
             baseline,
         )
     }
@@ -277,11 +284,10 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_of_a_parallel_request_by_the_same_identity_is_ignored_while_we_hold_the_claim() {
-        let events = [
-            event("cutover_claimed", "claimed", ACTOR),
-            event("cutover_refused", "already_triggered", ACTOR),
-        ];
+    fn a_refusal_of_a_parallel_request_by_the_same_identity_is_ignored() {
+        let mut parallel = event("cutover_refused", "already_triggered", ACTOR);
+        parallel.delivery_id = Some("cli:req-2".into());
+        let events = [event("cutover_claimed", "claimed", ACTOR), parallel];
         let progress =
             watch(vec![]).progress(&events, Some(&apply(State::WaitingForCutover, Some(JOB))));
         assert_eq!(progress.outcome, None);

@@ -1,5 +1,6 @@
 //! The gate: apply, PR and environment, the commenter's permission, the state, the claim.
 
+use super::tern_call::CallMark;
 use super::{ReplyTo, Run};
 use crate::errors;
 use crate::outcome::JobError;
@@ -63,9 +64,31 @@ impl Run<'_> {
                 )
                 .await;
         }
+        if let Err(refusal) = crate::ownership::check(
+            worker,
+            &apply.deployment,
+            &apply.database,
+            &apply.environment,
+            &apply.repository,
+            None,
+        ) {
+            return self.refuse_not_owned(&reply_to, &apply, &refusal).await;
+        }
         if let Some(refusal) = self.check_permission(&apply).await? {
             return self
                 .refuse(&reply_to, &apply, "permission_denied", refusal)
+                .await;
+        }
+        if let Some(refusal) = crate::jobs::review_gate::cutover_refusal(
+            worker,
+            &self.job.source,
+            &apply,
+            self.attempt,
+        )
+        .await?
+        {
+            return self
+                .refuse(&reply_to, &apply, "review_required", refusal)
                 .await;
         }
         self.gate_and_claim(apply, &reply_to).await
@@ -163,6 +186,9 @@ impl Run<'_> {
                 command_id: self.job_id.to_string(),
                 actor: self.requester.actor_id.clone(),
                 claimed_at: now,
+                // A fresh claim is followed by the Tern call at once: mark it in the same write.
+                tern_called_at: Some(now),
+                tern_call_open: true,
             };
             let event = self.event(&apply, "cutover_claimed", "claimed", None);
             match self
@@ -175,7 +201,11 @@ impl Run<'_> {
                 WriteOutcome::Written(ClaimGranted {
                     apply,
                     already_held: false,
-                }) => return self.trigger(apply, reply_to).await,
+                }) => {
+                    return self
+                        .trigger(apply, reply_to, CallMark::WrittenWithClaim)
+                        .await
+                }
                 WriteOutcome::Written(ClaimGranted { apply, .. }) => {
                     return self.resume(apply, reply_to).await
                 }

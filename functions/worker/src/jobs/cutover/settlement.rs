@@ -2,7 +2,7 @@
 
 use super::{ReplyTo, Run};
 use crate::errors;
-use crate::outcome::{Attempt, JobError};
+use crate::outcome::JobError;
 use chrono::Utc;
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{Apply, AuditEvent, CommentKind, CommentRecord};
@@ -12,20 +12,7 @@ use schemabot_domain::{CommentId, State};
 impl Run<'_> {
     /// Tern accepted: post Cutover Triggered and move the apply to `cutting_over` with the
     /// comment tracked as the apply's cutover comment, in one conditional transaction.
-    pub(super) async fn finish(
-        &self,
-        apply: Apply,
-        reply_to: &ReplyTo,
-        maybe_posted: bool,
-    ) -> Result<(), JobError> {
-        let attempt = if maybe_posted {
-            Attempt {
-                receive_count: self.attempt.receive_count.max(2),
-                ..self.attempt
-            }
-        } else {
-            self.attempt
-        };
+    pub(super) async fn finish(&self, apply: Apply, reply_to: &ReplyTo) -> Result<(), JobError> {
         let event = AuditEvent {
             to_state: Some(State::CuttingOver),
             ..self.event(&apply, "cutover_triggered", "accepted", None)
@@ -35,7 +22,7 @@ impl Run<'_> {
             // operator's confirmation never waits on GitHub; the comment follows (a failed post
             // is retried, and the retry finds the state written and only posts).
             self.record_cutting_over(&apply, None, &event).await?;
-            let comment = self.announce(&apply, reply_to, attempt).await?;
+            let comment = self.announce(&apply, reply_to).await?;
             let record = cutover_comment_record(&apply, comment);
             self.worker
                 .store
@@ -45,7 +32,7 @@ impl Run<'_> {
             return Ok(());
         }
         // PR comments: the comment and the state change are one transaction (one request).
-        let comment = self.announce(&apply, reply_to, attempt).await?;
+        let comment = self.announce(&apply, reply_to).await?;
         let record = cutover_comment_record(&apply, comment);
         self.record_cutting_over(&apply, Some(&record), &event)
             .await

@@ -1,5 +1,6 @@
 //! Schema directories a PR changes: `schemabot.yaml` parsing and the `.sql` files at a commit.
 
+use crate::config::PlanLimits;
 use crate::errors;
 use crate::outcome::JobError;
 use schemabot_domain::{Database, PrNumber, Repository};
@@ -64,14 +65,45 @@ pub(crate) struct SchemaDir {
     pub(crate) files: HashMap<String, String>,
 }
 
-/// The schema directories touched by the PR (optionally only `database`'s), keyed by path.
+/// What a PR holds for a plan.
+#[derive(Debug)]
+pub(crate) enum Discovery {
+    /// The schema directories touched by the PR, keyed by path.
+    Found(BTreeMap<String, SchemaDir>),
+    /// More than the limits allow: nothing is read further.
+    TooLarge(TooLarge),
+}
+
+/// How far past the limits a PR is (counted up to where discovery stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooLarge {
+    pub(crate) dirs: usize,
+    pub(crate) files: usize,
+    pub(crate) limits: PlanLimits,
+}
+
+impl TooLarge {
+    /// The reply's view.
+    pub(crate) fn view(self) -> schemabot_render::PlanTooLarge {
+        schemabot_render::PlanTooLarge {
+            dirs: self.dirs,
+            files: self.files,
+            max_dirs: self.limits.max_dirs,
+            max_files: self.limits.max_files,
+        }
+    }
+}
+
+/// The schema directories touched by the PR (optionally only `database`'s), keyed by path,
+/// within `limits`.
 pub(crate) async fn schema_dirs(
     github: &InstallationClient,
     repository: &Repository,
     pr: PrNumber,
     database: Option<&Database>,
     head_sha: &str,
-) -> Result<BTreeMap<String, SchemaDir>, JobError> {
+    limits: PlanLimits,
+) -> Result<Discovery, JobError> {
     let files = github
         .list_pull_request_files(repository, pr)
         .await
@@ -93,7 +125,16 @@ pub(crate) async fn schema_dirs(
             candidates.insert(dir.to_string());
         }
     }
+    // With a database named, only its directories count (known after reading each config).
+    if database.is_none() && candidates.len() > limits.max_dirs {
+        return Ok(Discovery::TooLarge(TooLarge {
+            dirs: candidates.len(),
+            files: 0,
+            limits,
+        }));
+    }
     let mut dirs = BTreeMap::new();
+    let mut files_read = 0;
     for dir in candidates {
         let Some(text) = github
             .get_file_contents(repository, &join(&dir, SCHEMA_CONFIG_FILE), head_sha)
@@ -123,6 +164,14 @@ pub(crate) async fn schema_dirs(
                 .collect(),
             None => changed_sql.get(&dir).cloned().unwrap_or_default(),
         };
+        files_read += names.len();
+        if files_read > limits.max_files || dirs.len() >= limits.max_dirs {
+            return Ok(Discovery::TooLarge(TooLarge {
+                dirs: dirs.len() + 1,
+                files: files_read,
+                limits,
+            }));
+        }
         let mut contents = HashMap::new();
         for name in &names {
             if let Some(text) = github
@@ -141,7 +190,7 @@ pub(crate) async fn schema_dirs(
             },
         );
     }
-    Ok(dirs)
+    Ok(Discovery::Found(dirs))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use super::support::{apply_key, check_same_apply, no_predecessor};
 use crate::codec::{self, attr};
 use crate::condition::{Condition, Expression, UpdateSpec};
 use crate::error::StoreError;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::{Apply, AuditEvent, CommentKind, CommentRecord, CutoverClaim};
 use schemabot_domain::state::transition::predecessors;
@@ -101,6 +102,63 @@ impl Store {
         }
     }
 
+    /// Marks that this command (holding the claim) is about to call Tern's Cutover, unless
+    /// another attempt of it began a call after `stale_before` (still in flight). Written
+    /// before the call, so a lost answer leaves a trace. One conditional request.
+    pub async fn begin_cutover_call(
+        &self,
+        apply_id: &ApplyId,
+        command_id: &str,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<WriteOutcome<(), Apply>, StoreError> {
+        let mut spec = UpdateSpec::default();
+        let ours = claim_held_by(&mut spec.expr, command_id);
+        let claim = spec.expr.name(attr::CLAIM);
+        let called = spec.expr.name(attr::CLAIM_TERN_CALLED_AT);
+        let open = spec.expr.name(attr::CLAIM_TERN_CALL_OPEN);
+        let at = spec.expr.value(codec::time(now));
+        let stale = spec.expr.value(codec::time(stale_before));
+        let yes = spec.expr.value(AttributeValue::Bool(true));
+        spec.require(ours)
+            .require(format!(
+                "attribute_not_exists({claim}.{open}) OR {claim}.{open} <> {yes} OR {claim}.{called} < {stale}"
+            ))
+            .set_clause(format!("{claim}.{called} = {at}"))
+            .set_clause(format!("{claim}.{open} = {yes}"))
+            .increment_version();
+        match self.update_item(apply_key(apply_id), &spec).await? {
+            Ok(()) => Ok(WriteOutcome::Written(())),
+            Err(current) => Ok(WriteOutcome::ConditionFailed {
+                current: decode_current(current.as_ref(), codec::decode_apply)?,
+            }),
+        }
+    }
+
+    /// The attempt that began a Cutover call saw it fail: the call is no longer in flight (its
+    /// outcome stays unknown, and `tern_called_at` keeps saying a call was made). Best effort:
+    /// without it the mark turns stale on its own.
+    pub async fn end_cutover_call(
+        &self,
+        apply_id: &ApplyId,
+        command_id: &str,
+    ) -> Result<WriteOutcome<(), Apply>, StoreError> {
+        let mut spec = UpdateSpec::default();
+        let ours = claim_held_by(&mut spec.expr, command_id);
+        let claim = spec.expr.name(attr::CLAIM);
+        let open = spec.expr.name(attr::CLAIM_TERN_CALL_OPEN);
+        let no = spec.expr.value(AttributeValue::Bool(false));
+        spec.require(ours)
+            .set_clause(format!("{claim}.{open} = {no}"))
+            .increment_version();
+        match self.update_item(apply_key(apply_id), &spec).await? {
+            Ok(()) => Ok(WriteOutcome::Written(())),
+            Err(current) => Ok(WriteOutcome::ConditionFailed {
+                current: decode_current(current.as_ref(), codec::decode_apply)?,
+            }),
+        }
+    }
+
     /// Tern accepted the cutover: the apply moves from `waiting_for_cutover`/`recovering` to
     /// `cutting_over` (only while this command holds the claim), records who triggered it and
     /// when, starts tracking the Cutover Triggered comment and appends the audit event — one
@@ -134,6 +192,11 @@ impl Store {
             .expr
             .state_in(&from)
             .ok_or_else(|| no_predecessor(State::CuttingOver))?;
+        // The call is over and answered: a concurrent attempt need not wait for it.
+        let claim = spec.expr.name(attr::CLAIM);
+        let open = spec.expr.name(attr::CLAIM_TERN_CALL_OPEN);
+        let closed = spec.expr.value(AttributeValue::Bool(false));
+        spec.set_clause(format!("{claim}.{open} = {closed}"));
         spec.require(ours)
             .require(states)
             .set(attr::STATE, codec::state(State::CuttingOver))

@@ -19,6 +19,24 @@ fn owned_by(expr: &mut Expression, owner: &LockOwner) -> String {
     format!("{repo} AND {pr}")
 }
 
+/// Puts a `confirming`/`applying` lock on the sweep's list, due at `settle_after`.
+pub(super) fn set_lease(spec: &mut UpdateSpec, key: &LockKey, settle_after: DateTime<Utc>) {
+    spec.set(attr::ACTIVE_PK, codec::s(super::settle::SETTLE_PARTITION))
+        .set(
+            attr::ACTIVE_SK,
+            codec::s(super::settle::settle_sk(settle_after, key)),
+        )
+        .set(attr::SETTLE_AFTER, codec::time(settle_after));
+}
+
+/// Takes a lock off the sweep's list (back to `planned`, or its apply is tracked).
+pub(super) fn clear_lease(spec: &mut UpdateSpec) {
+    spec.remove(attr::ACTIVE_PK)
+        .remove(attr::ACTIVE_SK)
+        .remove(attr::SETTLE_AFTER)
+        .remove(attr::APPLY_CALLED_AT);
+}
+
 /// What releasing a lock did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Released {
@@ -82,6 +100,9 @@ impl Store {
     /// head commit (of concurrent confirms exactly one wins), or with `resume` from
     /// `confirming` (a retried or crashed confirm; the caller asks Tern before applying
     /// again). On refusal, the lock that stands.
+    ///
+    /// The lock gets a lease: after `settle_after` the progress sweep settles it from evidence
+    /// should the confirm never finish ([`Store::locks_to_settle`]).
     pub async fn begin_confirm(
         &self,
         key: &LockKey,
@@ -89,6 +110,7 @@ impl Store {
         head_sha: &str,
         command_id: &str,
         resume: bool,
+        settle_after: DateTime<Utc>,
     ) -> Result<WriteOutcome<(), Lock>, StoreError> {
         let mut spec = UpdateSpec::default();
         let ours = owned_by(&mut spec.expr, owner);
@@ -103,15 +125,20 @@ impl Store {
             .require(from)
             .set(attr::LOCK_STAGE, codec::s("confirming"))
             .set(attr::LOCK_COMMAND_ID, codec::s(command_id));
+        set_lease(&mut spec, key, settle_after);
         self.lock_update(key, &spec).await
     }
 
     /// Records that Tern accepted `apply_id` for the confirm `command_id`. Idempotent.
+    ///
+    /// Until its apply is registered ([`Store::lock_settled`]) the lock keeps a lease, renewed
+    /// to `settle_after`.
     pub async fn mark_lock_applying(
         &self,
         key: &LockKey,
         command_id: &str,
         apply_id: &ApplyId,
+        settle_after: DateTime<Utc>,
     ) -> Result<WriteOutcome<(), Lock>, StoreError> {
         let mut spec = UpdateSpec::default();
         let by = spec
@@ -127,6 +154,7 @@ impl Store {
         ))
         .set(attr::LOCK_STAGE, codec::s("applying"))
         .set(attr::APPLY_ID, codec::s(apply_id.as_str()));
+        set_lease(&mut spec, key, settle_after);
         self.lock_update(key, &spec).await
     }
 
@@ -145,6 +173,7 @@ impl Store {
         spec.require(format!("{by} AND {confirming}"))
             .set(attr::LOCK_STAGE, codec::s("planned"))
             .remove(attr::LOCK_COMMAND_ID);
+        clear_lease(&mut spec);
         self.lock_update(key, &spec).await
     }
 

@@ -14,6 +14,9 @@
 //! When in doubt the lexer hides text: hiding a real command only costs the author a retry, while
 //! running a quoted one could trigger a cutover nobody asked for. Hidden spans also end a word.
 //!
+//! Each visible text says whether it begins a line of the comment (nothing at all, hidden or
+//! not, before it on its line), so the parser can insist that a command starts a line.
+//!
 //! Everything is one forward pass over the bytes, eight at a time where it only looks for a few
 //! delimiters (plus a look-ahead for code-span closers, memoised per paragraph), with no allocation
 //! except for pathological backtick runs. Splitting the text into words is left to the parser,
@@ -33,8 +36,12 @@ use line::{skip_fenced_block, LineKind, LineShape, CODE_INDENT};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Token<'a> {
     /// Visible text within one line, between hidden spans (a word never continues across one).
-    /// Never contains a line break; may contain spaces.
-    Text(&'a str),
+    /// Never contains a line break; may contain spaces (the line's indentation included).
+    Text {
+        text: &'a str,
+        /// The text begins its line: no other byte of the comment precedes it on that line.
+        starts_line: bool,
+    },
     /// The end of a visible line: a command's arguments stop here.
     LineEnd,
 }
@@ -136,7 +143,7 @@ impl<'a> Lexer<'a> {
         }
         self.pos = end;
         match self.text.get(start..end) {
-            Some(text) if !text.is_empty() => LineStep::Text(text),
+            Some(text) if !text.is_empty() => self.visible(text, start),
             _ => LineStep::LineDone,
         }
     }
@@ -157,9 +164,15 @@ impl<'a> Lexer<'a> {
         }
         self.pos = resume;
         match self.text.get(start..hidden_start) {
-            Some(text) if !text.is_empty() => LineStep::Text(text),
+            Some(text) if !text.is_empty() => self.visible(text, start),
             _ => LineStep::Skipped,
         }
+    }
+
+    /// `text`, which starts at byte `start` of the comment.
+    fn visible(&self, text: &'a str, start: usize) -> LineStep<'a> {
+        let starts_line = start == 0 || self.text.as_bytes().get(start - 1) == Some(&b'\n');
+        LineStep::Text { text, starts_line }
     }
 
     fn finish_line(&mut self, end: usize) {
@@ -182,7 +195,9 @@ impl<'a> Iterator for Lexer<'a> {
                 None if self.pos >= self.text.len() => return None,
                 None => self.enter_line(),
                 Some(end) => match self.step_in_line(end) {
-                    LineStep::Text(text) => return Some(Token::Text(text)),
+                    LineStep::Text { text, starts_line } => {
+                        return Some(Token::Text { text, starts_line })
+                    }
                     LineStep::Skipped => {}
                     LineStep::LineDone => {
                         self.finish_line(end);
@@ -195,7 +210,10 @@ impl<'a> Iterator for Lexer<'a> {
 }
 
 enum LineStep<'a> {
-    Text(&'a str),
+    Text {
+        text: &'a str,
+        starts_line: bool,
+    },
     /// A hidden span was skipped with no visible text before it; keep going.
     Skipped,
     LineDone,
@@ -210,7 +228,7 @@ mod tests {
         let mut lines = vec![Vec::new()];
         for token in Lexer::new(text) {
             match token {
-                Token::Text(text) => {
+                Token::Text { text, .. } => {
                     assert!(!text.contains('\n'), "{text:?}");
                     lines.last_mut().unwrap().extend(text.split_whitespace());
                 }
@@ -232,6 +250,27 @@ mod tests {
             vec![vec!["hello", "world"], vec!["next", "line"]]
         );
         assert_eq!(words("a\u{a0}b c"), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn marks_the_text_that_begins_a_line() {
+        let texts: Vec<(&str, bool)> = Lexer::new("a\n  b `c` d\n<!-- x --> e\n`f\ng` h\r\ni")
+            .filter_map(|token| match token {
+                Token::Text { text, starts_line } => Some((text, starts_line)),
+                Token::LineEnd => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                ("a", true),
+                ("  b ", true),
+                (" d", false),
+                (" e", false),
+                (" h\r", false),
+                ("i", true)
+            ]
+        );
     }
 
     #[test]

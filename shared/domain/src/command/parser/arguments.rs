@@ -1,7 +1,7 @@
 //! Reading one command's arguments as written, then validating them into a [`Command`].
 
 use super::super::{ApplyFlags, Command, CommandName, ParseError};
-use super::grammar::{Flag, Grammar, Need};
+use super::grammar::{Flag, Grammar, Need, OtherWords};
 use crate::ids::{ApplyId, Database, Environment};
 
 /// User text echoed back inside an error is cut to this many characters.
@@ -35,6 +35,8 @@ pub(super) struct Arguments<'a> {
     flags: ApplyFlags,
     /// The first flag this command does not take, as written.
     unsupported_flag: Option<&'a str>,
+    /// The first word that is none of the above, when the command refuses such words.
+    unexpected_word: Option<&'a str>,
     /// A value flag was just read without `=value`: the next word is its value.
     awaiting_value: Option<ValueSlot>,
 }
@@ -48,6 +50,7 @@ impl<'a> Arguments<'a> {
             database: Value::Absent,
             flags: ApplyFlags::default(),
             unsupported_flag: None,
+            unexpected_word: None,
             awaiting_value: None,
         }
     }
@@ -70,10 +73,16 @@ impl<'a> Arguments<'a> {
         }
         if is_flag {
             self.take_flag(word);
-        } else if self.apply_id.is_none() && has_apply_id_prefix(word) {
+        } else if self.grammar.apply_id != Need::No
+            && self.apply_id.is_none()
+            && has_apply_id_prefix(word)
+        {
             self.apply_id = Some(word);
+        } else if self.grammar.other_words == OtherWords::Refused {
+            // A second apply id counts too: which apply was meant is not for us to guess.
+            self.unexpected_word.get_or_insert(word);
         }
-        // Any other word is prose ("please", "now") and is ignored.
+        // Otherwise the word is prose around a read-only command ("please") and is ignored.
     }
 
     fn take_flag(&mut self, word: &'a str) {
@@ -145,8 +154,8 @@ impl<'a> Arguments<'a> {
         }
     }
 
-    /// Validates in a fixed order — apply id, environment, database, flags — and builds the
-    /// command. The apply id comes first (`cutover -e x` → missing apply id).
+    /// Validates in a fixed order — apply id, environment, database, flags, other words — and
+    /// builds the command. The apply id comes first (`cutover -e x` → missing apply id).
     pub(super) fn into_command(mut self, command: CommandName) -> Result<Command, ParseError> {
         if let Some(slot) = self.awaiting_value.take() {
             self.store(slot, Value::Missing);
@@ -197,6 +206,12 @@ impl<'a> Arguments<'a> {
             return Err(ParseError::UnsupportedFlag {
                 command,
                 flag: capped(flag),
+            });
+        }
+        if let Some(word) = self.unexpected_word {
+            return Err(ParseError::UnexpectedWord {
+                command,
+                word: capped(word),
             });
         }
         build(command, apply_id, environment, database, self.flags)

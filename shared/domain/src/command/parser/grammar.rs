@@ -1,4 +1,5 @@
-//! What each command accepts: its apply-id need, whether `-e` is required, and its flags.
+//! What each command accepts: its apply-id need, whether `-e` is required, its flags, and whether
+//! other words may follow.
 
 use super::super::CommandName;
 
@@ -48,11 +49,22 @@ impl Flag {
     }
 }
 
+/// What happens to a word that is neither a flag, a flag's value nor the apply id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OtherWords {
+    /// Prose around a read-only command (`schemabot plan -e staging please`).
+    Ignored,
+    /// A command that changes something runs only exactly as written: a stray word may be a
+    /// typo of a flag or a second target, so the whole command is refused.
+    Refused,
+}
+
 /// What one command accepts (the usage lines in [`CommandName::usage`]).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Grammar {
     pub(super) apply_id: Need,
     pub(super) environment_required: bool,
+    pub(super) other_words: OtherWords,
     flags: &'static [Flag],
 }
 
@@ -84,9 +96,15 @@ impl Grammar {
             CommandName::Rollback => (Need::Required, true, &[Environment, DeferCutover]),
             CommandName::RollbackConfirm => (Need::No, true, &[Environment]),
         };
+        // Help and plan change nothing; every other command acts on a database or an apply.
+        let other_words = match command {
+            CommandName::Help | CommandName::Plan => OtherWords::Ignored,
+            _ => OtherWords::Refused,
+        };
         Grammar {
             apply_id,
             environment_required,
+            other_words,
             flags,
         }
     }
@@ -110,6 +128,18 @@ mod tests {
             assert_eq!(
                 grammar.accepts(Flag::AutoConfirm),
                 command == CommandName::Apply,
+                "{command}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_read_only_commands_ignore_other_words() {
+        for command in CommandName::ALL {
+            let read_only = matches!(command, CommandName::Help | CommandName::Plan);
+            assert_eq!(
+                Grammar::of(command).other_words == OtherWords::Ignored,
+                read_only,
                 "{command}"
             );
         }

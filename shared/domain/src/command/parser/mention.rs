@@ -1,8 +1,17 @@
-//! Finding `schemabot` mentions in the visible text and walking its words.
+//! Finding the `schemabot` mentions that begin a line of the visible text, and walking the words
+//! that follow one.
+//!
+//! Only a mention at the start of a line addresses the bot: a command is something written on
+//! purpose, while a mention inside a sentence ("do not run schemabot apply-confirm yet") is prose
+//! about a command, and running it would do what the author said not to do.
 
 use super::super::lexer::{find_any, Lexer, Token};
 
 pub(super) const MENTION: &[u8; 9] = b"schemabot";
+
+/// Most spaces allowed before a mention at the start of a line: with four, the line is indented
+/// code, or (continuing a paragraph) a line that only looks like the start of a command.
+const MAX_INDENT: usize = 3;
 
 /// A position in the visible text: the current [`Token::Text`] and an offset into it.
 pub(super) struct Cursor<'a> {
@@ -20,18 +29,21 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Moves just past the next mention and returns the text glued to it (up to the next space),
-    /// e.g. `""`, `":"` or `"'s"`. Line ends are crossed.
+    /// Moves just past the next mention that begins a line and returns the text glued to it (up
+    /// to the next space), e.g. `""`, `":"` or `"'s"`. The rest of the current line is skipped:
+    /// no mention after its start can begin it.
     pub(super) fn next_mention(&mut self) -> Option<&'a str> {
         loop {
-            if let Some(start) = find_mention(self.text.as_bytes(), self.offset) {
-                let end = start + MENTION.len();
-                self.offset = end;
-                return self.text.get(end..word_end(self.text, end));
-            }
-            match self.lexer.next()? {
-                Token::Text(text) => self.enter(text),
-                Token::LineEnd => self.enter(""),
+            if let Token::Text {
+                text,
+                starts_line: true,
+            } = self.lexer.next()?
+            {
+                if let Some(end) = line_start_mention(text) {
+                    self.text = text;
+                    self.offset = end;
+                    return text.get(end..word_end(text, end));
+                }
             }
         }
     }
@@ -45,7 +57,7 @@ impl<'a> Cursor<'a> {
                 return self.text.get(start..self.offset);
             }
             match self.lexer.next() {
-                Some(Token::Text(text)) => self.enter(text),
+                Some(Token::Text { text, .. }) => self.enter(text),
                 Some(Token::LineEnd) | None => {
                     self.enter("");
                     return None;
@@ -62,22 +74,20 @@ impl<'a> Cursor<'a> {
     pub(super) fn skip(&mut self, length: usize) {
         self.offset = (self.offset + length).min(self.text.len());
     }
-
-    /// Steps back over `word`, just returned by [`Cursor::next_word_on_line`].
-    pub(super) fn unread(&mut self, word: &str) {
-        self.offset = self.offset.saturating_sub(word.len());
-    }
 }
 
-/// Start of the first mention of the bot in `text` at or after `from`, on word boundaries.
-fn find_mention(text: &[u8], mut from: usize) -> Option<usize> {
-    loop {
-        let start = find_mention_text(text, from)?;
-        if is_mention_boundary(text, start, start + MENTION.len()) {
-            return Some(start);
-        }
-        from = start + 1;
+/// End of the mention that begins `line`, if one does: at most [`MAX_INDENT`] spaces, then
+/// `schemabot` (or `@schemabot`, `/schemabot`, any case) standing as a word of its own.
+fn line_start_mention(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let indent = bytes.iter().take_while(|&&b| b == b' ').count();
+    if indent > MAX_INDENT {
+        return None;
     }
+    let start = indent + usize::from(matches!(bytes.get(indent), Some(b'@' | b'/')));
+    let end = start + MENTION.len();
+    let candidate = bytes.get(start..end)?;
+    (candidate.eq_ignore_ascii_case(MENTION) && ends_a_word(bytes, end)).then_some(end)
 }
 
 /// Start of the first `schemabot` (ASCII case-insensitive) at or after `from`, boundaries unchecked.
@@ -101,23 +111,15 @@ pub(super) fn find_mention_text(text: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// Whether `bytes[start..end]` stands as a word of its own: not part of a longer word
-/// (`schemabot-config`), a path or URL (`block/schemabot/pull`), a file name (`schemabot.yaml`)
-/// or an address. A leading `@` or `/` (`@schemabot`, `/schemabot`) is part of the mention.
-fn is_mention_boundary(bytes: &[u8], start: usize, end: usize) -> bool {
-    let before_ok = match start.checked_sub(1).map(|i| bytes[i]) {
-        None => true,
-        Some(b) if is_word_byte(b) => false,
-        Some(b'@' | b'/' | b'.') => start < 2 || !is_word_byte(bytes[start - 2]),
-        Some(_) => true,
-    };
-    let after_ok = match bytes.get(end) {
+/// Whether a mention ending at `end` is a word of its own rather than the start of a longer word
+/// (`schemabot-config`), a file name (`schemabot.yaml`), a path (`schemabot/pull`) or an address.
+fn ends_a_word(bytes: &[u8], end: usize) -> bool {
+    match bytes.get(end) {
         None => true,
         Some(&b) if is_word_byte(b) => false,
         Some(b'@' | b'/' | b'.') => !bytes.get(end + 1).is_some_and(|&b| is_word_byte(b)),
         Some(_) => true,
-    };
-    before_ok && after_ok
+    }
 }
 
 /// Characters that continue a word (`-` included, so `cutover-now` is one word).
@@ -144,33 +146,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mention_boundaries() {
-        let mention = |text: &str| {
-            let start = find_mention_text(text.as_bytes(), 0).unwrap();
-            is_mention_boundary(text.as_bytes(), start, start + MENTION.len())
-        };
-        for yes in [
-            "schemabot",
-            "@SchemaBot",
-            "/schemabot",
-            "(schemabot)",
-            "schemabot:",
-            "é schemabot.",
-            "@schemabot/",
+    fn a_mention_begins_a_line_after_at_most_three_spaces() {
+        for (line, end) in [
+            ("schemabot", 9),
+            ("SchemaBot cutover", 9),
+            ("   schemabot", 12),
+            ("@schemabot: help", 10),
+            ("/schemabot", 10),
+            (" @SCHEMABOT,", 11),
+            ("schemabot.", 9),
+            ("schemabot's", 9),
+            ("schemabot@", 9),
         ] {
-            assert!(mention(yes), "{yes}");
+            assert_eq!(line_start_mention(line), Some(end), "{line:?}");
         }
-        for no in [
+        for line in [
+            "    schemabot",
+            "\tschemabot",
+            "please schemabot",
+            "- schemabot",
+            "> schemabot",
+            "# schemabot",
+            "(schemabot",
+            "@@schemabot",
+            "\u{a0}schemabot",
             "schemabot-config",
-            "my_schemabot",
+            "schemabot_x",
             "schemabots",
-            "block/schemabot",
             "schemabot.yaml",
             "schemabot/pull",
-            "bot@schemabot",
-            "x.schemabot",
+            "schemabot@example",
+            "schemabo",
+            "",
         ] {
-            assert!(!mention(no), "{no}");
+            assert_eq!(line_start_mention(line), None, "{line:?}");
         }
     }
 

@@ -1,9 +1,10 @@
 //! Turns a comment body into a [`ParseOutcome`].
 //!
-//! Walks the visible text (see [`super::lexer`]) from mention to mention, takes the first
-//! `schemabot` mention that is followed on its line by a command word, and reads that command's
-//! arguments from the rest of the line. Only syntax is checked here; whether an environment is
-//! configured, or an apply exists, is decided by the caller.
+//! Walks the visible text (see [`super::lexer`]) from one line-start `schemabot` mention to the
+//! next (see [`mention`]), takes the first that is followed on its line by a command word, and
+//! reads that command's arguments from the rest of the line. Mentions inside a sentence are prose
+//! and never answered. Only syntax is checked here; whether an environment is configured, or an
+//! apply exists, is decided by the caller.
 
 mod arguments;
 mod grammar;
@@ -20,25 +21,20 @@ pub fn parse(body: &str) -> ParseOutcome {
         return ParseOutcome::NotAddressed;
     }
     let mut cursor = Cursor::new(body);
-    // The word after the first mention that named no command (`Some(None)`: nothing followed).
+    // The word after the first line-start mention that named no command (`Some(None)`: nothing
+    // followed it on its line).
     let mut first_unanswered: Option<Option<&str>> = None;
     while let Some(glued) = cursor.next_mention() {
-        // `schemabot:` and `schemabot,` still address the bot; `schemabot's` does not.
+        // `schemabot:` and `schemabot,` still address the bot; `schemabot's` is prose.
         if !matches!(glued, "" | ":" | ",") {
-            first_unanswered.get_or_insert(None);
             continue;
         }
         cursor.skip(glued.len());
-        let Some(word) = cursor.next_word_on_line() else {
-            first_unanswered.get_or_insert(None);
-            continue;
-        };
-        if let Some(command) = command_from_word(word) {
+        let word = cursor.next_word_on_line();
+        if let Some(command) = word.and_then(command_from_word) {
             return read_command(command, &mut cursor);
         }
-        first_unanswered.get_or_insert(Some(word));
-        // The word may itself be a mention (`schemabot @schemabot cutover …`).
-        cursor.unread(word);
+        first_unanswered.get_or_insert(word);
     }
     match first_unanswered {
         Some(word) => ParseOutcome::error(ParseError::UnknownCommand {

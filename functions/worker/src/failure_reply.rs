@@ -1,0 +1,89 @@
+//! The one answer to a job that failed for good: posted on the PR the command came from, audited
+//! in the log and counted, then the message is removed (retrying cannot help, and a FIFO group
+//! must not wait behind it). Jobs without a PR comment (polls, automatic plans) are only logged.
+
+use crate::outcome::{Attempt, JobError};
+use crate::post::{hidden_marker, post_once};
+use crate::{errors, Worker};
+use schemabot_domain::job::{CommandSource, CommentOrigin, Job, PlanTrigger, UnlockTrigger};
+use schemabot_render::{render_command_failed, FailureCause};
+
+/// Answers a permanently failed `job`. A failure to post is returned (the job is retried, and
+/// the answer is still posted once).
+pub(crate) async fn answer(worker: &Worker, job: &Job, attempt: Attempt) -> Result<(), JobError> {
+    tracing::error!(
+        target: "audit",
+        job = %job.id(),
+        kind = job.kind(),
+        receive_count = attempt.receive_count,
+        "job failed permanently; answered and removed"
+    );
+    schemabot_aws::emf::count("PermanentFailures", &[("Job", job.kind())]);
+    let Some(target) = reply_target(job) else {
+        return Ok(());
+    };
+    let marker_id = format!("{}:failed", job.id());
+    let body = render_command_failed(
+        FailureCause::Internal,
+        Some(target.delivery.as_str()),
+        &marker_id,
+    )
+    .map_err(errors::render)?;
+    let github = worker.github.installation(target.origin_installation);
+    post_once(
+        &github,
+        &target.repository,
+        target.pr,
+        &hidden_marker(&marker_id),
+        &body,
+        &worker.store,
+    )
+    .await
+    .map(drop)
+}
+
+struct ReplyTarget {
+    origin_installation: schemabot_domain::InstallationId,
+    repository: schemabot_domain::Repository,
+    pr: schemabot_domain::PrNumber,
+    delivery: String,
+}
+
+impl From<&CommentOrigin> for ReplyTarget {
+    fn from(origin: &CommentOrigin) -> Self {
+        ReplyTarget {
+            origin_installation: origin.installation_id,
+            repository: origin.repository.clone(),
+            pr: origin.pr,
+            delivery: origin.delivery_id.to_string(),
+        }
+    }
+}
+
+/// Where a job's answer goes: the PR of the comment that asked. Automatic work (polls, plans on
+/// push, a closed PR) was not asked for by anyone.
+fn reply_target(job: &Job) -> Option<ReplyTarget> {
+    match job {
+        Job::Cutover(j) => match &j.source {
+            CommandSource::PrComment(origin) => Some(origin.into()),
+            CommandSource::Cli { .. } => None,
+        },
+        Job::Reply(j) => Some((&j.origin).into()),
+        Job::Apply(j) => Some((&j.origin).into()),
+        Job::ApplyConfirm(j) => Some((&j.origin).into()),
+        Job::Unlock(j) => match &j.trigger {
+            UnlockTrigger::Command { origin, .. } => Some(origin.into()),
+            UnlockTrigger::PullRequestClosed { .. } => None,
+        },
+        Job::Plan(j) => match &j.trigger {
+            PlanTrigger::Comment { .. } => Some(ReplyTarget {
+                origin_installation: j.installation_id,
+                repository: j.repository.clone(),
+                pr: j.pr,
+                delivery: j.delivery_id.to_string(),
+            }),
+            PlanTrigger::PullRequest { .. } => None,
+        },
+        Job::Poll(_) | Job::RegisterApply(_) => None,
+    }
+}

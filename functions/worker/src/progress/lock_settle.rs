@@ -1,0 +1,258 @@
+//! Settling `confirming`/`applying` locks whose confirm stopped (the worker died, or every
+//! attempt ran out) once their lease ends, from evidence:
+//!
+//! * a confirm that never began its Tern call started nothing: the lock is released and the PR
+//!   told;
+//! * one that did may have started the apply: Tern's Apply with the same idempotency key
+//!   returns that apply (or, if the call never landed, starts the change the PR confirmed —
+//!   once). The apply is registered (progress comment, poll chain) and the lock follows it;
+//!   a refusal puts the lock back to `planned` and tells the PR;
+//! * an `applying` lock whose apply was never registered is registered from Tern's report; one
+//!   whose apply is tracked just leaves the list.
+
+use crate::apply_start::{apply_spec, register};
+use crate::errors;
+use crate::jobs::lock_common::apply_text;
+use crate::outcome::JobError;
+use crate::post::{hidden_marker, post_once};
+use crate::Worker;
+use chrono::Utc;
+use schemabot_aws::store::LockToSettle;
+use schemabot_aws::WriteOutcome;
+use schemabot_domain::lock::{Lock, LockEvent, LockStage};
+use schemabot_domain::ApplyId;
+use schemabot_render::{command_text, render_lock_reply, LockCommand, LockReply};
+use schemabot_tern::ApplyOutcome;
+use serde::Serialize;
+
+/// What one settling round did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct LockSettleReport {
+    /// Locks whose lease had ended.
+    pub due: usize,
+    /// Released: their confirm never called Tern.
+    pub released: usize,
+    /// Applies adopted (registered) for their lock.
+    pub adopted: usize,
+    /// Back to `planned`: Tern refused the confirmed plan.
+    pub refused: usize,
+    /// Their apply was tracked already.
+    pub tracked: usize,
+    /// Left for the next round (Tern unreachable, a write lost to a concurrent change).
+    pub errors: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    Released,
+    Adopted,
+    Refused,
+    Tracked,
+    /// Changed by someone else meanwhile: nothing to do.
+    Moved,
+}
+
+pub async fn run(worker: &Worker) -> LockSettleReport {
+    let mut report = LockSettleReport::default();
+    let due = match worker.store.locks_to_settle(Utc::now()).await {
+        Ok(due) => due,
+        Err(error) => {
+            tracing::warn!(%error, "could not list the locks to settle");
+            report.errors += 1;
+            return report;
+        }
+    };
+    report.due = due.len();
+    for candidate in due {
+        let key = candidate.lock.key.clone();
+        match Box::pin(settle_one(worker, candidate)).await {
+            Ok(Settled::Released) => report.released += 1,
+            Ok(Settled::Adopted) => report.adopted += 1,
+            Ok(Settled::Refused) => report.refused += 1,
+            Ok(Settled::Tracked) => report.tracked += 1,
+            Ok(Settled::Moved) => {}
+            Err(error) => {
+                tracing::warn!(%error, lock = %key, "could not settle the lock; next sweep");
+                report.errors += 1;
+            }
+        }
+    }
+    if report.due > 0 {
+        tracing::info!(?report, "locks with an ended lease settled");
+    }
+    report
+}
+
+async fn settle_one(worker: &Worker, candidate: LockToSettle) -> Result<Settled, JobError> {
+    let lock = &candidate.lock;
+    match &lock.stage {
+        LockStage::Planned => Ok(Settled::Moved),
+        LockStage::Confirming { command_id } if candidate.apply_called_at.is_none() => {
+            release_unstarted(worker, lock, command_id).await
+        }
+        LockStage::Confirming { command_id } => adopt_confirm(worker, lock, command_id).await,
+        LockStage::Applying { apply_id, .. } => {
+            if worker
+                .store
+                .get_apply(apply_id)
+                .await
+                .map_err(errors::store)?
+                .is_some()
+            {
+                worker
+                    .store
+                    .lock_settled(&lock.key, apply_id)
+                    .await
+                    .map_err(errors::store)?;
+                return Ok(Settled::Tracked);
+            }
+            register(worker, lock, apply_id, apply_id.as_str(), None).await?;
+            audit(worker, lock, "lock_settled", "adopted", Some(apply_id)).await;
+            Ok(Settled::Adopted)
+        }
+    }
+}
+
+/// The confirm stopped before calling Tern: nothing was started.
+async fn release_unstarted(
+    worker: &Worker,
+    lock: &Lock,
+    command_id: &str,
+) -> Result<Settled, JobError> {
+    match worker
+        .store
+        .release_unstarted_confirm(&lock.key, command_id, Utc::now())
+        .await
+        .map_err(errors::store)?
+    {
+        WriteOutcome::Written(()) => {}
+        WriteOutcome::ConditionFailed { .. } => return Ok(Settled::Moved),
+    }
+    audit(worker, lock, "lock_released", "confirm_never_started", None).await;
+    tell(
+        worker,
+        lock,
+        command_id,
+        "The `apply-confirm` stopped before it reached Tern, so nothing was started and the lock was released.",
+        false,
+    )
+    .await?;
+    Ok(Settled::Released)
+}
+
+/// The confirm called Tern and stopped: Tern answers by the idempotency key.
+async fn adopt_confirm(
+    worker: &Worker,
+    lock: &Lock,
+    command_id: &str,
+) -> Result<Settled, JobError> {
+    let tern_apply_id = match worker.tern.apply(&apply_spec(lock, command_id)).await {
+        Ok(ApplyOutcome::Accepted { apply_id }) => apply_id,
+        Ok(ApplyOutcome::NotAccepted { message }) => {
+            if let WriteOutcome::ConditionFailed { .. } = worker
+                .store
+                .abort_confirm(&lock.key, command_id)
+                .await
+                .map_err(errors::store)?
+            {
+                return Ok(Settled::Moved);
+            }
+            audit(worker, lock, "apply_refused", "tern_refused", None).await;
+            tell(
+                worker,
+                lock,
+                command_id,
+                &format!("The `apply-confirm` stopped, and Tern refused the plan when SchemaBot asked again: {message}"),
+                true,
+            )
+            .await?;
+            return Ok(Settled::Refused);
+        }
+        Err(error) => {
+            errors::tern_failed();
+            return Err(JobError::transient(format!(
+                "Tern Apply (settling {}): {error}",
+                lock.key
+            )));
+        }
+    };
+    let apply_id = ApplyId::parse(&tern_apply_id).map_err(|e| {
+        JobError::permanent(format!(
+            "Tern answered an apply id SchemaBot cannot track: {e}"
+        ))
+    })?;
+    let settle_after = crate::jobs::confirm::settle_after(worker);
+    if let WriteOutcome::ConditionFailed { .. } = worker
+        .store
+        .mark_lock_applying(&lock.key, command_id, &apply_id, settle_after)
+        .await
+        .map_err(errors::store)?
+    {
+        return Ok(Settled::Moved);
+    }
+    register(worker, lock, &apply_id, &tern_apply_id, None).await?;
+    audit(worker, lock, "lock_settled", "adopted", Some(&apply_id)).await;
+    Ok(Settled::Adopted)
+}
+
+async fn audit(
+    worker: &Worker,
+    lock: &Lock,
+    event: &str,
+    outcome: &str,
+    apply_id: Option<&ApplyId>,
+) {
+    let event = LockEvent {
+        key: lock.key.clone(),
+        at: Utc::now(),
+        event: event.to_string(),
+        actor: "schemabot".to_string(),
+        owner: lock.owner.clone(),
+        delivery_id: None,
+        outcome: outcome.to_string(),
+        message: apply_id.map(|id| format!("apply {id}")),
+    };
+    crate::lock_audit::record(worker, &event).await;
+}
+
+/// Tells the lock's PR what happened to its confirm, once.
+async fn tell(
+    worker: &Worker,
+    lock: &Lock,
+    command_id: &str,
+    reason: &str,
+    still_locked: bool,
+) -> Result<(), JobError> {
+    let environment = lock.key.environment.as_str();
+    let retry = if still_locked {
+        command_text(
+            "apply-confirm",
+            environment,
+            Some(lock.key.database.as_str()),
+        )
+    } else {
+        apply_text(&lock.key.environment, Some(&lock.key.database))
+    };
+    let reply = LockReply::Refused {
+        command: LockCommand::ApplyConfirm,
+        database: lock.key.database.to_string(),
+        environment: environment.to_string(),
+        reason: reason.to_string(),
+        detail: None,
+        locked: still_locked,
+        retry,
+    };
+    let marker_id = format!("lock-settle:{command_id}:{}", lock.key);
+    let body = render_lock_reply(&reply, &marker_id).map_err(errors::render)?;
+    let github = worker.github.installation(lock.installation_id);
+    post_once(
+        &github,
+        &lock.owner.repository,
+        lock.owner.pr,
+        &hidden_marker(&marker_id),
+        &body,
+        &worker.store,
+    )
+    .await
+    .map(drop)
+}

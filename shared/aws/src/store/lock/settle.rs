@@ -1,0 +1,154 @@
+//! Leases of `confirming`/`applying` locks: a confirm that dies (after Tern accepted, or before
+//! it called) must not hold a database for every PR. Such locks are listed in the `active`
+//! index by the end of their lease; the sweep reads the due ones and settles each from
+//! evidence, with the conditional writes below.
+
+use super::super::{decode_current, Store, WriteOutcome};
+use super::items::{decode_lock, lock_item_key, pr_lock_sk, pr_locks_pk};
+use super::lifecycle::clear_lease;
+use crate::codec::{self, attr, item_type, Item, ItemReader};
+use crate::condition::{Condition, Expression, UpdateSpec};
+use crate::error::StoreError;
+use crate::keys::format_time;
+use crate::table::ACTIVE_INDEX;
+use chrono::{DateTime, Utc};
+use schemabot_domain::lock::{Lock, LockKey};
+use schemabot_domain::ApplyId;
+
+/// The `active` index partition of locks with a lease.
+pub(super) const SETTLE_PARTITION: &str = "LOCKSETTLE";
+
+/// `<settle time>#<database>#<environment>`: ordered by due time, unique per lock.
+pub(super) fn settle_sk(settle_after: DateTime<Utc>, key: &LockKey) -> String {
+    format!(
+        "{}#{}#{}",
+        format_time(settle_after),
+        key.database,
+        key.environment
+    )
+}
+
+/// A lock whose lease ended without its confirm finishing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockToSettle {
+    pub lock: Lock,
+    pub settle_after: DateTime<Utc>,
+    /// When its confirm began calling Tern's Apply; `None` = the call never started.
+    pub apply_called_at: Option<DateTime<Utc>>,
+}
+
+fn decode_to_settle(item: &Item) -> Result<LockToSettle, StoreError> {
+    let lock = decode_lock(item)?;
+    let r = ItemReader::new(item, item_type::LOCK);
+    Ok(LockToSettle {
+        lock,
+        settle_after: r.time(attr::SETTLE_AFTER)?,
+        apply_called_at: r.opt_time(attr::APPLY_CALLED_AT)?,
+    })
+}
+
+impl Store {
+    /// The locks whose lease ended by `now`, oldest first.
+    pub async fn locks_to_settle(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LockToSettle>, StoreError> {
+        let mut expr = Expression::default();
+        let pk = expr.equals(attr::ACTIVE_PK, codec::s(SETTLE_PARTITION));
+        let sk = expr.name(attr::ACTIVE_SK);
+        // `$` sorts right after `#`: every key due at or before `now`.
+        let bound = expr.value(codec::s(format!("{}$", format_time(now))));
+        let condition = format!("{pk} AND {sk} < {bound}");
+        let items = self
+            .query_all(Some(ACTIVE_INDEX), condition, expr, false)
+            .await?;
+        items.iter().map(decode_to_settle).collect()
+    }
+
+    /// Records that the confirm `command_id` is about to call Tern's Apply: after this, a dead
+    /// confirm's outcome is unknown and only Tern can tell. One conditional request.
+    pub async fn mark_confirm_call(
+        &self,
+        key: &LockKey,
+        command_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
+        let mut spec = UpdateSpec::default();
+        let by = spec
+            .expr
+            .equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
+        let confirming = spec.expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
+        spec.require(format!("{by} AND {confirming}"))
+            .set(attr::APPLY_CALLED_AT, codec::time(at));
+        self.lock_change(key, &spec).await
+    }
+
+    /// The apply `apply_id` holding the lock is registered (tracked by the progress sweep,
+    /// which releases the lock when it ends): the lease is no longer needed.
+    pub async fn lock_settled(
+        &self,
+        key: &LockKey,
+        apply_id: &ApplyId,
+    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
+        let mut spec = UpdateSpec::default();
+        let applying = spec.expr.equals(attr::LOCK_STAGE, codec::s("applying"));
+        let same = spec
+            .expr
+            .equals(attr::APPLY_ID, codec::s(apply_id.as_str()));
+        spec.require(format!("{applying} AND {same}"));
+        clear_lease(&mut spec);
+        self.lock_change(key, &spec).await
+    }
+
+    /// Releases a `confirming` lock whose confirm `command_id` never called Tern and whose lease
+    /// ended by `now`: nothing was started, so nothing holds the database. One transaction with
+    /// the PR's index entry. On refusal, the lock that stands (the confirm went on after all).
+    pub async fn release_unstarted_confirm(
+        &self,
+        key: &LockKey,
+        command_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
+        let Some(lock) = self.get_lock(key).await? else {
+            return Ok(WriteOutcome::ConditionFailed { current: None });
+        };
+        let mut expr = Expression::default();
+        let by = expr.equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
+        let confirming = expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
+        let called = expr.name(attr::APPLY_CALLED_AT);
+        let settle = expr.name(attr::SETTLE_AFTER);
+        let now_value = expr.value(codec::time(now));
+        let condition = Condition::new(
+            format!(
+                "{by} AND {confirming} AND attribute_not_exists({called}) AND {settle} <= {now_value}"
+            ),
+            expr,
+        );
+        let actions = vec![
+            self.delete_action(lock_item_key(key), Some(&condition))?,
+            self.delete_action(
+                super::super::key(pr_locks_pk(&lock.owner), &pr_lock_sk(key)),
+                None,
+            )?,
+        ];
+        match self.transact(actions).await? {
+            Ok(()) => Ok(WriteOutcome::Written(())),
+            Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
+                current: decode_current(cancelled.item(0), decode_lock)?,
+            }),
+        }
+    }
+
+    async fn lock_change(
+        &self,
+        key: &LockKey,
+        spec: &UpdateSpec,
+    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
+        match self.update_item(lock_item_key(key), spec).await? {
+            Ok(()) => Ok(WriteOutcome::Written(())),
+            Err(current) => Ok(WriteOutcome::ConditionFailed {
+                current: decode_current(current.as_ref(), decode_lock)?,
+            }),
+        }
+    }
+}
