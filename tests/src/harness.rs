@@ -98,6 +98,8 @@ pub struct StackOptions {
     pub plan_limits: worker::config::PlanLimits,
     /// How long a confirm may take before the sweep settles its lock.
     pub confirm_lease: Duration,
+    /// The least time between two looks for locks to settle.
+    pub lock_settle_interval: Duration,
 }
 
 /// The repository that owns [`StackOptions::foreign_owned`] deployments.
@@ -119,6 +121,7 @@ impl Default for StackOptions {
             review_gates: None,
             plan_limits: Default::default(),
             confirm_lease: Duration::from_secs(600),
+            lock_settle_interval: Duration::from_secs(120),
         }
     }
 }
@@ -209,6 +212,7 @@ impl Stack {
             job_budget: Duration::from_secs(20),
             plan_limits: options.plan_limits,
             confirm_lease: options.confirm_lease,
+            lock_settle_interval: options.lock_settle_interval,
             review_gates: worker::review_config::ReviewGates::parse(
                 options.review_gates.as_deref().unwrap_or_default(),
                 &environments,

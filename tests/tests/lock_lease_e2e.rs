@@ -28,6 +28,8 @@ impl Fixture {
             tern: TernStandinConfig::from_env(),
             extra_deployments: vec![database.clone()],
             confirm_lease: LEASE,
+            // Look for locks to settle on every sweep.
+            lock_settle_interval: Duration::ZERO,
             ..StackOptions::default()
         })
         .await;

@@ -3,6 +3,7 @@
 
 use crate::exit::EXIT_CODES_HELP;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use schemabot_domain::control::ControlOp;
 use schemabot_domain::{ApplyId, Environment, Repository};
 use std::time::Duration;
 
@@ -10,11 +11,13 @@ use std::time::Duration;
 #[command(
     name = "schemabot",
     version,
-    about = "Operate SchemaBot schema changes from a terminal: list, watch, cut over, audit.",
-    long_about = "Operate SchemaBot schema changes from a terminal: list, watch, cut over, audit.\n\n\
+    about = "Operate SchemaBot schema changes from a terminal: list, watch, cut over, stop, \
+             start, cancel, revert, audit.",
+    long_about = "Operate SchemaBot schema changes from a terminal: list, watch, cut over, stop, \
+                  start, cancel, revert, audit.\n\n\
                   Uses your own AWS credentials and the same DynamoDB table and SQS queue as the \
-                  SchemaBot functions; `cutover` enqueues the same job as a PR comment, so it \
-                  works while GitHub is down.",
+                  SchemaBot functions; `cutover` and the controls enqueue the same job as their \
+                  PR comment, so they work while GitHub is down.",
     after_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
@@ -29,7 +32,7 @@ pub struct GlobalArgs {
     /// The SchemaBot DynamoDB table.
     #[arg(long, global = true, env = "SCHEMABOT_TABLE", value_name = "TABLE")]
     pub table: Option<String>,
-    /// The SchemaBot SQS FIFO job queue (needed by `cutover`).
+    /// The SchemaBot SQS FIFO job queue (needed by `cutover` and the controls).
     #[arg(long, global = true, env = "SCHEMABOT_QUEUE_URL", value_name = "URL")]
     pub queue_url: Option<String>,
     /// Print one JSON document on stdout (errors included) instead of text.
@@ -58,9 +61,60 @@ pub enum Command {
     /// Enqueues the same cutover job as the PR comment `schemabot cutover <apply-id> -e <env>`;
     /// the worker applies every check except the GitHub permission check (IAM replaces it) and
     /// posts the Cutover Triggered comment on the PR, naming your AWS identity.
-    Cutover(CutoverArgs),
+    Cutover(RequestArgs),
+    // stop, start, cancel, revert, skip-revert.
+    #[command(flatten)]
+    Control(ControlCommand),
     /// An apply's audit trail: who did what, when, with what outcome.
     History(HistoryArgs),
+}
+
+/// The lifecycle controls: each the twin of its PR comment, sent as the same job.
+#[derive(Debug, Subcommand)]
+pub enum ControlCommand {
+    /// Stop an apply at its checkpoint (resumable with `start`), and wait for the outcome.
+    ///
+    /// Enqueues the same job as the PR comment `schemabot stop <apply-id> -e <env>`; the worker
+    /// applies every check except the GitHub permission check (IAM replaces it).
+    Stop(RequestArgs),
+    /// Resume a stopped apply from its checkpoint, and wait for the outcome.
+    ///
+    /// The twin of the PR comment `schemabot start <apply-id> -e <env>`.
+    Start(RequestArgs),
+    /// Abandon an apply for good (before its cutover), and wait for the outcome.
+    ///
+    /// The twin of the PR comment `schemabot cancel <apply-id> -e <env>`.
+    Cancel(RequestArgs),
+    /// Undo a cut-over change during its revert window, and wait for the outcome.
+    ///
+    /// The twin of the PR comment `schemabot revert <apply-id> -e <env>`.
+    Revert(RequestArgs),
+    /// End an apply's revert window now, keeping the change, and wait for the outcome.
+    ///
+    /// The twin of the PR comment `schemabot skip-revert <apply-id> -e <env>`.
+    SkipRevert(RequestArgs),
+}
+
+impl ControlCommand {
+    pub fn op(&self) -> ControlOp {
+        match self {
+            ControlCommand::Stop(_) => ControlOp::Stop,
+            ControlCommand::Start(_) => ControlOp::Start,
+            ControlCommand::Cancel(_) => ControlOp::Cancel,
+            ControlCommand::Revert(_) => ControlOp::Revert,
+            ControlCommand::SkipRevert(_) => ControlOp::SkipRevert,
+        }
+    }
+
+    pub fn args(&self) -> &RequestArgs {
+        match self {
+            ControlCommand::Stop(args)
+            | ControlCommand::Start(args)
+            | ControlCommand::Cancel(args)
+            | ControlCommand::Revert(args)
+            | ControlCommand::SkipRevert(args) => args,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -84,8 +138,9 @@ pub struct ProgressArgs {
     pub interval: Duration,
 }
 
+/// A job for one apply, sent on the queue: `<apply-id> -e <env> [--timeout]`.
 #[derive(Debug, Args)]
-pub struct CutoverArgs {
+pub struct RequestArgs {
     pub apply_id: ApplyId,
     /// The apply's environment (must match it, as in the PR command).
     #[arg(
@@ -180,5 +235,28 @@ mod tests {
         assert_eq!(args.apply_id.as_str(), "apply-00ab");
         assert_eq!(args.environment.as_str(), "production");
         assert!(cli.global.json);
+    }
+
+    #[test]
+    fn controls_parse_into_their_op() {
+        let cli = Cli::try_parse_from([
+            "schemabot",
+            "skip-revert",
+            "apply-00ab",
+            "--environment",
+            "staging",
+            "--timeout",
+            "2m",
+        ])
+        .unwrap();
+        let Command::Control(control) = cli.command else {
+            panic!("not a control");
+        };
+        assert_eq!(control.op(), ControlOp::SkipRevert);
+        assert_eq!(control.args().environment.as_str(), "staging");
+        assert_eq!(control.args().timeout, Duration::from_secs(120));
+        // The apply id is required: only a PR comment can mean "this PR's one apply".
+        assert!(Cli::try_parse_from(["schemabot", "stop", "-e", "staging"]).is_err());
+        assert!(Cli::try_parse_from(["schemabot", "stop", "apply-00ab"]).is_err());
     }
 }

@@ -5,16 +5,18 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Exit {
-    /// Done: the command's output is complete (for `cutover`: Tern accepted the cutover; for
+    /// Done: the command's output is complete (for `cutover`: Tern accepted the cutover; for a
+    /// control: Tern accepted it, or the apply already was where it leads; for
     /// `progress --watch`: the apply completed).
     Success = 0,
     /// A bug or an unexpected local failure (e.g. stdout closed).
     Internal = 1,
-    /// The cutover was refused and not triggered by this request: already triggered, recovering,
-    /// not in a state that allows it, environment mismatch, or not accepted by Tern.
+    /// The cutover or control was refused and not carried out by this request: already
+    /// triggered or requested, recovering, not in a state that allows it, environment mismatch,
+    /// not owned by the repository, or not accepted by Tern.
     Refused = 2,
-    /// The cutover failed, or no outcome arrived within `--timeout` (for `progress --watch`: the
-    /// apply ended failed, cancelled or reverted).
+    /// The cutover or control failed, or no outcome arrived within `--timeout` (for
+    /// `progress --watch`: the apply ended failed, cancelled or reverted).
     Failed = 3,
     /// No such apply.
     NotFound = 4,
@@ -33,12 +35,14 @@ impl Exit {
 /// The exit-code table shown at the end of `schemabot --help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
-  0   success (cutover: triggered; progress --watch: the apply completed)
+  0   success (cutover: triggered; stop/start/cancel/revert/skip-revert: accepted or
+      already done; progress --watch: the apply completed)
   1   internal error
-  2   cutover refused or not accepted (already triggered, recovering, not available,
-      environment mismatch, Tern did not accept it)
-  3   cutover failed or no outcome within --timeout (progress --watch: the apply failed,
-      was cancelled or reverted)
+  2   cutover or control refused or not accepted (already triggered or requested,
+      recovering, not available in the apply's state, environment mismatch, Tern did not
+      accept it)
+  3   cutover or control failed, or no outcome within --timeout (progress --watch: the
+      apply failed, was cancelled or reverted)
   4   apply not found
   5   configuration, credentials, permission or network error
   64  usage error

@@ -1,8 +1,8 @@
 //! `schemabot`, the operator CLI: a thin layer over the shared crates that lets an operator list
-//! applies, watch their progress, trigger a deferred cutover and read the audit trail from a
-//! terminal — through the same DynamoDB table and SQS queue as the functions, with the caller's
-//! own AWS credentials. It is also the emergency path when GitHub is down: a cutover requested
-//! here does not depend on a PR comment.
+//! applies, watch their progress, trigger a deferred cutover, stop, start, cancel or revert a
+//! change and read the audit trail from a terminal — through the same DynamoDB table and SQS
+//! queue as the functions, with the caller's own AWS credentials. It is also the emergency path
+//! when GitHub is down: a cutover or control requested here does not depend on a PR comment.
 //!
 //! [`run`] is the whole program minus the process: tests call it in-process with buffers.
 
@@ -76,6 +76,9 @@ async fn execute(cli: Cli, console: &mut Console<'_>) -> Result<Exit, CliError> 
         Command::List(args) => commands::list::run(&mut cx, args).await,
         Command::Progress(args) => commands::progress::run(&mut cx, args).await,
         Command::Cutover(args) => commands::cutover::run(&mut cx, args).await,
+        Command::Control(control) => {
+            commands::control::run(&mut cx, control.op(), control.args()).await
+        }
         Command::History(args) => commands::history::run(&mut cx, args).await,
     }
 }

@@ -13,8 +13,8 @@ use crate::autoplan::AutoplanPolicy;
 use crate::github_event::{PrComment, PrState, PullRequestEvent};
 use schemabot_domain::command::{Command, ParseOutcome};
 use schemabot_domain::job::{
-    ApplyConfirmJob, ApplyJob, CommandSource, CommentOrigin, CutoverJob, Job, PlanJob, PlanTrigger,
-    Reply, ReplyJob, UnlockJob, UnlockTrigger,
+    ApplyConfirmJob, ApplyJob, CommandSource, CommentOrigin, ControlJob, CutoverJob, Job, PlanJob,
+    PlanTrigger, Reply, ReplyJob, UnlockJob, UnlockTrigger,
 };
 use schemabot_domain::{DeliveryId, Environment, Repository};
 
@@ -176,9 +176,19 @@ pub fn route(
         Command::Unlock { database } => Routed::Enqueue(Box::new(Job::Unlock(UnlockJob {
             trigger: UnlockTrigger::Command { origin, database },
         }))),
-        other => reply(Reply::NotAvailableYet {
-            command: other.name(),
-        }),
+        other => match other.control() {
+            Some((op, apply_id, environment)) => {
+                Routed::Enqueue(Box::new(Job::Control(ControlJob {
+                    source: CommandSource::PrComment(origin),
+                    op,
+                    apply_id: apply_id.cloned(),
+                    environment: environment.clone(),
+                })))
+            }
+            None => reply(Reply::NotAvailableYet {
+                command: other.name(),
+            }),
+        },
     }
 }
 

@@ -525,9 +525,9 @@ async fn every_argument_error_lands_as_the_right_reply_job() {
         ),
         ("schemabot help", Reply::Help),
         (
-            "schemabot stop -e staging",
+            "schemabot rollback apply-0123456789abcdef -e staging",
             Reply::NotAvailableYet {
-                command: CommandName::Stop,
+                command: CommandName::Rollback,
             },
         ),
     ];
@@ -584,6 +584,33 @@ async fn a_plan_comment_becomes_a_plan_job() {
             assert_eq!(plan.database.as_ref().map(|d| d.as_str()), Some("payments"));
             assert_eq!(plan.head_sha, None);
             assert!(matches!(plan.trigger, PlanTrigger::Comment { .. }));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_stop_comment_becomes_a_control_job() {
+    let h = harness().await;
+    let (status, body) = h
+        .send(signed(
+            HTTP_V2,
+            "issue_comment",
+            &unique("d-"),
+            &comment_payload("schemabot stop -e staging"),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["job"].as_str()),
+        (202, Some("control")),
+        "{body}"
+    );
+    let jobs = h.queued_jobs().await;
+    match &jobs[..] {
+        [Job::Control(control)] => {
+            assert_eq!(control.op, schemabot_domain::control::ControlOp::Stop);
+            assert_eq!(control.apply_id, None);
+            assert_eq!(control.environment.as_str(), "staging");
         }
         other => panic!("{other:?}"),
     }

@@ -53,6 +53,8 @@ pub struct WorkerConfig {
     /// How long a `confirming`/`applying` lock may wait for its confirm to finish before the
     /// sweep settles it from evidence.
     pub confirm_lease: Duration,
+    /// The least time between two looks for locks to settle (the sweep runs every minute).
+    pub lock_settle_interval: Duration,
     /// The review gate of each protected environment (`SCHEMABOT_REVIEW_GATES`).
     pub review_gates: crate::review_config::ReviewGates,
 }
@@ -173,6 +175,11 @@ impl WorkerConfig {
                     PlanLimits::default().max_files as u64,
                 )? as usize,
             },
+            lock_settle_interval: Duration::from_secs(positive_number(
+                "SCHEMABOT_LOCK_SETTLE_INTERVAL_SECONDS",
+                var("SCHEMABOT_LOCK_SETTLE_INTERVAL_SECONDS"),
+                120,
+            )?),
             confirm_lease: Duration::from_secs(positive_number(
                 "SCHEMABOT_CONFIRM_LEASE_SECONDS",
                 var("SCHEMABOT_CONFIRM_LEASE_SECONDS"),

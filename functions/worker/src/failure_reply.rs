@@ -68,6 +68,10 @@ fn reply_target(job: &Job) -> Option<ReplyTarget> {
             CommandSource::PrComment(origin) => Some(origin.into()),
             CommandSource::Cli { .. } => None,
         },
+        Job::Control(j) => match &j.source {
+            CommandSource::PrComment(origin) => Some(origin.into()),
+            CommandSource::Cli { .. } => None,
+        },
         Job::Reply(j) => Some((&j.origin).into()),
         Job::Apply(j) => Some((&j.origin).into()),
         Job::ApplyConfirm(j) => Some((&j.origin).into()),

@@ -125,6 +125,9 @@ impl Worker {
             Job::Cutover(cutover) => {
                 Box::pin(jobs::cutover::run(self, cutover, &job_id, attempt)).await
             }
+            Job::Control(control) => {
+                Box::pin(jobs::control::run(self, control, &job_id, attempt)).await
+            }
             Job::Reply(reply) => jobs::reply::run(self, reply, &job_id, attempt).await,
             Job::Poll(poll) => jobs::poll::run(self, poll).await,
             Job::RegisterApply(register) => Box::pin(progress::register::run(self, register)).await,
@@ -199,6 +202,15 @@ fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
     let origin = match job {
         Job::Cutover(j) => {
             span.record("apply_id", j.apply_id.as_str());
+            match &j.source {
+                CommandSource::PrComment(origin) => Some(origin),
+                CommandSource::Cli { .. } => None,
+            }
+        }
+        Job::Control(j) => {
+            if let Some(apply_id) = &j.apply_id {
+                span.record("apply_id", apply_id.as_str());
+            }
             match &j.source {
                 CommandSource::PrComment(origin) => Some(origin),
                 CommandSource::Cli { .. } => None,

@@ -9,8 +9,39 @@ use crate::errors;
 use crate::outcome::JobError;
 use schemabot_aws::store::PostClaim;
 use schemabot_aws::Store;
+use schemabot_domain::apply::Apply;
+use schemabot_domain::job::{CommandSource, CommentOrigin};
 use schemabot_domain::{CommentId, PrNumber, Repository};
 use schemabot_github::InstallationClient;
+
+/// Where a command's answers go: the PR of the comment that asked, or — for the CLI — the PR of
+/// the apply it acts on.
+pub(crate) struct ReplyTo {
+    pub github: InstallationClient,
+    pub repository: Repository,
+    pub pr: PrNumber,
+}
+
+impl ReplyTo {
+    pub(crate) fn comment(worker: &crate::Worker, origin: &CommentOrigin) -> Self {
+        ReplyTo {
+            github: worker.github.installation(origin.installation_id),
+            repository: origin.repository.clone(),
+            pr: origin.pr,
+        }
+    }
+
+    pub(crate) fn command(worker: &crate::Worker, source: &CommandSource, apply: &Apply) -> Self {
+        match source {
+            CommandSource::PrComment(origin) => ReplyTo::comment(worker, origin),
+            CommandSource::Cli { .. } => ReplyTo {
+                github: worker.github.installation(apply.installation_id),
+                repository: apply.repository.clone(),
+                pr: apply.pr,
+            },
+        }
+    }
+}
 
 /// The hidden marker text for a job id, exactly as the renderers append it (`<!-- schemabot:… -->`),
 /// so a search matches the marker line and never ordinary text.

@@ -159,16 +159,20 @@ pub fn admit(policy: TrustPolicy<'_>, job: Job, sender: Option<&str>) -> Result<
             }
             Job::Cutover(cutover)
         }
+        Job::Control(mut control) => {
+            if let CommandSource::Cli { actor, .. } = &mut control.source {
+                *actor = sender.to_string();
+            }
+            Job::Control(control)
+        }
         other => other,
     })
 }
 
 fn required_role(job: &Job) -> SenderRole {
     match job {
-        Job::Cutover(cutover) => match cutover.source {
-            CommandSource::PrComment(_) => SenderRole::Webhook,
-            CommandSource::Cli { .. } => SenderRole::Operator,
-        },
+        Job::Cutover(cutover) => role_of(&cutover.source),
+        Job::Control(control) => role_of(&control.source),
         Job::Reply(_) | Job::Plan(_) | Job::Apply(_) | Job::ApplyConfirm(_) | Job::Unlock(_) => {
             SenderRole::Webhook
         }
@@ -176,10 +180,21 @@ fn required_role(job: &Job) -> SenderRole {
     }
 }
 
+fn role_of(source: &CommandSource) -> SenderRole {
+    match source {
+        CommandSource::PrComment(_) => SenderRole::Webhook,
+        CommandSource::Cli { .. } => SenderRole::Operator,
+    }
+}
+
 /// The repository a GitHub-derived job acts for.
 fn github_repository(job: &Job) -> Option<&Repository> {
     match job {
         Job::Cutover(cutover) => match &cutover.source {
+            CommandSource::PrComment(origin) => Some(&origin.repository),
+            CommandSource::Cli { .. } => None,
+        },
+        Job::Control(control) => match &control.source {
             CommandSource::PrComment(origin) => Some(&origin.repository),
             CommandSource::Cli { .. } => None,
         },

@@ -55,6 +55,17 @@ pub enum CommandSource {
     },
 }
 
+/// `schemabot stop|start|cancel|revert|skip-revert [<apply-id>] -e <env>`, from a PR comment or
+/// the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlJob {
+    pub source: CommandSource,
+    pub op: crate::control::ControlOp,
+    /// `None`: the PR's one controllable apply in the environment (PR comments only).
+    pub apply_id: Option<ApplyId>,
+    pub environment: Environment,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CutoverJob {
     pub source: CommandSource,
@@ -245,6 +256,7 @@ impl UnlockJob {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     Cutover(CutoverJob),
+    Control(ControlJob),
     Reply(ReplyJob),
     Poll(PollJob),
     RegisterApply(RegisterApplyJob),
@@ -262,6 +274,12 @@ impl Job {
             Job::Cutover(j) => match &j.source {
                 CommandSource::PrComment(o) => format!("cutover:{}:{}", o.repository, o.comment_id),
                 CommandSource::Cli { request_id, .. } => format!("cutover:cli:{request_id}"),
+            },
+            Job::Control(j) => match &j.source {
+                CommandSource::PrComment(o) => {
+                    format!("{}:{}:{}", j.op, o.repository, o.comment_id)
+                }
+                CommandSource::Cli { request_id, .. } => format!("{}:cli:{request_id}", j.op),
             },
             Job::Reply(j) => format!("reply:{}:{}", j.origin.repository, j.origin.comment_id),
             Job::Poll(j) => format!("poll:{}:{}", j.apply_id, j.chain_seq),
@@ -297,6 +315,13 @@ impl Job {
     pub fn message_group(&self) -> String {
         match self {
             Job::Cutover(j) => format!("apply:{}", j.apply_id),
+            // A PR's controls run in the order they were commented (an inferred apply id is
+            // only known in the worker).
+            Job::Control(j) => match (&j.source, &j.apply_id) {
+                (CommandSource::PrComment(o), _) => format!("pr:{}:{}", o.repository, o.pr),
+                (CommandSource::Cli { .. }, Some(id)) => format!("apply:{id}"),
+                (CommandSource::Cli { request_id, .. }, None) => format!("cli:{request_id}"),
+            },
             Job::Poll(j) => format!("apply:{}", j.apply_id),
             Job::RegisterApply(j) => format!("apply:{}", j.apply_id),
             Job::Reply(j) => format!("pr:{}:{}", j.origin.repository, j.origin.pr),
@@ -311,6 +336,7 @@ impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::Cutover(_) => "cutover",
+            Job::Control(_) => "control",
             Job::Reply(_) => "reply",
             Job::Poll(_) => "poll",
             Job::RegisterApply(_) => "register_apply",

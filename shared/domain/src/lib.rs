@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod command;
+pub mod control;
 pub mod cutover;
 pub mod ids;
 pub mod job;

@@ -74,6 +74,7 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     embedded!("not_owned.md.tera"),
     embedded!("command_failed.md.tera"),
     embedded!("plan_too_large.md.tera"),
+    embedded!("control_reply.md.tera"),
 ];
 
 /// The comment kinds, one template each. Partials are not listed: they are only included.
@@ -121,11 +122,12 @@ pub(crate) enum Template {
     NotOwned,
     CommandFailed,
     PlanTooLarge,
+    ControlReply,
 }
 
 impl Template {
     #[cfg(test)]
-    pub(crate) const ALL: [Template; 42] = [
+    pub(crate) const ALL: [Template; 43] = [
         Template::Progress,
         Template::ProgressFinalized,
         Template::Summary,
@@ -168,6 +170,7 @@ impl Template {
         Template::NotOwned,
         Template::CommandFailed,
         Template::PlanTooLarge,
+        Template::ControlReply,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -214,6 +217,7 @@ impl Template {
             Template::NotOwned => "not_owned.md.tera",
             Template::CommandFailed => "command_failed.md.tera",
             Template::PlanTooLarge => "plan_too_large.md.tera",
+            Template::ControlReply => "control_reply.md.tera",
         }
     }
 }

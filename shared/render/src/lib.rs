@@ -14,6 +14,7 @@
 mod actor;
 pub mod bar;
 mod command_failed;
+mod control;
 mod cutover;
 mod ddl;
 mod engine;
@@ -36,6 +37,7 @@ pub mod terminal;
 
 pub use actor::Actor;
 pub use command_failed::{render_command_failed, FailureCause};
+pub use control::{control_command, render_control_reply, ControlCandidate, ControlReply};
 pub use cutover::render_cutover_triggered;
 pub use error::RenderError;
 pub use lock::{command_text, render_lock_reply, LockCommand, LockReply, LockedTarget};
@@ -44,5 +46,5 @@ pub use plan::{render_plan, PlanComment, PlanLint, PlanLock, PlanTable, PlanTrig
 pub use plan_limits::{render_plan_too_large, PlanTooLarge};
 pub use progress::{render_progress, render_progress_finalized};
 pub use replies::{render_cutover_reply, render_reply, CutoverReply, CutoverTarget};
-pub use summary::render_summary;
+pub use summary::{render_summary, render_summary_ended_by};
 pub use terminal::{render_progress_terminal, TerminalColors};

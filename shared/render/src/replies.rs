@@ -23,7 +23,7 @@ use serde::Serialize;
 const MAX_MESSAGE_CHARS: usize = 1_000;
 
 /// The apply a cutover reply is about, as its comment names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CutoverTarget {
     pub apply_id: ApplyId,
     pub database: Database,

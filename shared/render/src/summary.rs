@@ -91,6 +91,18 @@ pub fn render_summary(
     now: DateTime<Utc>,
     marker: &str,
 ) -> Result<String, RenderError> {
+    render_summary_ended_by(apply, tasks, now, marker, None)
+}
+
+/// [`render_summary`], naming who ended the change when someone did (a `cancel` command:
+/// `@login`, or a CLI identity).
+pub fn render_summary_ended_by(
+    apply: &Apply,
+    tasks: &[Task],
+    now: DateTime<Utc>,
+    marker: &str,
+    ended_by: Option<&str>,
+) -> Result<String, RenderError> {
     let total = tasks.len();
     let completed = tasks.iter().filter(|t| t.state == State::Completed).count();
     let done_before = |event: &str| {
@@ -150,7 +162,12 @@ pub fn render_summary(
             header: "Schema Change Cancelled",
             meta: full_meta,
             attribution: Some(AttributionView::of(apply)),
-            outcome: None,
+            outcome: ended_by.map(|by| {
+                format!(
+                    "Cancelled by {}. A cancelled change cannot be resumed; a new `apply` starts it again.",
+                    crate::escape::md(by)
+                )
+            }),
             error: None,
             progress_note: done_before("the schema change was cancelled"),
             groups: groups(apply, tasks),

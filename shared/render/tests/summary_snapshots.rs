@@ -109,6 +109,15 @@ fn cancelled() {
     ];
     let body = render_summary(&apply(State::Cancelled), &tasks, now(), MARKER).unwrap();
     insta::assert_snapshot!("summary_cancelled", body);
+    let by = schemabot_render::render_summary_ended_by(
+        &apply(State::Cancelled),
+        &tasks,
+        now(),
+        MARKER,
+        Some("@alice"),
+    )
+    .unwrap();
+    insta::assert_snapshot!("summary_cancelled_by", by);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Stop, Start, Cancel, and the calls the stand-in only acknowledges (Revert, SkipRevert, Health).
+//! Stop, Start, Cancel, Revert and SkipRevert (only while a forced report puts the apply in its
+//! revert window: the simulated Spirit has none), and Health.
 
 use std::time::Instant;
 
@@ -7,7 +8,7 @@ use schemabot_tern::proto;
 use tonic::Status;
 
 use super::model::Outcome;
-use super::state::Shared;
+use super::state::{Shared, Sim};
 
 impl Shared {
     pub(super) async fn stop(
@@ -17,6 +18,7 @@ impl Shared {
         let _serial = self.serial.lock().await;
         let mut sim = self.sim();
         sim.counts.other += 1;
+        sim.counts.stop += 1;
         let apply = sim.target_mut(&request.apply_id)?;
         if apply.outcome != Outcome::Active {
             return Ok(proto::StopResponse {
@@ -46,6 +48,7 @@ impl Shared {
         let _serial = self.serial.lock().await;
         let mut sim = self.sim();
         sim.counts.other += 1;
+        sim.counts.start += 1;
         let apply = sim.target_mut(&request.apply_id)?;
         if apply.outcome != Outcome::Stopped {
             return Ok(proto::StartResponse {
@@ -100,21 +103,34 @@ impl Shared {
         })
     }
 
-    /// Revert: the stand-in has no revert window.
-    pub(super) fn revert(&self) -> Result<proto::RevertResponse, Status> {
-        self.sim().counts.other += 1;
+    /// Revert: accepted only while a forced report shows the apply in its revert window; the
+    /// forced report then moves on to `reverting`.
+    pub(super) fn revert(
+        &self,
+        request: proto::RevertRequest,
+    ) -> Result<proto::RevertResponse, Status> {
+        let mut sim = self.sim();
+        sim.counts.other += 1;
+        sim.counts.revert += 1;
+        let accepted = sim.leave_revert_window(&request.apply_id, proto::State::Reverting)?;
         Ok(proto::RevertResponse {
-            accepted: false,
-            error_message: "the Tern stand-in has no revert window".into(),
+            accepted,
+            error_message: refusal(accepted),
         })
     }
 
-    /// SkipRevert: the stand-in has no revert window.
-    pub(super) fn skip_revert(&self) -> Result<proto::SkipRevertResponse, Status> {
-        self.sim().counts.other += 1;
+    /// SkipRevert: like [`Shared::revert`], the forced report then shows the change completed.
+    pub(super) fn skip_revert(
+        &self,
+        request: proto::SkipRevertRequest,
+    ) -> Result<proto::SkipRevertResponse, Status> {
+        let mut sim = self.sim();
+        sim.counts.other += 1;
+        sim.counts.skip_revert += 1;
+        let accepted = sim.leave_revert_window(&request.apply_id, proto::State::Completed)?;
         Ok(proto::SkipRevertResponse {
-            accepted: false,
-            error_message: "the Tern stand-in has no revert window".into(),
+            accepted,
+            error_message: refusal(accepted),
         })
     }
 
@@ -123,5 +139,36 @@ impl Shared {
         Ok(proto::HealthResponse {
             status: "SERVING".into(),
         })
+    }
+}
+
+fn refusal(accepted: bool) -> String {
+    if accepted {
+        String::new()
+    } else {
+        "no revert window is open for this apply".into()
+    }
+}
+
+impl Sim {
+    /// Whether `apply_id` is (by a forced report) in its revert window; if so the forced report
+    /// moves to `next`, every table with it.
+    fn leave_revert_window(&mut self, apply_id: &str, next: proto::State) -> Result<bool, Status> {
+        self.target(apply_id)?;
+        let Some(forced) = self.forced.get_mut(&apply_id.to_ascii_lowercase()) else {
+            return Ok(false);
+        };
+        let state = forced.state_number.unwrap_or(forced.state as i32);
+        if state != proto::State::RevertWindow as i32 {
+            return Ok(false);
+        }
+        forced.state = next;
+        forced.state_number = None;
+        forced.table_status = match next {
+            proto::State::Reverting => "reverting",
+            _ => "completed",
+        }
+        .to_string();
+        Ok(true)
     }
 }

@@ -69,19 +69,19 @@ impl Tern for StandinService {
 
     async fn revert(
         &self,
-        _request: Request<proto::RevertRequest>,
+        request: Request<proto::RevertRequest>,
     ) -> Result<Response<proto::RevertResponse>, Status> {
         self.0.enter().await?;
-        let result = self.0.revert();
+        let result = self.0.revert(request.into_inner());
         self.0.leave(result)
     }
 
     async fn skip_revert(
         &self,
-        _request: Request<proto::SkipRevertRequest>,
+        request: Request<proto::SkipRevertRequest>,
     ) -> Result<Response<proto::SkipRevertResponse>, Status> {
         self.0.enter().await?;
-        let result = self.0.skip_revert();
+        let result = self.0.skip_revert(request.into_inner());
         self.0.leave(result)
     }
 

@@ -25,7 +25,11 @@ pub struct TernCallCounts {
     pub applies_started: u64,
     pub plan_diff: u64,
     pub cancel: u64,
-    /// Revert, SkipRevert, Stop, Start, Health.
+    pub stop: u64,
+    pub start: u64,
+    pub revert: u64,
+    pub skip_revert: u64,
+    /// Revert, SkipRevert, Stop, Start, Health (each of the first four also counted above).
     pub other: u64,
     /// Calls refused by [`TernStandinHandle::fail_next`](super::TernStandinHandle::fail_next).
     pub injected_failures: u64,

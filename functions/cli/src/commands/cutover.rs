@@ -1,77 +1,39 @@
 //! `schemabot cutover`: enqueue the same cutover job a PR comment produces, then wait for the
-//! worker's outcome.
-//!
-//! The worker answers a CLI request in the store, not on a channel: it claims the apply under the
-//! request's job id and appends audit events tagged `cli:<request id>`, attributed to the
-//! principal SQS names as the sender (`cli:<sender id>`). So after sending,
-//! the CLI polls the apply and its audit trail. Events that existed before the request are set
-//! aside (compared as records, not by time, so clock skew between this machine and Lambda does
-//! not matter), and the apply's claim tells this request apart from a concurrent one by the same
-//! identity.
+//! worker's outcome ([`super::request`]). Besides this request's audit events, the apply's claim
+//! tells this request apart from a concurrent one: it carries the job id of the request that
+//! claimed the cutover.
 
 mod outcome;
 mod report;
-mod wait;
 
 pub use outcome::{Outcome, OutcomeWatch, Progress};
 pub use report::CutoverReport;
 
+use super::request::Request;
 use super::Context;
-use crate::args::{display_duration, CutoverArgs};
+use crate::args::RequestArgs;
 use crate::error::CliError;
 use crate::exit::Exit;
 use report::describe;
-use schemabot_domain::job::{CommandSource, CutoverJob, Job, JobEnvelope};
-use wait::wait_for_outcome;
+use schemabot_domain::job::{CutoverJob, Job};
 
-pub async fn run(cx: &mut Context<'_, '_>, args: &CutoverArgs) -> Result<Exit, CliError> {
-    let queue_url = cx.queue_url.clone().ok_or_else(|| {
-        CliError::Config(
-            "no job queue configured: set SCHEMABOT_QUEUE_URL or pass --queue-url".to_string(),
-        )
-    })?;
-    let caller_arn = cx.aws.caller_arn().await?;
-    // The worker answers an unknown apply on the PR only, and a CLI request has none: check
-    // here so the caller hears about it.
-    let apply = cx.require_apply(&args.apply_id).await?;
-    let baseline = cx
-        .store
-        .list_events(&args.apply_id)
-        .await
-        .map_err(|e| CliError::from_store(e, cx.table()))?;
-
-    let request_id = uuid::Uuid::new_v4().to_string();
+pub async fn run(cx: &mut Context<'_, '_>, args: &RequestArgs) -> Result<Exit, CliError> {
+    let request = Request::prepare(cx, &args.apply_id).await?;
     let job = Job::Cutover(CutoverJob {
-        source: CommandSource::Cli {
-            request_id: request_id.clone(),
-            actor: caller_arn.clone(),
-        },
+        source: request.source(),
         apply_id: args.apply_id.clone(),
         environment: args.environment.clone(),
     });
-    let job_id = job.id();
-    cx.aws
-        .queue(&queue_url)
-        .send(&JobEnvelope::new(job))
-        .await
-        .map_err(|e| CliError::from_queue(e, &queue_url))?;
-    if !cx.json {
-        cx.console.note(&format!(
-            "Cutover of {} requested as {caller_arn} (request {request_id}); waiting up to {} for the worker...",
-            args.apply_id,
-            display_duration(args.timeout)
-        ));
-    }
+    let job_id = request.send(cx, job, "Cutover", args.timeout).await?;
 
-    let watch = OutcomeWatch::new(
-        args.apply_id.clone(),
-        job_id.clone(),
-        format!("cli:{request_id}"),
-        baseline,
-    );
-    let waited = wait_for_outcome(cx, &watch, args.timeout).await;
-    let latest = waited.apply.as_ref().unwrap_or(&apply);
-    let outcome = waited.progress.outcome.as_ref();
+    let watch = OutcomeWatch::new(job_id.clone(), request.tag());
+    let waited = request
+        .wait(cx, args.timeout, |events, apply| {
+            watch.progress(events, apply)
+        })
+        .await;
+    let latest = waited.apply.as_ref().unwrap_or(&request.apply);
+    let outcome = waited.found.outcome.as_ref();
     let exit = outcome.map_or(Exit::Failed, Outcome::exit);
     // The worker attributes the request to the principal SQS names as its sender; the claim
     // shows it once the request got that far. Until then, the identity this CLI runs as.
@@ -79,21 +41,21 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &CutoverArgs) -> Result<Exit, C
         .claim
         .as_ref()
         .filter(|claim| claim.command_id == job_id)
-        .map_or_else(|| format!("cli:{caller_arn}"), |claim| claim.actor.clone());
+        .map_or_else(|| request.caller_actor(), |claim| claim.actor.clone());
     let report = CutoverReport {
         apply_id: args.apply_id.to_string(),
         environment: args.environment.to_string(),
-        request_id,
+        request_id: request.request_id.clone(),
         job_id,
         actor,
-        caller_arn,
+        caller_arn: request.caller_arn.clone(),
         outcome: outcome.map_or("timed_out", Outcome::name),
         reason: outcome.and_then(Outcome::reason).map(str::to_string),
         message: match outcome {
             Some(outcome) => outcome.message().map(str::to_string),
             None => waited.last_error.clone(),
         },
-        claimed: waited.progress.claimed,
+        claimed: waited.found.claimed,
         state: waited.apply.as_ref().map(|a| a.state),
         triggered_by: latest.cutover_triggered_by.clone(),
         triggered_at: latest.cutover_triggered_at,
@@ -104,7 +66,7 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &CutoverArgs) -> Result<Exit, C
     if cx.json {
         cx.console.print_json(&report)?;
     } else {
-        let text = describe(outcome, &report, latest, args.timeout);
+        let text = describe(outcome, &report, latest, &request, args.timeout);
         cx.console.print(&text)?;
     }
     Ok(exit)

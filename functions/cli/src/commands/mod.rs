@@ -1,10 +1,12 @@
 //! One module per subcommand. Each returns the exit status of a command that reached an
 //! answer, or the [`CliError`] that kept it from one.
 
+pub mod control;
 pub mod cutover;
 pub mod history;
 pub mod list;
 pub mod progress;
+pub mod request;
 
 use crate::aws::Aws;
 use crate::error::CliError;
@@ -22,7 +24,7 @@ pub struct Context<'a, 'c> {
     pub colors: TerminalColors,
     pub aws: Aws,
     pub store: Store,
-    /// The job queue (only `cutover` needs it).
+    /// The job queue (only `cutover` and the controls need it).
     pub queue_url: Option<String>,
 }
 

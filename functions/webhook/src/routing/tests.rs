@@ -100,11 +100,59 @@ fn syntax_errors_and_help_become_reply_jobs() {
         }
     ));
     assert_eq!(
-        reply_of(decide("schemabot stop -e staging", &config())),
+        reply_of(decide(
+            "schemabot rollback apply-0123456789abcdef -e staging",
+            &config()
+        )),
         Reply::NotAvailableYet {
-            command: CommandName::Stop
+            command: CommandName::Rollback
         }
     );
+}
+
+#[test]
+fn lifecycle_controls_become_control_jobs_grouped_by_pr() {
+    use schemabot_domain::control::ControlOp;
+    for (body, op, apply_id) in [
+        ("schemabot stop -e staging", ControlOp::Stop, None),
+        (
+            "schemabot start apply-0123456789abcdef -e Staging",
+            ControlOp::Start,
+            Some("apply-0123456789abcdef"),
+        ),
+        ("schemabot cancel -e staging", ControlOp::Cancel, None),
+        (
+            "schemabot revert apply-0123456789abcdef -e staging",
+            ControlOp::Revert,
+            Some("apply-0123456789abcdef"),
+        ),
+        (
+            "schemabot skip-revert -e staging",
+            ControlOp::SkipRevert,
+            None,
+        ),
+    ] {
+        match decide(body, &config()) {
+            Routed::Enqueue(job) if matches!(*job, Job::Control(_)) => {
+                assert_eq!(job.message_group(), "pr:acme/schemas:42", "{body}");
+                assert_eq!(job.id(), format!("{op}:acme/schemas:99"), "{body}");
+                let Job::Control(c) = *job else {
+                    unreachable!()
+                };
+                assert_eq!(c.op, op, "{body}");
+                assert_eq!(
+                    c.apply_id.as_ref().map(|id| id.as_str()),
+                    apply_id,
+                    "{body}"
+                );
+                assert_eq!(c.environment.as_str(), "staging", "{body}");
+                assert!(
+                    matches!(c.source, CommandSource::PrComment(ref o) if o.commenter.0 == "alice")
+                );
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
 }
 
 #[test]

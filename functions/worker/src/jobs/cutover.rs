@@ -18,8 +18,7 @@ mod tern_call;
 use crate::outcome::{Attempt, JobError};
 use crate::Worker;
 use schemabot_domain::job::{CommandSource, CutoverJob};
-use schemabot_domain::{DeliveryId, PrNumber, Repository};
-use schemabot_github::InstallationClient;
+use schemabot_domain::DeliveryId;
 use schemabot_render::Actor;
 
 /// Who asked, and where answers go.
@@ -31,11 +30,7 @@ struct Requester {
 }
 
 /// Where replies for this command are posted.
-struct ReplyTo {
-    github: InstallationClient,
-    repository: Repository,
-    pr: PrNumber,
-}
+use crate::post::ReplyTo;
 
 struct Run<'a> {
     started: std::time::Instant,

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod confirm;
+pub mod control;
 pub mod cutover;
 pub(crate) mod lock_common;
 pub(crate) mod permission;

@@ -24,6 +24,9 @@ use schemabot_domain::ApplyId;
 use schemabot_render::{command_text, render_lock_reply, LockCommand, LockReply};
 use schemabot_tern::ApplyOutcome;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
 
 /// What one settling round did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -52,8 +55,32 @@ enum Settled {
     Moved,
 }
 
+/// When this process last looked for locks to settle, per state table. Leases are minutes long,
+/// so one look every `lock_settle_interval` is enough, and the sweeps in between skip the query.
+static LAST_LOOK: Mutex<Option<HashMap<String, Instant>>> = Mutex::new(None);
+
+fn due(worker: &Worker) -> bool {
+    let now = Instant::now();
+    let mut last = LAST_LOOK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let looks = last.get_or_insert_with(HashMap::new);
+    let table = &worker.config.table;
+    if looks
+        .get(table)
+        .is_some_and(|at| now.duration_since(*at) < worker.config.lock_settle_interval)
+    {
+        return false;
+    }
+    looks.insert(table.clone(), now);
+    true
+}
+
 pub async fn run(worker: &Worker) -> LockSettleReport {
     let mut report = LockSettleReport::default();
+    if !due(worker) {
+        return report;
+    }
     let due = match worker.store.locks_to_settle(Utc::now()).await {
         Ok(due) => due,
         Err(error) => {

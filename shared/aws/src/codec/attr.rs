@@ -91,3 +91,7 @@ pub const PLAN: &str = "plan";
 pub const LOCKED_BY: &str = "locked_by";
 pub const ACQUIRED_AT: &str = "acquired_at";
 pub const SCHEMA_DIGEST: &str = "schema_digest";
+/// A control request's operation, requester and outcome.
+pub const CONTROL_OP: &str = "control_op";
+pub const REQUESTED_AT: &str = "requested_at";
+pub const RESUME_DEADLINE: &str = "resume_deadline";

@@ -96,7 +96,7 @@ impl<'a> ItemReader<'a> {
         }
     }
 
-    pub(super) fn invalid(
+    pub(crate) fn invalid(
         &self,
         attribute: &'static str,
         value: &str,

@@ -12,3 +12,4 @@ pub const PR_LOCK: &str = "pr_lock";
 pub const APPLIED_SCHEMA: &str = "applied_schema";
 pub const LOCK_EVENT: &str = "lock_event";
 pub const COMMENT_POST: &str = "comment_post";
+pub const CONTROL_REQUEST: &str = "control_request";

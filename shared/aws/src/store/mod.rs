@@ -10,7 +10,10 @@ mod lock;
 mod plan;
 mod post;
 
-pub use apply::{ActiveApplyRef, ActiveCursor, ActivePage, ApplySnapshot, ClaimGranted};
+pub use apply::{
+    ActiveApplyRef, ActiveCursor, ActivePage, ApplySnapshot, ClaimGranted, ControlAnswer,
+    ControlRequest, ControlStatus,
+};
 pub use changes::{ApplyChanges, Change, TaskChanges};
 pub use delivery::{DeliveryOutcome, DELIVERY_RETENTION};
 pub use lock::{LockToSettle, Released};

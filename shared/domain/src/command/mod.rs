@@ -27,6 +27,7 @@ pub enum CommandName {
     Unlock,
     Stop,
     Start,
+    Cancel,
     Revert,
     SkipRevert,
     Rollback,
@@ -35,7 +36,7 @@ pub enum CommandName {
 }
 
 impl CommandName {
-    pub const ALL: [CommandName; 13] = [
+    pub const ALL: [CommandName; 14] = [
         CommandName::Help,
         CommandName::Cutover,
         CommandName::Plan,
@@ -44,6 +45,7 @@ impl CommandName {
         CommandName::Unlock,
         CommandName::Stop,
         CommandName::Start,
+        CommandName::Cancel,
         CommandName::Revert,
         CommandName::SkipRevert,
         CommandName::Rollback,
@@ -61,6 +63,7 @@ impl CommandName {
             CommandName::Unlock => "unlock",
             CommandName::Stop => "stop",
             CommandName::Start => "start",
+            CommandName::Cancel => "cancel",
             CommandName::Revert => "revert",
             CommandName::SkipRevert => "skip-revert",
             CommandName::Rollback => "rollback",
@@ -89,6 +92,7 @@ impl CommandName {
             CommandName::Unlock => "schemabot unlock",
             CommandName::Stop => "schemabot stop <apply-id> -e <environment>",
             CommandName::Start => "schemabot start <apply-id> -e <environment>",
+            CommandName::Cancel => "schemabot cancel <apply-id> -e <environment>",
             CommandName::Revert => "schemabot revert <apply-id> -e <environment>",
             CommandName::SkipRevert => "schemabot skip-revert <apply-id> -e <environment>",
             CommandName::Rollback => "schemabot rollback <apply-id> -e <environment>",
@@ -149,6 +153,10 @@ pub enum Command {
         apply_id: Option<ApplyId>,
         environment: Environment,
     },
+    Cancel {
+        apply_id: Option<ApplyId>,
+        environment: Environment,
+    },
     Revert {
         apply_id: Option<ApplyId>,
         environment: Environment,
@@ -181,12 +189,43 @@ impl Command {
             Command::Unlock { .. } => CommandName::Unlock,
             Command::Stop { .. } => CommandName::Stop,
             Command::Start { .. } => CommandName::Start,
+            Command::Cancel { .. } => CommandName::Cancel,
             Command::Revert { .. } => CommandName::Revert,
             Command::SkipRevert { .. } => CommandName::SkipRevert,
             Command::Rollback { .. } => CommandName::Rollback,
             Command::RollbackConfirm { .. } => CommandName::RollbackConfirm,
             Command::FixLint { .. } => CommandName::FixLint,
         }
+    }
+
+    /// A lifecycle control: which one, the apply it names (if it names one) and the
+    /// environment.
+    pub fn control(&self) -> Option<(crate::control::ControlOp, Option<&ApplyId>, &Environment)> {
+        use crate::control::ControlOp;
+        let (op, apply_id, environment) = match self {
+            Command::Stop {
+                apply_id,
+                environment,
+            } => (ControlOp::Stop, apply_id, environment),
+            Command::Start {
+                apply_id,
+                environment,
+            } => (ControlOp::Start, apply_id, environment),
+            Command::Cancel {
+                apply_id,
+                environment,
+            } => (ControlOp::Cancel, apply_id, environment),
+            Command::Revert {
+                apply_id,
+                environment,
+            } => (ControlOp::Revert, apply_id, environment),
+            Command::SkipRevert {
+                apply_id,
+                environment,
+            } => (ControlOp::SkipRevert, apply_id, environment),
+            _ => return None,
+        };
+        Some((op, apply_id.as_ref(), environment))
     }
 
     /// The environment the command targets, if it names one (for instance routing).
@@ -197,6 +236,7 @@ impl Command {
             | Command::ApplyConfirm { environment, .. }
             | Command::Stop { environment, .. }
             | Command::Start { environment, .. }
+            | Command::Cancel { environment, .. }
             | Command::Revert { environment, .. }
             | Command::SkipRevert { environment, .. }
             | Command::Rollback { environment, .. }

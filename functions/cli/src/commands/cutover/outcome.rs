@@ -1,8 +1,9 @@
 //! The worker's decision for one request, read out of the stored apply and its audit trail.
 
+use crate::commands::request::{own_events, Found};
 use crate::exit::Exit;
 use schemabot_domain::apply::{Apply, AuditEvent};
-use schemabot_domain::{ApplyId, State};
+use schemabot_domain::State;
 
 /// What the worker decided for this request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,54 +63,30 @@ impl Outcome {
 /// Reads the outcome of one request out of the stored apply and audit trail.
 #[derive(Debug, Clone)]
 pub struct OutcomeWatch {
-    pub(super) apply_id: ApplyId,
     job_id: String,
-    /// How the worker tags this request's audit events (`cli:<request id>` as their
-    /// `delivery_id`): the actor is whoever SQS says sent the job, so it cannot tell two
-    /// requests of one identity apart, and the CLI cannot predict it.
-    request_ref: String,
-    /// The apply's audit events before the request was sent.
-    baseline: Vec<AuditEvent>,
+    /// How the worker tags this request's audit events (`cli:<request id>`).
+    request_tag: String,
 }
 
 /// Where a request stands: decided, and whether it got as far as claiming the cutover.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
     pub outcome: Option<Outcome>,
     pub claimed: bool,
 }
 
-impl OutcomeWatch {
-    pub fn new(
-        apply_id: ApplyId,
-        job_id: String,
-        request_ref: String,
-        baseline: Vec<AuditEvent>,
-    ) -> Self {
-        OutcomeWatch {
-            apply_id,
-            job_id,
-            request_ref,
-            baseline,
-        }
+impl Found for Progress {
+    fn decided(&self) -> bool {
+        self.outcome.is_some()
     }
+}
 
-    /// This caller's events that are not in the baseline, oldest first.
-    fn new_events<'e>(&self, events: &'e [AuditEvent]) -> Vec<&'e AuditEvent> {
-        let mut unmatched: Vec<&AuditEvent> = self.baseline.iter().collect();
-        let mut fresh = Vec::new();
-        for event in events {
-            match unmatched.iter().position(|old| *old == event) {
-                Some(index) => {
-                    unmatched.swap_remove(index);
-                }
-                None if event.delivery_id.as_deref() == Some(self.request_ref.as_str()) => {
-                    fresh.push(event)
-                }
-                None => {}
-            }
+impl OutcomeWatch {
+    pub fn new(job_id: String, request_tag: String) -> Self {
+        OutcomeWatch {
+            job_id,
+            request_tag,
         }
-        fresh
     }
 
     /// Decides from `events` (the whole trail) and `apply` read after them.
@@ -134,7 +111,7 @@ impl OutcomeWatch {
             };
         }
         let mut claimed = claim_ours;
-        for event in self.new_events(events) {
+        for event in own_events(events, self.request_tag.clone()) {
             let outcome = match event.event.as_str() {
                 "cutover_claimed" => {
                     claimed = true;
@@ -169,7 +146,7 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use schemabot_domain::apply::{ApplyMode, CutoverClaim};
-    use schemabot_domain::{Database, Environment, InstallationId, PrNumber, Repository};
+    use schemabot_domain::{ApplyId, Database, Environment, InstallationId, PrNumber, Repository};
 
     const JOB: &str = "cutover:cli:req-1";
     const ACTOR: &str = "cli:arn:aws:iam::1:user/ops";
@@ -225,20 +202,16 @@ mod tests {
         }
     }
 
-    fn watch(baseline: Vec<AuditEvent>) -> OutcomeWatch {
-        OutcomeWatch::new(
-            ApplyId::parse("apply-00ab").unwrap(),
-            JOB.into(),
-            REQUEST.into(),
-            baseline,
-        )
+    fn watch() -> OutcomeWatch {
+        OutcomeWatch::new(JOB.into(), REQUEST.into())
     }
 
     #[test]
     fn nothing_yet_while_the_job_waits_in_the_queue() {
-        let old = event("cutover_refused", "recovering", ACTOR);
-        let progress =
-            watch(vec![old.clone()]).progress(&[old], Some(&apply(State::WaitingForCutover, None)));
+        // An earlier request of the same identity was refused: its tag is not ours.
+        let mut old = event("cutover_refused", "recovering", ACTOR);
+        old.delivery_id = Some("cli:req-0".into());
+        let progress = watch().progress(&[old], Some(&apply(State::WaitingForCutover, None)));
         assert_eq!(
             progress,
             Progress {
@@ -251,11 +224,10 @@ mod tests {
     #[test]
     fn our_claim_on_a_cutting_over_apply_is_a_trigger() {
         let events = [event("cutover_claimed", "claimed", ACTOR)];
-        let progress = watch(vec![]).progress(&events, Some(&apply(State::CuttingOver, Some(JOB))));
+        let progress = watch().progress(&events, Some(&apply(State::CuttingOver, Some(JOB))));
         assert_eq!(progress.outcome, Some(Outcome::Triggered));
         // Claimed but not yet triggered: still waiting, and known to be claimed.
-        let progress =
-            watch(vec![]).progress(&events, Some(&apply(State::WaitingForCutover, Some(JOB))));
+        let progress = watch().progress(&events, Some(&apply(State::WaitingForCutover, Some(JOB))));
         assert_eq!(
             progress,
             Progress {
@@ -273,7 +245,7 @@ mod tests {
             event("cutover_triggered", "accepted", "alice"),
             event("cutover_refused", "already_triggered", ACTOR),
         ];
-        let progress = watch(vec![]).progress(&events, Some(&apply));
+        let progress = watch().progress(&events, Some(&apply));
         assert_eq!(
             progress.outcome,
             Some(Outcome::Refused {
@@ -288,8 +260,7 @@ mod tests {
         let mut parallel = event("cutover_refused", "already_triggered", ACTOR);
         parallel.delivery_id = Some("cli:req-2".into());
         let events = [event("cutover_claimed", "claimed", ACTOR), parallel];
-        let progress =
-            watch(vec![]).progress(&events, Some(&apply(State::WaitingForCutover, Some(JOB))));
+        let progress = watch().progress(&events, Some(&apply(State::WaitingForCutover, Some(JOB))));
         assert_eq!(progress.outcome, None);
     }
 
@@ -297,7 +268,7 @@ mod tests {
     fn tern_refusals_and_failures_are_reported_with_their_message() {
         let not_accepted = [event("cutover_not_accepted", "not_accepted", ACTOR)];
         let progress =
-            watch(vec![]).progress(&not_accepted, Some(&apply(State::WaitingForCutover, None)));
+            watch().progress(&not_accepted, Some(&apply(State::WaitingForCutover, None)));
         assert_eq!(
             progress.outcome,
             Some(Outcome::NotAccepted {
@@ -305,7 +276,7 @@ mod tests {
             })
         );
         let failed = [event("cutover_failed", "outcome_unknown", ACTOR)];
-        let outcome = watch(vec![])
+        let outcome = watch()
             .progress(&failed, Some(&apply(State::WaitingForCutover, Some(JOB))))
             .outcome;
         assert_eq!(outcome.as_ref().map(Outcome::exit), Some(Exit::Failed));
@@ -314,7 +285,7 @@ mod tests {
     #[test]
     fn events_of_other_actors_never_decide() {
         let events = [event("cutover_refused", "recovering", "bob")];
-        let progress = watch(vec![]).progress(&events, Some(&apply(State::Recovering, None)));
+        let progress = watch().progress(&events, Some(&apply(State::Recovering, None)));
         assert_eq!(progress.outcome, None);
     }
 }

@@ -1,7 +1,7 @@
 //! The answer to the caller: the `--json` document and the text of each outcome.
 
 use super::outcome::Outcome;
-use crate::args::display_duration;
+use crate::commands::request::Request;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::Apply;
 use schemabot_domain::State;
@@ -42,6 +42,7 @@ pub(super) fn describe(
     outcome: Option<&Outcome>,
     report: &CutoverReport,
     apply: &Apply,
+    request: &Request,
     timeout: Duration,
 ) -> String {
     let id = &report.apply_id;
@@ -115,17 +116,7 @@ pub(super) fn describe(
             } else {
                 "The worker has not handled the request yet (queue backlog, or the worker is down)."
             };
-            let last_error = report
-                .message
-                .as_deref()
-                .map(|e| format!("\nLast read error: {e}"))
-                .unwrap_or_default();
-            format!(
-                "No outcome within {} for request {} on {id}.\n{why}\n\
-                 The request stays queued; check `schemabot history {id}` or `schemabot progress {id}`.{last_error}\n",
-                display_duration(timeout),
-                report.request_id
-            )
+            request.no_answer_text(timeout, why, report.message.as_deref())
         }
     }
 }

@@ -38,18 +38,7 @@ impl Run<'_> {
     }
 
     pub(super) fn reply_to(&self, apply: &Apply) -> ReplyTo {
-        match &self.job.source {
-            CommandSource::PrComment(origin) => ReplyTo {
-                github: self.worker.github.installation(origin.installation_id),
-                repository: origin.repository.clone(),
-                pr: origin.pr,
-            },
-            CommandSource::Cli { .. } => ReplyTo {
-                github: self.worker.github.installation(apply.installation_id),
-                repository: apply.repository.clone(),
-                pr: apply.pr,
-            },
-        }
+        ReplyTo::command(self.worker, &self.job.source, apply)
     }
 
     /// Apply Not Found, answered where the command came from (never revealing other applies).
@@ -59,11 +48,7 @@ impl Run<'_> {
             tracing::info!("CLI cutover for an unknown apply");
             return Ok(());
         };
-        let reply_to = ReplyTo {
-            github: self.worker.github.installation(origin.installation_id),
-            repository: origin.repository.clone(),
-            pr: origin.pr,
-        };
+        let reply_to = ReplyTo::comment(self.worker, origin);
         self.reply(
             &reply_to,
             &CutoverReply::ApplyNotFound {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{Apply, CommentKind, CommentRecord, Task};
 use schemabot_render::marker::tracked;
-use schemabot_render::render_summary;
+use schemabot_render::render_summary_ended_by;
 
 /// Finishes the comments of an apply that has ended (`apply` carries its terminal state),
 /// exactly once. Called before the terminal state is stored, so an apply only leaves the
@@ -51,7 +51,14 @@ async fn summarise_into_cutover(
     cutover: &CommentRecord,
     now: DateTime<Utc>,
 ) -> Result<CommentReport, ProgressError> {
-    let body = render_summary(apply, tasks, now, &tracked(&apply.id, CommentKind::Summary))?;
+    let ended_by = ended_by(worker, apply).await;
+    let body = render_summary_ended_by(
+        apply,
+        tasks,
+        now,
+        &tracked(&apply.id, CommentKind::Summary),
+        ended_by.as_deref(),
+    )?;
     // Editing to the same body is idempotent, so a retry after a crash just repeats it.
     let edited = github_of(worker, apply)
         .update_comment(&apply.repository, cutover.comment_id, &body)
@@ -141,7 +148,8 @@ async fn post_summary(
 
     let marker = tracked(&apply.id, CommentKind::Summary);
     let hidden = hidden_marker(&marker);
-    let body = render_summary(apply, tasks, now, &marker)?;
+    let ended_by = ended_by(worker, apply).await;
+    let body = render_summary_ended_by(apply, tasks, now, &marker, ended_by.as_deref())?;
     let github = github_of(worker, apply);
     let mut created = 0;
     let found = if search {
@@ -188,5 +196,23 @@ async fn post_summary(
     Ok(CommentReport {
         created,
         ..CommentReport::default()
+    })
+}
+
+/// Who cancelled a cancelled apply (the `cancel` request on record), as the summary names them.
+/// Unknown (none on record, or the store unreadable) leaves the line out.
+async fn ended_by(worker: &Worker, apply: &Apply) -> Option<String> {
+    if apply.state != schemabot_domain::State::Cancelled {
+        return None;
+    }
+    let request = worker
+        .store
+        .get_control(&apply.id, schemabot_domain::control::ControlOp::Cancel)
+        .await
+        .ok()
+        .flatten()?;
+    Some(match request.requested_by.strip_prefix("cli:") {
+        Some(identity) => format!("{identity} (SchemaBot CLI)"),
+        None => format!("@{}", request.requested_by),
     })
 }

@@ -3,6 +3,7 @@
 
 mod active;
 mod comments;
+mod control;
 mod cutover;
 mod events;
 mod poll;
@@ -10,5 +11,6 @@ mod records;
 mod support;
 
 pub use active::{ActiveApplyRef, ActiveCursor, ActivePage};
+pub use control::{ControlAnswer, ControlRequest, ControlStatus};
 pub use cutover::ClaimGranted;
 pub use records::ApplySnapshot;

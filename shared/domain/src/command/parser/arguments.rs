@@ -267,6 +267,10 @@ fn build(
             environment: required_environment()?,
             apply_id,
         },
+        CommandName::Cancel => Command::Cancel {
+            environment: required_environment()?,
+            apply_id,
+        },
         CommandName::Revert => Command::Revert {
             environment: required_environment()?,
             apply_id,

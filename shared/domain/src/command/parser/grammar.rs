@@ -91,6 +91,7 @@ impl Grammar {
             CommandName::Unlock | CommandName::FixLint => (Need::No, false, &[Database]),
             CommandName::Stop
             | CommandName::Start
+            | CommandName::Cancel
             | CommandName::Revert
             | CommandName::SkipRevert => (Need::Optional, true, &[Environment]),
             CommandName::Rollback => (Need::Required, true, &[Environment, DeferCutover]),

@@ -1,0 +1,137 @@
+//! The answer to the caller: the `--json` document and one or two lines of text per outcome.
+
+use super::answer::Answer;
+use schemabot_domain::apply::Apply;
+use schemabot_domain::control::ControlOp;
+use schemabot_domain::{Environment, State};
+use schemabot_render::escape::single_line;
+use serde::Serialize;
+
+/// The `--json` document of a control.
+#[derive(Debug, Serialize)]
+pub struct ControlReport {
+    pub apply_id: String,
+    pub environment: String,
+    /// `stop`, `start`, `cancel`, `revert` or `skip-revert`.
+    pub op: &'static str,
+    pub request_id: String,
+    pub job_id: String,
+    /// As stored in the audit trail: `cli:<sender>`.
+    pub actor: String,
+    pub caller_arn: String,
+    /// The worker's audit outcome (see [`Answer::outcome`]), or `timed_out`.
+    pub outcome: String,
+    /// Tern's or the worker's message, when there is one.
+    pub message: Option<String>,
+    /// The apply's state when the worker decided.
+    pub from_state: Option<State>,
+    /// The apply's state as last read.
+    pub state: Option<State>,
+    pub repository: String,
+    pub pr: u64,
+    pub exit_code: u8,
+}
+
+/// `Stop`, `Skip-revert`, …
+pub(super) fn title(op: ControlOp) -> String {
+    let name = op.as_str();
+    let mut chars = name.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_ascii_uppercase().to_string() + chars.as_str()
+    })
+}
+
+/// The text answer: what happened and, when there is one, what to do next.
+pub(super) fn describe(
+    op: ControlOp,
+    answer: &Answer,
+    apply: &Apply,
+    requested: &Environment,
+) -> String {
+    let id = &apply.id;
+    let env = &apply.environment;
+    let title = title(op);
+    let state = answer.from_state.unwrap_or(apply.state);
+    let message = |fallback: &str| {
+        answer
+            .message
+            .as_deref()
+            .map_or_else(|| fallback.to_string(), single_line)
+    };
+    match answer.outcome.as_str() {
+        "accepted" => {
+            let next = match op {
+                ControlOp::Stop => format!("Resume it with: schemabot start {id} -e {env}"),
+                ControlOp::Start | ControlOp::Revert => {
+                    format!("Follow it with: schemabot progress {id} --watch")
+                }
+                ControlOp::Cancel | ControlOp::SkipRevert => {
+                    format!("See it with: schemabot progress {id}")
+                }
+            };
+            format!(
+                "{title} of {id} accepted by Tern (database {}, environment {env}).\n{next}\n",
+                apply.database
+            )
+        }
+        "already_done" => format!("Nothing to do: {id} is already {state}.\n"),
+        "already_requested" => format!(
+            "{title} not sent again: another {op} of {id} is waiting for Tern's answer.\n\
+             Check it with: schemabot history {id}\n"
+        ),
+        "ended" => format!("{title} refused: {id} already ended ({state}).\n"),
+        "past_cutover" => format!(
+            "{title} refused: {id} is {state}; a change cannot be stopped or cancelled once its \
+             cutover started.\n"
+        ),
+        "not_stopped" => {
+            let next = if state == State::WaitingForCutover {
+                format!("To finish it instead: schemabot cutover {id} -e {env}\n")
+            } else {
+                String::new()
+            };
+            format!(
+                "{title} refused: {id} is {state}, not stopped; only a stopped apply can be \
+                 started.\n{next}"
+            )
+        }
+        "no_revert_window" => format!(
+            "{title} refused: {id} is {state}; revert and skip-revert exist only during a revert \
+             window (never for Spirit).\n"
+        ),
+        "recovering" => format!(
+            "{title} refused: {id} is recovering after a Tern/Spirit restart.\n\
+             Try again once `schemabot progress {id}` shows it has recovered.\n"
+        ),
+        "environment_mismatch" => {
+            format!("{title} refused: {id} runs in environment {env}, not {requested}.\n")
+        }
+        "not_accepted" => format!(
+            "Tern did not accept the {op} of {id}: {}\nNothing changed.\n",
+            message("no reason given")
+        ),
+        "failed" => format!(
+            "{title} failed for {id}: {}\nCheck `schemabot progress {id}` before trying again.\n",
+            message("no details")
+        ),
+        other => {
+            let detail = answer
+                .message
+                .as_deref()
+                .map(|m| format!(": {}", single_line(m)))
+                .unwrap_or_default();
+            format!("{title} refused ({}){detail}\n", single_line(other))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_capitalise_the_command_word() {
+        assert_eq!(title(ControlOp::Stop), "Stop");
+        assert_eq!(title(ControlOp::SkipRevert), "Skip-revert");
+    }
+}
