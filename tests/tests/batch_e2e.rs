@@ -60,6 +60,10 @@ async fn a_poison_message_is_answered_once_and_the_rest_of_its_group_runs_in_ord
     );
     let failed = &stack.pr_comments()[0];
     assert!(failed.contains("will not retry"), "{failed}");
+    assert!(
+        failed.contains("a service it depends on refused the request"),
+        "{failed}"
+    );
     assert!(!failed.contains("403"), "no internal detail: {failed}");
 }
 

@@ -10,7 +10,12 @@ use schemabot_render::{render_command_failed, FailureCause};
 
 /// Answers a permanently failed `job`. A failure to post is returned (the job is retried, and
 /// the answer is still posted once).
-pub(crate) async fn answer(worker: &Worker, job: &Job, attempt: Attempt) -> Result<(), JobError> {
+pub(crate) async fn answer(
+    worker: &Worker,
+    job: &Job,
+    attempt: Attempt,
+    reason: &str,
+) -> Result<(), JobError> {
     tracing::error!(
         target: "audit",
         job = %job.id(),
@@ -23,12 +28,8 @@ pub(crate) async fn answer(worker: &Worker, job: &Job, attempt: Attempt) -> Resu
         return Ok(());
     };
     let marker_id = format!("{}:failed", job.id());
-    let body = render_command_failed(
-        FailureCause::Internal,
-        Some(target.delivery.as_str()),
-        &marker_id,
-    )
-    .map_err(errors::render)?;
+    let body = render_command_failed(cause_of(reason), Some(target.delivery.as_str()), &marker_id)
+        .map_err(errors::render)?;
     let github = worker.github.installation(target.origin_installation);
     post_once(
         &github,
@@ -40,6 +41,18 @@ pub(crate) async fn answer(worker: &Worker, job: &Job, attempt: Attempt) -> Resu
     )
     .await
     .map(drop)
+}
+
+/// What the PR may be told about a permanent failure: which kind, never the error itself.
+fn cause_of(reason: &str) -> FailureCause {
+    let dependency = ["GitHub:", "DynamoDB:", "SQS:", "Tern"]
+        .iter()
+        .any(|prefix| reason.starts_with(prefix));
+    if dependency {
+        FailureCause::DependencyRefused
+    } else {
+        FailureCause::Internal
+    }
 }
 
 struct ReplyTarget {
@@ -89,5 +102,26 @@ fn reply_target(job: &Job) -> Option<ReplyTarget> {
             PlanTrigger::PullRequest { .. } => None,
         },
         Job::Poll(_) | Job::RegisterApply(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pr_learns_the_kind_of_failure_not_the_error() {
+        assert_eq!(
+            cause_of("GitHub: 403 Resource not accessible by integration"),
+            FailureCause::DependencyRefused
+        );
+        assert_eq!(
+            cause_of("DynamoDB: ValidationException"),
+            FailureCause::DependencyRefused
+        );
+        assert_eq!(
+            cause_of("rendering a comment failed: template"),
+            FailureCause::Internal
+        );
     }
 }

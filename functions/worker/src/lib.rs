@@ -87,9 +87,9 @@ impl Worker {
         match trust::admit(policy, envelope.job, message.sender_id.as_deref()) {
             Ok(job) => {
                 let result = self.run_job(&job, message.attempt).await;
-                if let Err(JobError::Permanent(_)) = &result {
+                if let Err(JobError::Permanent(reason)) = &result {
                     // A failed answer is retried with the job; the answer is posted once.
-                    Box::pin(failure_reply::answer(self, &job, message.attempt)).await?;
+                    Box::pin(failure_reply::answer(self, &job, message.attempt, reason)).await?;
                 }
                 result
             }
