@@ -177,7 +177,7 @@ impl Store {
         self.lock_update(key, &spec).await
     }
 
-    async fn lock_update(
+    pub(super) async fn lock_update(
         &self,
         key: &LockKey,
         spec: &UpdateSpec,

@@ -80,7 +80,7 @@ impl Store {
         let confirming = spec.expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
         spec.require(format!("{by} AND {confirming}"))
             .set(attr::APPLY_CALLED_AT, codec::time(at));
-        self.lock_change(key, &spec).await
+        self.lock_update(key, &spec).await
     }
 
     /// The apply `apply_id` holding the lock is registered (tracked by the progress sweep,
@@ -97,7 +97,7 @@ impl Store {
             .equals(attr::APPLY_ID, codec::s(apply_id.as_str()));
         spec.require(format!("{applying} AND {same}"));
         clear_lease(&mut spec);
-        self.lock_change(key, &spec).await
+        self.lock_update(key, &spec).await
     }
 
     /// Releases a `confirming` lock whose confirm `command_id` never called Tern and whose lease
@@ -135,19 +135,6 @@ impl Store {
             Ok(()) => Ok(WriteOutcome::Written(())),
             Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
                 current: decode_current(cancelled.item(0), decode_lock)?,
-            }),
-        }
-    }
-
-    async fn lock_change(
-        &self,
-        key: &LockKey,
-        spec: &UpdateSpec,
-    ) -> Result<WriteOutcome<(), Lock>, StoreError> {
-        match self.update_item(lock_item_key(key), spec).await? {
-            Ok(()) => Ok(WriteOutcome::Written(())),
-            Err(current) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(current.as_ref(), decode_lock)?,
             }),
         }
     }
