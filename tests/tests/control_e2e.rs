@@ -115,6 +115,19 @@ async fn sweep_until(stack: &Stack, id: &ApplyId, state: State) {
     assert_eq!(apply_state(stack, id).await, state);
 }
 
+/// Exactly one Tern Stop and exactly one new comment since `before`: the accepted reply.
+fn stopped_once(stack: &Stack, before: usize) -> Vec<String> {
+    assert_eq!(control_calls(stack.tern.counts()), (1, 0, 0, 0, 0));
+    let new = new_comments(stack, before);
+    assert_eq!(
+        new.len(),
+        1,
+        "one reply, whatever was redelivered: {new:#?}"
+    );
+    assert!(new[0].starts_with("## Stop Request Accepted"), "{}", new[0]);
+    new
+}
+
 #[tokio::test]
 async fn stop_shows_the_stopped_change_and_start_resumes_it_to_completion() {
     let stack = progress_stack().await;
@@ -554,10 +567,7 @@ async fn a_stop_redelivered_three_times_asks_tern_once_and_replies_once() {
         let run = stack.worker.run_job(&job, attempt(receive_count)).await;
         assert!(run.is_ok(), "attempt {receive_count}: {run:?}");
     }
-    assert_eq!(control_calls(stack.tern.counts()), (1, 0, 0, 0, 0));
-    let new = new_comments(&stack, before);
-    assert_eq!(new.len(), 1, "{new:#?}");
-    assert!(new[0].starts_with("## Stop Request Accepted"), "{}", new[0]);
+    stopped_once(&stack, before);
     assert_eq!(apply_state(&stack, &id).await, State::Stopped);
 }
 
@@ -577,10 +587,7 @@ async fn a_stop_whose_answer_was_lost_is_not_asked_again() {
         let run = stack.worker.run_job(&job, attempt(receive_count)).await;
         assert!(run.is_ok(), "attempt {receive_count}: {run:?}");
     }
-    assert_eq!(control_calls(stack.tern.counts()), (1, 0, 0, 0, 0));
-    let new = new_comments(&stack, before);
-    assert_eq!(new.len(), 1, "{new:#?}");
-    assert!(new[0].starts_with("## Stop Request Accepted"), "{}", new[0]);
+    stopped_once(&stack, before);
     assert_eq!(apply_state(&stack, &id).await, State::Stopped);
 }
 
@@ -603,10 +610,7 @@ async fn a_duplicated_sqs_message_stops_once_and_replies_once() {
             .unwrap();
     }
     stack.deliver_all().await;
-    assert_eq!(control_calls(stack.tern.counts()), (1, 0, 0, 0, 0));
-    let new = new_comments(&stack, before);
-    assert_eq!(new.len(), 1, "the duplicate must not reply: {new:#?}");
-    assert!(new[0].starts_with("## Stop Request Accepted"), "{}", new[0]);
+    stopped_once(&stack, before);
 }
 
 #[tokio::test]
@@ -879,10 +883,7 @@ async fn a_stop_whose_reply_could_not_be_posted_replies_accepted_on_redelivery()
     stack.github.clear_faults();
     stack.worker.run_job(&job, attempt(2)).await.unwrap();
     stack.worker.run_job(&job, attempt(3)).await.unwrap();
-    assert_eq!(control_calls(stack.tern.counts()), (1, 0, 0, 0, 0));
-    let new = new_comments(&stack, before);
-    assert_eq!(new.len(), 1, "{new:#?}");
-    assert!(new[0].starts_with("## Stop Request Accepted"), "{}", new[0]);
+    let new = stopped_once(&stack, before);
     assert!(new[0].contains("It can be resumed until **"), "{}", new[0]);
     assert!(new[0].contains("assumed-role/oncall/dana"), "{}", new[0]);
 }
