@@ -532,12 +532,12 @@ impl Stack {
         let event = AuditEvent {
             apply_id: id,
             at: now,
-            event: "apply_registered".into(),
+            event: schemabot_domain::audit::EventKind::ApplyRegistered,
             actor: "test".into(),
             delivery_id: None,
             from_state: None,
             to_state: Some(state),
-            outcome: "registered".into(),
+            outcome: schemabot_domain::audit::Outcome::Registered,
             message: None,
         };
         let outcome = self

@@ -5,6 +5,7 @@
 //! redelivery, duplication and races.
 
 use futures::future::join_all;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::control::ControlOp;
 use schemabot_domain::job::{CommandSource, CommentOrigin, ControlJob, Job, JobEnvelope};
 use schemabot_domain::lock::{LockKey, LockStage};
@@ -163,6 +164,11 @@ async fn stop_shows_the_stopped_change_and_start_resumes_it_to_completion() {
         progress.contains(&format!("schemabot start {id} -e staging")),
         "{progress}"
     );
+    // Until when the Stop said it can be resumed, right above the start command.
+    assert!(
+        progress.contains(&format!("Resume before **{deadline}")),
+        "{progress}"
+    );
     // Stopped stays stopped under the sweep: no summary, the progress comment stays live.
     stack.worker.sweep().await;
     assert_eq!(apply_state(&stack, &id).await, State::Stopped);
@@ -192,7 +198,7 @@ async fn stop_shows_the_stopped_change_and_start_resumes_it_to_completion() {
     assert_eq!(comments_containing(&stack, "Schema Change Applied"), 1);
     assert_eq!(control_calls(stack.tern.counts()), (1, 1, 0, 0, 0));
 
-    let events: Vec<(String, String)> = stack
+    let events: Vec<(EventKind, Outcome)> = stack
         .store
         .list_events(&id)
         .await
@@ -200,11 +206,11 @@ async fn stop_shows_the_stopped_change_and_start_resumes_it_to_completion() {
         .into_iter()
         .map(|e| (e.event, e.outcome))
         .collect();
-    for expected in ["stop_requested", "start_requested"] {
+    for expected in [EventKind::StopRequested, EventKind::StartRequested] {
         assert!(
             events
                 .iter()
-                .any(|(event, outcome)| event == expected && outcome == "accepted"),
+                .any(|(event, outcome)| *event == expected && *outcome == Outcome::Accepted),
             "{expected}: {events:?}"
         );
     }

@@ -4,6 +4,7 @@
 use futures::future::join_all;
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{AuditEvent, CutoverClaim};
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::job::{CommandSource, CommentOrigin, CutoverJob, Job, JobEnvelope};
 use schemabot_domain::{
     ApplyId, CommentId, DeliveryId, Environment, InstallationId, Login, PrNumber, State,
@@ -135,14 +136,15 @@ async fn happy_path_from_signed_webhook_to_cutover_triggered_and_sentinel_gone()
     assert_eq!(stack.github.count(CallKind::AddReaction), 1);
     // Audit trail: claim and trigger, with who and which delivery.
     let events = stack.store.list_events(&apply.id).await.unwrap();
-    let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
+    let names: Vec<&EventKind> = events.iter().map(|e| &e.event).collect();
     assert!(
-        names.contains(&"cutover_claimed") && names.contains(&"cutover_triggered"),
+        names.contains(&&EventKind::CutoverClaimed)
+            && names.contains(&&EventKind::CutoverTriggered),
         "{names:?}"
     );
     assert!(events
         .iter()
-        .filter(|e| e.event != "apply_registered")
+        .filter(|e| e.event != EventKind::ApplyRegistered)
         .all(|e| e.actor == "alice-dba" && e.delivery_id.is_some()));
 
     // Budget: ≤ 4 DynamoDB and ≤ 4 GitHub requests per cutover, token included.
@@ -304,12 +306,12 @@ async fn a_worker_that_dies_after_the_tern_call_is_rerun_without_a_second_cutove
     let event = AuditEvent {
         apply_id: apply.id.clone(),
         at: chrono::Utc::now(),
-        event: "cutover_claimed".into(),
+        event: EventKind::CutoverClaimed,
         actor: "alice-dba".into(),
         delivery_id: None,
         from_state: Some(State::WaitingForCutover),
         to_state: None,
-        outcome: "claimed".into(),
+        outcome: Outcome::Claimed,
         message: None,
     };
     assert!(matches!(

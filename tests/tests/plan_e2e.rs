@@ -5,6 +5,7 @@
 //! The database is named after the harness's deployment (`payments`), so its live schema is the
 //! MariaDB schema `payments`; the table name is unique per run so parallel runs do not collide.
 
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::lock::LockKey;
 use schemabot_domain::{Database, Environment};
 use schemabot_tests::harness::Stack;
@@ -94,10 +95,10 @@ async fn plan_comment_is_posted_edited_and_refreshed_on_push() {
     assert_eq!(
         trail,
         vec![(
-            "plan_posted".to_string(),
+            EventKind::PlanPosted,
             "alice".to_string(),
             schemabot_tests::harness::PR,
-            "changes".to_string()
+            Outcome::Changes
         )]
     );
 

@@ -5,6 +5,7 @@
 
 use mysql_async::prelude::Queryable;
 use schemabot_domain::apply::{CommentKind, SchemaFiles};
+use schemabot_domain::audit::Outcome;
 use schemabot_domain::state::reconcile::RECONCILE_RUNBOOK;
 use schemabot_domain::{ApplyId, State};
 use schemabot_tests::harness::Stack;
@@ -75,7 +76,7 @@ async fn sentinel_gone_and_the_desired_schema_live_completes_verified() {
     let events = stack.store.list_events(&id).await.expect("events");
     assert!(events
         .iter()
-        .any(|e| e.outcome == "verified_live_schema" && e.to_state == Some(State::Completed)));
+        .any(|e| e.outcome == Outcome::VerifiedLiveSchema && e.to_state == Some(State::Completed)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

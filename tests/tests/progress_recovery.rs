@@ -4,6 +4,7 @@
 
 use chrono::{TimeDelta, Utc};
 use schemabot_domain::apply::{AuditEvent, CommentKind, CutoverClaim};
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::{ApplyId, State};
 use schemabot_tern::TernTarget;
 use schemabot_tests::harness::{Stack, DEPLOYMENT};
@@ -174,7 +175,7 @@ async fn a_tern_restart_while_waiting_recovers_then_the_cutover_completes_with_o
         .find(|e| e.to_state == Some(State::Recovering))
         .expect("entering recovery is audited");
     // Tern itself reported the recovery (current servers do).
-    assert_eq!(recovery.outcome, "engine_reported");
+    assert_eq!(recovery.outcome, Outcome::EngineReported);
     assert!(events.iter().any(|e| e
         .message
         .as_deref()
@@ -224,7 +225,7 @@ async fn a_restart_after_the_sentinel_was_dropped_moves_forward_never_back() {
     let events = stack.store.list_events(&id).await.expect("events");
     let triggered = events
         .iter()
-        .position(|e| e.event == "cutover_triggered")
+        .position(|e| e.event == EventKind::CutoverTriggered)
         .expect("cutover audited");
     for event in &events[triggered..] {
         assert!(
@@ -257,12 +258,12 @@ async fn claim(stack: &Stack, apply_id: &ApplyId, age: TimeDelta) -> CutoverClai
     let event = AuditEvent {
         apply_id: apply_id.clone(),
         at: Utc::now(),
-        event: "cutover_claimed".into(),
+        event: EventKind::CutoverClaimed,
         actor: claim.actor.clone(),
         delivery_id: None,
         from_state: Some(apply.state),
         to_state: None,
-        outcome: "claimed".into(),
+        outcome: Outcome::Claimed,
         message: None,
     };
     let granted = stack
@@ -326,7 +327,7 @@ async fn a_claim_whose_tern_call_took_effect_is_settled_as_cutting_over() {
     );
     let events = stack.store.list_events(&id).await.expect("events");
     assert!(
-        events.iter().any(|e| e.event == "cutover_settled"),
+        events.iter().any(|e| e.event == EventKind::CutoverSettled),
         "{events:?}"
     );
     // No comment: the command posts its own Cutover Triggered when it comes back.
@@ -376,7 +377,7 @@ async fn a_stale_claim_with_the_sentinel_present_is_released_and_a_young_one_kep
     assert_eq!(old_apply.state, State::WaitingForCutover);
     let events = stack.store.list_events(&old).await.expect("events");
     assert!(
-        events.iter().any(|e| e.event == "claim_released"),
+        events.iter().any(|e| e.event == EventKind::ClaimReleased),
         "{events:?}"
     );
 

@@ -5,6 +5,7 @@
 //! Every test uses its own MariaDB schema as the database (and deployment), so parallel tests
 //! never share a lock.
 
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::lock::{LockKey, LockStage};
 use schemabot_domain::{Database, Environment, PrNumber};
 use schemabot_tests::github_standin::{CallKind, DEFAULT_PR_AUTHOR};
@@ -121,7 +122,7 @@ impl Fixture {
         body
     }
 
-    async fn audit_outcomes(&self, environment: &str) -> Vec<String> {
+    async fn audit_outcomes(&self, environment: &str) -> Vec<Outcome> {
         self.stack
             .store
             .list_lock_events(&self.key(environment))
@@ -157,7 +158,7 @@ async fn production_apply_without_any_approval_is_refused() {
     );
     assert_eq!(
         fx.audit_outcomes("production").await,
-        vec!["review_required".to_string()],
+        vec![Outcome::ReviewRequired],
         "the refusal is audited against the database's lock"
     );
     fx.cleanup().await;
@@ -406,7 +407,7 @@ async fn a_production_cutover_from_a_comment_needs_the_approval_too() {
     assert!(
         events
             .iter()
-            .any(|e| e.event == "cutover_refused" && e.outcome == "review_required"),
+            .any(|e| e.event == EventKind::CutoverRefused && e.outcome == Outcome::ReviewRequired),
         "{events:?}"
     );
 

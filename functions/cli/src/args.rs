@@ -4,7 +4,7 @@
 use crate::exit::EXIT_CODES_HELP;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use schemabot_domain::control::ControlOp;
-use schemabot_domain::{ApplyId, Environment, Repository};
+use schemabot_domain::{ApplyId, Database, Environment, Repository};
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
@@ -12,9 +12,9 @@ use std::time::Duration;
     name = "schemabot",
     version,
     about = "Operate SchemaBot schema changes from a terminal: list, watch, cut over, stop, \
-             start, cancel, revert, audit.",
+             start, cancel, revert, unlock, audit.",
     long_about = "Operate SchemaBot schema changes from a terminal: list, watch, cut over, stop, \
-                  start, cancel, revert, audit.\n\n\
+                  start, cancel, revert, unlock, audit.\n\n\
                   Uses your own AWS credentials and the same DynamoDB table and SQS queue as the \
                   SchemaBot functions; `cutover` and the controls enqueue the same job as their \
                   PR comment, so they work while GitHub is down.",
@@ -32,7 +32,7 @@ pub struct GlobalArgs {
     /// The SchemaBot DynamoDB table.
     #[arg(long, global = true, env = "SCHEMABOT_TABLE", value_name = "TABLE")]
     pub table: Option<String>,
-    /// The SchemaBot SQS FIFO job queue (needed by `cutover` and the controls).
+    /// The SchemaBot SQS FIFO job queue (needed by `cutover`, the controls and `unlock`).
     #[arg(long, global = true, env = "SCHEMABOT_QUEUE_URL", value_name = "URL")]
     pub queue_url: Option<String>,
     /// Print one JSON document on stdout (errors included) instead of text.
@@ -67,6 +67,13 @@ pub enum Command {
     Control(ControlCommand),
     /// An apply's audit trail: who did what, when, with what outcome.
     History(HistoryArgs),
+    /// Release the lock on a database and environment whoever holds it, and wait for the
+    /// outcome.
+    ///
+    /// The twin of an admin's PR comment `schemabot unlock --force -d <db> -e <env>`: a planned
+    /// lock is released and its pull request told; a lock whose change is being confirmed or
+    /// applied is kept (cancel the apply instead).
+    Unlock(UnlockArgs),
 }
 
 /// The lifecycle controls: each the twin of its PR comment, sent as the same job.
@@ -143,6 +150,30 @@ pub struct ProgressArgs {
 pub struct RequestArgs {
     pub apply_id: ApplyId,
     /// The apply's environment (must match it, as in the PR command).
+    #[arg(
+        long = "env",
+        short = 'e',
+        visible_alias = "environment",
+        value_name = "ENV"
+    )]
+    pub environment: Environment,
+    /// How long to wait for the worker's outcome (e.g. 60s, 2m).
+    #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+/// `unlock -d <db> -e <env> [--timeout]`: the lock on one database and environment.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The database whose lock to release.
+    #[arg(
+        long = "database",
+        short = 'd',
+        visible_alias = "db",
+        value_name = "DB"
+    )]
+    pub database: Database,
+    /// The environment of the lock.
     #[arg(
         long = "env",
         short = 'e',

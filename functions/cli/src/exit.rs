@@ -7,13 +7,14 @@
 pub enum Exit {
     /// Done: the command's output is complete (for `cutover`: Tern accepted the cutover; for a
     /// control: Tern accepted it, or the apply already was where it leads; for
-    /// `progress --watch`: the apply completed).
+    /// `progress --watch`: the apply completed; for `unlock`: released, or no lock to release).
     Success = 0,
     /// A bug or an unexpected local failure (e.g. stdout closed).
     Internal = 1,
     /// The cutover or control was refused and not carried out by this request: already
     /// triggered or requested, recovering, not in a state that allows it, environment mismatch,
-    /// not owned by the repository, or not accepted by Tern.
+    /// not owned by the repository, or not accepted by Tern; for `unlock`: the lock's change is
+    /// being confirmed or applied.
     Refused = 2,
     /// The cutover or control failed, or no outcome arrived within `--timeout` (for
     /// `progress --watch`: the apply ended failed, cancelled or reverted).
@@ -36,11 +37,12 @@ impl Exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0   success (cutover: triggered; stop/start/cancel/revert/skip-revert: accepted or
-      already done; progress --watch: the apply completed)
+      already done; unlock: released, or no lock to release; progress --watch: the apply
+      completed)
   1   internal error
   2   cutover or control refused or not accepted (already triggered or requested,
       recovering, not available in the apply's state, environment mismatch, Tern did not
-      accept it)
+      accept it); unlock: the lock's change is being confirmed or applied
   3   cutover or control failed, or no outcome within --timeout (progress --watch: the
       apply failed, was cancelled or reverted)
   4   apply not found

@@ -80,6 +80,7 @@ async fn execute(cli: Cli, console: &mut Console<'_>) -> Result<Exit, CliError> 
             commands::control::run(&mut cx, control.op(), control.args()).await
         }
         Command::History(args) => commands::history::run(&mut cx, args).await,
+        Command::Unlock(args) => commands::unlock::run(&mut cx, args).await,
     }
 }
 

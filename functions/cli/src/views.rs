@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::{Apply, AuditEvent, Task};
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::State;
 use serde::Serialize;
 
@@ -117,9 +118,9 @@ impl ProgressView {
 #[derive(Debug, Serialize)]
 pub struct EventView {
     pub at: DateTime<Utc>,
-    pub event: String,
+    pub event: EventKind,
     pub actor: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub from_state: Option<State>,
     pub to_state: Option<State>,
     pub delivery_id: Option<String>,

@@ -19,8 +19,6 @@ const PR_ONLY: &[(CommandName, &str)] = &[
     // Plans the schema from before an apply, then confirms on the PR: not on the CLI yet.
     (CommandName::Rollback, "not yet (issue 15)"),
     (CommandName::RollbackConfirm, "not yet (issue 15)"),
-    // `unlock` releases the PR's own lock; `unlock --force` for admins is not on the CLI yet.
-    (CommandName::Unlock, "not yet (issue 15)"),
     // CLI-only upstream (it edits a checkout); the PR comment answers with a pointer.
     (CommandName::FixLint, "upstream CLI-only"),
 ];
@@ -119,12 +117,31 @@ fn twins_take_the_pr_commands_arguments_and_send_their_job() {
             usage.contains(" -e <environment>"),
             "`schemabot {name}`: `-e` as in `{usage}`"
         );
+        // `-d <database>` outside brackets: the form the CLI twins (`unlock --force`).
+        let database = subcommand.get_arguments().any(|a| {
+            a.get_short() == Some('d') && a.get_long() == Some("database") && a.is_required_set()
+        });
+        assert_eq!(
+            database,
+            usage.contains(" -d <database>"),
+            "`schemabot {name}`: `-d` as in `{usage}`"
+        );
 
-        let parsed = Cli::try_parse_from(["schemabot", name, "apply-00ab", "-e", "staging"])
-            .unwrap_or_else(|e| panic!("`schemabot {name} <apply-id> -e <env>`: {e}"));
+        let mut argv = vec!["schemabot", name];
+        if positional_apply_id {
+            argv.push("apply-00ab");
+        }
+        if database {
+            argv.extend(["-d", "payments"]);
+        }
+        argv.extend(["-e", "staging"]);
+        let parsed =
+            Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("`{}`: {e}", argv.join(" ")));
         let sends = match parsed.command {
             Command::Cutover(_) => CommandName::Cutover,
             Command::Control(control) => control.op().command(),
+            // The twin of `unlock --force`: the force-unlock job.
+            Command::Unlock(_) => CommandName::Unlock,
             other => panic!("`schemabot {name}` parsed as {other:?}"),
         };
         assert_eq!(

@@ -13,8 +13,9 @@ use crate::autoplan::AutoplanPolicy;
 use crate::github_event::{PrComment, PrState, PullRequestEvent};
 use schemabot_domain::command::{Command, ParseOutcome};
 use schemabot_domain::job::{
-    ApplyConfirmJob, ApplyJob, CommandSource, CommentOrigin, ControlJob, CutoverJob, Job, PlanJob,
-    PlanTrigger, Reply, ReplyJob, UnlockJob, UnlockTrigger,
+    ApplyConfirmJob, ApplyJob, CommandSource, CommentOrigin, ControlJob, CutoverJob,
+    ForceUnlockJob, Job, PlanJob, PlanTrigger, Reply, ReplyJob, RollbackConfirmJob, RollbackJob,
+    UnlockJob, UnlockTrigger,
 };
 use schemabot_domain::{DeliveryId, Environment, Repository};
 
@@ -117,7 +118,10 @@ pub fn route(
     }
     if matches!(
         command,
-        Command::Apply { .. } | Command::ApplyConfirm { .. }
+        Command::Apply { .. }
+            | Command::ApplyConfirm { .. }
+            | Command::Rollback { .. }
+            | Command::RollbackConfirm { .. }
     ) && comment.pr_state != PrState::Open
     {
         // What a closed pull request holds may never be merged, and a merged one's change is
@@ -173,9 +177,40 @@ pub fn route(
             database,
             allow_unsafe,
         }))),
-        Command::Unlock { database } => Routed::Enqueue(Box::new(Job::Unlock(UnlockJob {
-            trigger: UnlockTrigger::Command { origin, database },
+        Command::Unlock {
+            database,
+            environment,
+        } => Routed::Enqueue(Box::new(Job::Unlock(UnlockJob {
+            trigger: UnlockTrigger::Command {
+                origin,
+                database,
+                environment,
+            },
         }))),
+        Command::ForceUnlock {
+            database,
+            environment,
+        } => Routed::Enqueue(Box::new(Job::ForceUnlock(ForceUnlockJob {
+            source: CommandSource::PrComment(origin),
+            database,
+            environment,
+        }))),
+        Command::Rollback {
+            apply_id,
+            environment,
+            defer_cutover,
+        } => Routed::Enqueue(Box::new(Job::Rollback(RollbackJob {
+            source: CommandSource::PrComment(origin),
+            apply_id,
+            environment,
+            defer_cutover,
+        }))),
+        Command::RollbackConfirm { environment } => {
+            Routed::Enqueue(Box::new(Job::RollbackConfirm(RollbackConfirmJob {
+                origin,
+                environment,
+            })))
+        }
         other => match other.control() {
             Some((op, apply_id, environment)) => {
                 Routed::Enqueue(Box::new(Job::Control(ControlJob {

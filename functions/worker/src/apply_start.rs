@@ -10,6 +10,7 @@ use chrono::Utc;
 use schemabot_domain::apply::{ApplyMode, SchemaFiles};
 use schemabot_domain::job::{RegisterApplyJob, RegisterTask};
 use schemabot_domain::lock::Lock;
+use schemabot_domain::rollback::RollbackSource;
 use schemabot_domain::{ApplyId, Login, TaskId};
 use schemabot_tern::{proto, ApplySpec, Caller, TernTarget};
 use sha2::{Digest, Sha256};
@@ -166,9 +167,38 @@ pub(crate) async fn register(
         desired_schema: desired_schema(lock),
     };
     Box::pin(progress::register::run(worker, &job)).await?;
+    record_rollback_source(worker, lock, apply_id).await?;
     if let Err(error) = worker.store.lock_settled(&lock.key, apply_id).await {
         // The sweep finds the apply registered and settles the lease then.
         tracing::warn!(%error, "could not take the lock off the settle list");
+    }
+    Ok(())
+}
+
+/// Records the apply as the latest on its database and environment, with the schema the plan
+/// captured before it (what `rollback` checks and plans back to). A rollback plan's own
+/// originals are recorded the same way, so a rollback can itself be rolled back.
+async fn record_rollback_source(
+    worker: &Worker,
+    lock: &Lock,
+    apply_id: &ApplyId,
+) -> Result<(), JobError> {
+    let source = RollbackSource {
+        key: lock.key.clone(),
+        apply_id: apply_id.clone(),
+        owner: lock.owner.clone(),
+        deployment: lock.plan.deployment.clone(),
+        database_type: lock.plan.database_type.clone(),
+        original_files: lock.plan.original_files.clone(),
+        registered_at: lock.acquired_at,
+    };
+    if !worker
+        .store
+        .record_rollback_source(&source)
+        .await
+        .map_err(errors::store)?
+    {
+        tracing::info!("a later apply is already recorded as the latest; kept it");
     }
     Ok(())
 }

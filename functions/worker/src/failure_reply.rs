@@ -85,7 +85,16 @@ fn reply_target(job: &Job) -> Option<ReplyTarget> {
             CommandSource::PrComment(origin) => Some(origin.into()),
             CommandSource::Cli { .. } => None,
         },
+        Job::Rollback(j) => match &j.source {
+            CommandSource::PrComment(origin) => Some(origin.into()),
+            CommandSource::Cli { .. } => None,
+        },
+        Job::RollbackConfirm(j) => Some((&j.origin).into()),
         Job::Reply(j) => Some((&j.origin).into()),
+        Job::ForceUnlock(j) => match &j.source {
+            CommandSource::PrComment(origin) => Some(origin.into()),
+            CommandSource::Cli { .. } => None,
+        },
         Job::Apply(j) => Some((&j.origin).into()),
         Job::ApplyConfirm(j) => Some((&j.origin).into()),
         Job::Unlock(j) => match &j.trigger {

@@ -139,6 +139,15 @@ impl Worker {
             Job::Unlock(unlock) => {
                 Box::pin(jobs::unlock::run(self, unlock, &job_id, attempt)).await
             }
+            Job::ForceUnlock(force) => {
+                Box::pin(jobs::force_unlock::run(self, force, &job_id, attempt)).await
+            }
+            Job::Rollback(rollback) => {
+                Box::pin(jobs::rollback::run(self, rollback, &job_id, attempt)).await
+            }
+            Job::RollbackConfirm(confirm) => {
+                Box::pin(jobs::rollback::confirm(self, confirm, &job_id, attempt)).await
+            }
         };
         match &result {
             Ok(()) => tracing::info!("job done"),
@@ -217,6 +226,18 @@ fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
             }
         }
         Job::Reply(j) => Some(&j.origin),
+        Job::ForceUnlock(j) => match &j.source {
+            CommandSource::PrComment(origin) => Some(origin),
+            CommandSource::Cli { .. } => None,
+        },
+        Job::Rollback(j) => {
+            span.record("apply_id", j.apply_id.as_str());
+            match &j.source {
+                CommandSource::PrComment(origin) => Some(origin),
+                CommandSource::Cli { .. } => None,
+            }
+        }
+        Job::RollbackConfirm(j) => Some(&j.origin),
         Job::Apply(j) => Some(&j.origin),
         Job::ApplyConfirm(j) => Some(&j.origin),
         Job::Unlock(j) => {

@@ -30,13 +30,13 @@ pub(crate) fn check(
     if let Err(refusal) = &verdict {
         tracing::warn!(
             target: "security",
-            reason = refusal.code(),
+            reason = %refusal.code(),
             %database,
             %environment,
             %repository,
             "ownership check refused the command"
         );
-        schemabot_aws::emf::count("OwnershipRefusals", &[("Reason", refusal.code())]);
+        schemabot_aws::emf::count("OwnershipRefusals", &[("Reason", refusal.code().as_str())]);
     }
     verdict
 }

@@ -9,8 +9,7 @@ use crate::errors;
 use crate::outcome::JobError;
 use schemabot_aws::store::PostClaim;
 use schemabot_aws::Store;
-use schemabot_domain::apply::Apply;
-use schemabot_domain::job::{CommandSource, CommentOrigin};
+use schemabot_domain::job::CommentOrigin;
 use schemabot_domain::{CommentId, PrNumber, Repository};
 use schemabot_github::InstallationClient;
 
@@ -28,17 +27,6 @@ impl ReplyTo {
             github: worker.github.installation(origin.installation_id),
             repository: origin.repository.clone(),
             pr: origin.pr,
-        }
-    }
-
-    pub(crate) fn command(worker: &crate::Worker, source: &CommandSource, apply: &Apply) -> Self {
-        match source {
-            CommandSource::PrComment(origin) => ReplyTo::comment(worker, origin),
-            CommandSource::Cli { .. } => ReplyTo {
-                github: worker.github.installation(apply.installation_id),
-                repository: apply.repository.clone(),
-                pr: apply.pr,
-            },
         }
     }
 }

@@ -165,6 +165,18 @@ pub fn admit(policy: TrustPolicy<'_>, job: Job, sender: Option<&str>) -> Result<
             }
             Job::Control(control)
         }
+        Job::ForceUnlock(mut force) => {
+            if let CommandSource::Cli { actor, .. } = &mut force.source {
+                *actor = sender.to_string();
+            }
+            Job::ForceUnlock(force)
+        }
+        Job::Rollback(mut rollback) => {
+            if let CommandSource::Cli { actor, .. } = &mut rollback.source {
+                *actor = sender.to_string();
+            }
+            Job::Rollback(rollback)
+        }
         other => other,
     })
 }
@@ -173,6 +185,11 @@ fn required_role(job: &Job) -> SenderRole {
     match job {
         Job::Cutover(cutover) => role_of(&cutover.source),
         Job::Control(control) => role_of(&control.source),
+        // An admin's `unlock --force` comes through the webhook; the CLI's `unlock` only from
+        // the operator role.
+        Job::ForceUnlock(force) => role_of(&force.source),
+        Job::Rollback(rollback) => role_of(&rollback.source),
+        Job::RollbackConfirm(_) => SenderRole::Webhook,
         Job::Reply(_) | Job::Plan(_) | Job::Apply(_) | Job::ApplyConfirm(_) | Job::Unlock(_) => {
             SenderRole::Webhook
         }
@@ -199,8 +216,17 @@ fn github_repository(job: &Job) -> Option<&Repository> {
             CommandSource::Cli { .. } => None,
         },
         Job::Reply(j) => Some(&j.origin.repository),
+        Job::ForceUnlock(j) => match &j.source {
+            CommandSource::PrComment(origin) => Some(&origin.repository),
+            CommandSource::Cli { .. } => None,
+        },
         Job::Apply(j) => Some(&j.origin.repository),
         Job::ApplyConfirm(j) => Some(&j.origin.repository),
+        Job::Rollback(j) => match &j.source {
+            CommandSource::PrComment(origin) => Some(&origin.repository),
+            CommandSource::Cli { .. } => None,
+        },
+        Job::RollbackConfirm(j) => Some(&j.origin.repository),
         Job::Plan(j) => match &j.trigger {
             PlanTrigger::Comment { .. } | PlanTrigger::PullRequest { .. } => Some(&j.repository),
         },

@@ -207,7 +207,7 @@ async fn cutting_over_needs_the_claim_and_tracks_the_cutover_comment_in_one_requ
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.event)
+        .map(|e| e.event.to_string())
         .collect();
     assert_eq!(
         events,

@@ -1,6 +1,7 @@
 //! The apply and task records: what SchemaBot knows about one schema change and its tables.
 //! Plain data; the store adapter persists them and the reconciliation logic decides their changes.
 
+use crate::audit::{EventKind, Outcome};
 use crate::ids::{
     ApplyId, CommentId, Database, Environment, InstallationId, Login, PrNumber, Repository, TaskId,
 };
@@ -168,12 +169,12 @@ pub struct CommentRecord {
 pub struct AuditEvent {
     pub apply_id: ApplyId,
     pub at: DateTime<Utc>,
-    /// Short machine name, e.g. `cutover_claimed`, `state_transition`, `downgrade_refused`.
-    pub event: String,
+    /// What happened, e.g. `cutover_claimed`, `state_transition`, `stop_requested`.
+    pub event: EventKind,
     pub actor: String,
     pub delivery_id: Option<String>,
     pub from_state: Option<State>,
     pub to_state: Option<State>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub message: Option<String>,
 }

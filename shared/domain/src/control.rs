@@ -1,6 +1,7 @@
 //! Lifecycle controls on a running apply — stop, start, cancel, revert, skip-revert — and the
 //! pure decision of whether the apply's state allows one.
 
+use crate::audit::{EventKind, Outcome};
 use crate::command::CommandName;
 use crate::State;
 use serde::{Deserialize, Serialize};
@@ -54,13 +55,24 @@ impl ControlOp {
 
     /// The audit event the worker appends for every answer to this control (the CLI waits
     /// for it).
-    pub fn audit_event(self) -> &'static str {
+    pub fn audit_event(self) -> EventKind {
         match self {
-            ControlOp::Stop => "stop_requested",
-            ControlOp::Start => "start_requested",
-            ControlOp::Cancel => "cancel_requested",
-            ControlOp::Revert => "revert_requested",
-            ControlOp::SkipRevert => "skip_revert_requested",
+            ControlOp::Stop => EventKind::StopRequested,
+            ControlOp::Start => EventKind::StartRequested,
+            ControlOp::Cancel => EventKind::CancelRequested,
+            ControlOp::Revert => EventKind::RevertRequested,
+            ControlOp::SkipRevert => EventKind::SkipRevertRequested,
+        }
+    }
+
+    /// The outcome of the state change that follows when the engine accepted this control.
+    pub fn accepted_outcome(self) -> Outcome {
+        match self {
+            ControlOp::Stop => Outcome::StopAccepted,
+            ControlOp::Start => Outcome::StartAccepted,
+            ControlOp::Cancel => Outcome::CancelAccepted,
+            ControlOp::Revert => Outcome::RevertAccepted,
+            ControlOp::SkipRevert => Outcome::SkipRevertAccepted,
         }
     }
 
@@ -110,13 +122,13 @@ impl StateRefusal {
     }
 
     /// A short machine-readable outcome for audit events and metrics.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> Outcome {
         match self {
-            StateRefusal::Ended { .. } => "ended",
-            StateRefusal::PastCutover { .. } => "past_cutover",
-            StateRefusal::NotStopped { .. } => "not_stopped",
-            StateRefusal::NoRevertWindow { .. } => "no_revert_window",
-            StateRefusal::Recovering => "recovering",
+            StateRefusal::Ended { .. } => Outcome::Ended,
+            StateRefusal::PastCutover { .. } => Outcome::PastCutover,
+            StateRefusal::NotStopped { .. } => Outcome::NotStopped,
+            StateRefusal::NoRevertWindow { .. } => Outcome::NoRevertWindow,
+            StateRefusal::Recovering => Outcome::Recovering,
         }
     }
 }

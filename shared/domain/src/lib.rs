@@ -2,6 +2,7 @@
 //! the progress-reconciliation decision, records and jobs. No AWS, GitHub or MySQL here.
 
 pub mod apply;
+pub mod audit;
 pub mod command;
 pub mod control;
 pub mod cutover;
@@ -10,6 +11,7 @@ pub mod job;
 pub mod lock;
 pub mod ownership;
 pub mod review;
+pub mod rollback;
 pub mod state;
 
 pub use ids::{

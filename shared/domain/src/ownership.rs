@@ -4,6 +4,7 @@
 //! own `schemabot.yaml` chooses nothing by itself. No policy, or a policy listing no repository,
 //! denies everyone.
 
+use crate::audit::Outcome;
 use crate::{Database, Environment, Repository};
 use serde::{Deserialize, Serialize};
 
@@ -127,11 +128,11 @@ impl OwnershipRefusal {
     }
 
     /// A short machine-readable outcome for audit events and metrics.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Outcome {
         match self {
-            OwnershipRefusal::NotConfigured { .. } => "database_not_configured",
-            OwnershipRefusal::RepositoryNotAllowed { .. } => "repository_not_allowed",
-            OwnershipRefusal::DirectoryNotAllowed { .. } => "directory_not_allowed",
+            OwnershipRefusal::NotConfigured { .. } => Outcome::DatabaseNotConfigured,
+            OwnershipRefusal::RepositoryNotAllowed { .. } => Outcome::RepositoryNotAllowed,
+            OwnershipRefusal::DirectoryNotAllowed { .. } => Outcome::DirectoryNotAllowed,
         }
     }
 
@@ -240,10 +241,10 @@ mod tests {
     fn nothing_listed_denies_everyone() {
         let owner = repo("acme/payments");
         let refusal = check_source(None, &db(), &env(), &owner, Some("schema")).unwrap_err();
-        assert_eq!(refusal.code(), "database_not_configured");
+        assert_eq!(refusal.code().as_str(), "database_not_configured");
         let empty = SourcePolicy::default();
         let refusal = check_source(Some(&empty), &db(), &env(), &owner, None).unwrap_err();
-        assert_eq!(refusal.code(), "repository_not_allowed");
+        assert_eq!(refusal.code().as_str(), "repository_not_allowed");
         assert!(refusal
             .message()
             .contains("`payments` is not configured for this repository"));
@@ -263,17 +264,22 @@ mod tests {
         assert_eq!(
             ok("acme/payments", Some("schema/payments-evil"))
                 .unwrap_err()
-                .code(),
+                .code()
+                .as_str(),
             "directory_not_allowed"
         );
         assert_eq!(
-            ok("acme/payments", Some("other")).unwrap_err().code(),
+            ok("acme/payments", Some("other"))
+                .unwrap_err()
+                .code()
+                .as_str(),
             "directory_not_allowed"
         );
         assert_eq!(
             ok("mallory/payments", Some("schema/payments"))
                 .unwrap_err()
-                .code(),
+                .code()
+                .as_str(),
             "repository_not_allowed"
         );
     }

@@ -4,6 +4,7 @@
 use crate::engine::{render, Template};
 use crate::error::RenderError;
 use crate::replies::CutoverTarget;
+use schemabot_domain::audit::Outcome;
 use schemabot_domain::control::{ControlOp, StateRefusal};
 use schemabot_domain::{ApplyId, Database, Environment, State};
 use serde::Serialize;
@@ -82,19 +83,19 @@ pub enum ControlReply {
 
 impl ControlReply {
     /// The metric and audit outcome of the reply.
-    pub fn outcome(&self) -> &'static str {
+    pub fn outcome(&self) -> Outcome {
         match self {
-            ControlReply::Accepted { .. } => "accepted",
-            ControlReply::AlreadyDone { .. } => "already_done",
-            ControlReply::AlreadyRequested { .. } => "already_requested",
+            ControlReply::Accepted { .. } => Outcome::Accepted,
+            ControlReply::AlreadyDone { .. } => Outcome::AlreadyDone,
+            ControlReply::AlreadyRequested { .. } => Outcome::AlreadyRequested,
             ControlReply::Refused { refusal, .. } => refusal.code(),
-            ControlReply::NotAccepted { .. } => "not_accepted",
-            ControlReply::Failed { .. } => "failed",
-            ControlReply::NoApply { .. } => "no_apply",
-            ControlReply::Ambiguous { .. } => "ambiguous",
-            ControlReply::NotFound { .. } => "apply_not_found",
-            ControlReply::EnvironmentMismatch { .. } => "environment_mismatch",
-            ControlReply::PermissionDenied { .. } => "permission_denied",
+            ControlReply::NotAccepted { .. } => Outcome::NotAccepted,
+            ControlReply::Failed { .. } => Outcome::Failed,
+            ControlReply::NoApply { .. } => Outcome::NoApply,
+            ControlReply::Ambiguous { .. } => Outcome::Ambiguous,
+            ControlReply::NotFound { .. } => Outcome::ApplyNotFound,
+            ControlReply::EnvironmentMismatch { .. } => Outcome::EnvironmentMismatch,
+            ControlReply::PermissionDenied { .. } => Outcome::PermissionDenied,
         }
     }
 

@@ -32,6 +32,7 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     embedded!("partials/macros.md.tera"),
     embedded!("partials/footer.md.tera"),
     embedded!("partials/review_gate.md.tera"),
+    embedded!("partials/plan_body.md.tera"),
     embedded!("progress.md.tera"),
     embedded!("progress_finalized.md.tera"),
     embedded!("summary.md.tera"),
@@ -75,6 +76,10 @@ pub(crate) const SOURCES: &[(&str, &str)] = &[
     embedded!("command_failed.md.tera"),
     embedded!("plan_too_large.md.tera"),
     embedded!("control_reply.md.tera"),
+    embedded!("force_unlock.md.tera"),
+    embedded!("lock_released_notice.md.tera"),
+    embedded!("rollback_plan.md.tera"),
+    embedded!("rollback_reply.md.tera"),
 ];
 
 /// The comment kinds, one template each. Partials are not listed: they are only included.
@@ -123,11 +128,15 @@ pub(crate) enum Template {
     CommandFailed,
     PlanTooLarge,
     ControlReply,
+    ForceUnlock,
+    LockReleasedNotice,
+    RollbackPlan,
+    RollbackReply,
 }
 
 impl Template {
     #[cfg(test)]
-    pub(crate) const ALL: [Template; 43] = [
+    pub(crate) const ALL: [Template; 47] = [
         Template::Progress,
         Template::ProgressFinalized,
         Template::Summary,
@@ -171,6 +180,10 @@ impl Template {
         Template::CommandFailed,
         Template::PlanTooLarge,
         Template::ControlReply,
+        Template::ForceUnlock,
+        Template::LockReleasedNotice,
+        Template::RollbackPlan,
+        Template::RollbackReply,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -218,6 +231,10 @@ impl Template {
             Template::CommandFailed => "command_failed.md.tera",
             Template::PlanTooLarge => "plan_too_large.md.tera",
             Template::ControlReply => "control_reply.md.tera",
+            Template::ForceUnlock => "force_unlock.md.tera",
+            Template::LockReleasedNotice => "lock_released_notice.md.tera",
+            Template::RollbackPlan => "rollback_plan.md.tera",
+            Template::RollbackReply => "rollback_reply.md.tera",
         }
     }
 }

@@ -15,12 +15,19 @@ pub(crate) struct FooterCommandView {
     pub label: &'static str,
     /// Built from validated ids and names; the template puts it in a code block.
     pub command: String,
+    /// A time from outside (raw; escaped by the template): the label then reads
+    /// `<label> **<until>** with:`.
+    pub until: Option<String>,
 }
 
 pub(crate) fn command_footer(label: &'static str, command: String) -> Option<FooterView> {
     Some(FooterView {
         note: None,
-        commands: vec![FooterCommandView { label, command }],
+        commands: vec![FooterCommandView {
+            label,
+            command,
+            until: None,
+        }],
     })
 }
 

@@ -22,6 +22,7 @@ mod error;
 pub mod escape;
 mod failure;
 mod footer;
+mod force_unlock;
 pub mod format;
 mod lock;
 pub mod marker;
@@ -32,6 +33,7 @@ mod plan_limits;
 mod progress;
 mod replies;
 mod review;
+mod rollback;
 mod summary;
 pub mod terminal;
 
@@ -40,11 +42,18 @@ pub use command_failed::{render_command_failed, FailureCause};
 pub use control::{control_command, render_control_reply, ControlCandidate, ControlReply};
 pub use cutover::render_cutover_triggered;
 pub use error::RenderError;
+pub use force_unlock::{
+    render_force_unlock_reply, render_lock_released_notice, ForceUnlockReply, LockReleasedNotice,
+};
 pub use lock::{command_text, render_lock_reply, LockCommand, LockReply, LockedTarget};
 pub use ownership::render_not_owned;
 pub use plan::{render_plan, PlanComment, PlanLint, PlanLock, PlanTable, PlanTriggerText};
 pub use plan_limits::{render_plan_too_large, PlanTooLarge};
-pub use progress::{render_progress, render_progress_finalized};
+pub use progress::{render_progress, render_progress_finalized, render_progress_with_deadline};
 pub use replies::{render_cutover_reply, render_reply, CutoverReply, CutoverTarget};
+pub use rollback::{
+    render_rollback_plan, render_rollback_reply, rollback_command, rollback_confirm_command,
+    RollbackPlan, RollbackReply, RollbackTarget,
+};
 pub use summary::{render_summary, render_summary_ended_by};
 pub use terminal::{render_progress_terminal, TerminalColors};

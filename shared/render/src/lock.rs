@@ -5,6 +5,7 @@
 use crate::engine::{self, Template};
 use crate::error::RenderError;
 use crate::review::GateView;
+use schemabot_domain::audit::Outcome;
 use schemabot_domain::review::Shortfall;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -25,6 +26,8 @@ pub enum LockCommand {
     Apply,
     ApplyConfirm,
     Unlock,
+    Rollback,
+    RollbackConfirm,
 }
 
 impl LockCommand {
@@ -34,6 +37,8 @@ impl LockCommand {
             LockCommand::Apply => "apply",
             LockCommand::ApplyConfirm => "apply-confirm",
             LockCommand::Unlock => "unlock",
+            LockCommand::Rollback => "rollback",
+            LockCommand::RollbackConfirm => "rollback-confirm",
         }
     }
 
@@ -47,6 +52,8 @@ impl LockCommand {
                 "schemabot apply-confirm -e <environment> [-d <database>] [--allow-unsafe]"
             }
             LockCommand::Unlock => "schemabot unlock [-d <database>]",
+            LockCommand::Rollback => "schemabot rollback <apply-id> -e <environment>",
+            LockCommand::RollbackConfirm => "schemabot rollback-confirm -e <environment>",
         }
     }
 }
@@ -157,6 +164,26 @@ pub enum LockReply {
         /// After a refused `-y`: the confirm command to comment once the plan is approved.
         confirm: Option<String>,
     },
+}
+
+impl LockReply {
+    /// The outcome metrics and audit events record.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            LockReply::HeldByOther { .. } => Outcome::HeldByOther,
+            LockReply::ApplyInProgress { .. } => Outcome::ApplyInProgress,
+            LockReply::NoSchemaChanges { .. } => Outcome::NoSchemaChanges,
+            LockReply::UpToDate { .. } => Outcome::UpToDate,
+            LockReply::NoLock { .. } => Outcome::NoLock,
+            LockReply::Stale { .. } => Outcome::Stale,
+            LockReply::UnsafeNeedsFlag { .. } => Outcome::UnsafeNeedsFlag,
+            LockReply::PromotionRequired { .. } => Outcome::PromotionRequired,
+            LockReply::Refused { .. } => Outcome::Refused,
+            LockReply::Unlocked { .. } => Outcome::Unlocked,
+            LockReply::PermissionDenied { .. } => Outcome::PermissionDenied,
+            LockReply::ReviewRequired { .. } => Outcome::ReviewRequired,
+        }
+    }
 }
 
 /// Renders `reply`, ending with the hidden `marker`.

@@ -96,17 +96,62 @@ struct LintView {
     message: String,
 }
 
+/// What the plan body partial shows: errors, table changes, unsafe changes, lint.
+#[derive(Serialize)]
+pub(crate) struct PlanBody {
+    tables: Vec<TableView>,
+    #[serde(rename = "unsafe")]
+    unsafe_changes: Vec<UnsafeView>,
+    lint: Vec<LintView>,
+    errors: Vec<String>,
+}
+
+impl PlanBody {
+    pub(crate) fn new(tables: &[PlanTable], lint: &[PlanLint], errors: &[String]) -> Self {
+        PlanBody {
+            tables: tables
+                .iter()
+                .map(|t| TableView {
+                    name: qualified(t),
+                    change: change_label(&t.change),
+                    ddl: t.ddl.clone(),
+                    is_unsafe: t.unsafe_reason.is_some(),
+                })
+                .collect(),
+            unsafe_changes: tables
+                .iter()
+                .filter_map(|t| {
+                    t.unsafe_reason.as_ref().map(|reason| UnsafeView {
+                        name: qualified(t),
+                        reason: if reason.trim().is_empty() {
+                            "unsafe change".to_string()
+                        } else {
+                            reason.clone()
+                        },
+                    })
+                })
+                .collect(),
+            lint: lint
+                .iter()
+                .map(|l| LintView {
+                    severity: l.severity.clone(),
+                    table: l.table.clone(),
+                    message: l.message.clone(),
+                })
+                .collect(),
+            errors: errors.to_vec(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct PlanView {
     database: String,
     environment: String,
     commit: Option<String>,
     trigger: String,
-    tables: Vec<TableView>,
-    #[serde(rename = "unsafe")]
-    unsafe_changes: Vec<UnsafeView>,
-    lint: Vec<LintView>,
-    errors: Vec<String>,
+    #[serde(flatten)]
+    body: PlanBody,
     lock: Option<PlanLock>,
 }
 
@@ -149,40 +194,7 @@ pub fn render_plan(plan: &PlanComment, marker: &str) -> Result<String, RenderErr
             .as_ref()
             .map(|sha| sha.chars().take(12).collect()),
         trigger,
-        tables: plan
-            .tables
-            .iter()
-            .map(|t| TableView {
-                name: qualified(t),
-                change: change_label(&t.change),
-                ddl: t.ddl.clone(),
-                is_unsafe: t.unsafe_reason.is_some(),
-            })
-            .collect(),
-        unsafe_changes: plan
-            .tables
-            .iter()
-            .filter_map(|t| {
-                t.unsafe_reason.as_ref().map(|reason| UnsafeView {
-                    name: qualified(t),
-                    reason: if reason.trim().is_empty() {
-                        "unsafe change".to_string()
-                    } else {
-                        reason.clone()
-                    },
-                })
-            })
-            .collect(),
-        lint: plan
-            .lint
-            .iter()
-            .map(|l| LintView {
-                severity: l.severity.clone(),
-                table: l.table.clone(),
-                message: l.message.clone(),
-            })
-            .collect(),
-        errors: plan.errors.clone(),
+        body: PlanBody::new(&plan.tables, &plan.lint, &plan.errors),
         lock: plan.lock.clone(),
     };
     engine::render(Template::Plan, &view, marker)

@@ -71,6 +71,18 @@ pub fn render_progress(
     now: DateTime<Utc>,
     marker: &str,
 ) -> Result<String, RenderError> {
+    render_progress_with_deadline(apply, tasks, now, None, marker)
+}
+
+/// [`render_progress`] of a stopped apply whose Stop returned `resume_deadline` (as replies
+/// show times): the footer then says until when `start` can resume it.
+pub fn render_progress_with_deadline(
+    apply: &Apply,
+    tasks: &[Task],
+    now: DateTime<Utc>,
+    resume_deadline: Option<&str>,
+    marker: &str,
+) -> Result<String, RenderError> {
     let view = ProgressView {
         header: header(apply.state),
         meta: MetadataView::of(apply, now, true, DurationLabel::Elapsed),
@@ -81,7 +93,7 @@ pub fn render_progress(
         error: (apply.state == State::Failed)
             .then(|| failure_message(apply, tasks))
             .flatten(),
-        footer: footer(apply),
+        footer: footer(apply, resume_deadline),
     };
     engine::render(Template::Progress, &view, marker)
 }
@@ -299,7 +311,7 @@ fn eta_secs(eta: u64) -> i64 {
 }
 
 /// What to do next, by apply state.
-fn footer(apply: &Apply) -> Option<FooterView> {
+fn footer(apply: &Apply, resume_deadline: Option<&str>) -> Option<FooterView> {
     let (id, env) = (&apply.id, &apply.environment);
     match apply.state {
         State::WaitingForCutover => command_footer(
@@ -318,7 +330,20 @@ fn footer(apply: &Apply) -> Option<FooterView> {
             "To stop this schema change:",
             format!("schemabot stop {id} -e {env}"),
         ),
-        State::Stopped => command_footer("To resume:", format!("schemabot start {id} -e {env}")),
+        State::Stopped => {
+            let start = format!("schemabot start {id} -e {env}");
+            match resume_deadline.filter(|d| !d.trim().is_empty()) {
+                Some(deadline) => Some(FooterView {
+                    note: None,
+                    commands: vec![FooterCommandView {
+                        label: "Resume before",
+                        command: start,
+                        until: Some(deadline.to_string()),
+                    }],
+                }),
+                None => command_footer("To resume:", start),
+            }
+        }
         State::Failed => command_footer("To retry:", format!("schemabot apply -e {env}")),
         State::RevertWindow => Some(FooterView {
             note: None,
@@ -326,10 +351,12 @@ fn footer(apply: &Apply) -> Option<FooterView> {
                 FooterCommandView {
                     label: "To revert:",
                     command: format!("schemabot revert {id} -e {env}"),
+                    until: None,
                 },
                 FooterCommandView {
                     label: "To skip revert and keep changes:",
                     command: format!("schemabot skip-revert {id} -e {env}"),
+                    until: None,
                 },
             ],
         }),

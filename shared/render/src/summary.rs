@@ -71,6 +71,7 @@ fn reconciliation_footer(plan: String) -> Option<FooterView> {
         commands: vec![FooterCommandView {
             label: "Then, to see what is still missing:",
             command: plan,
+            until: None,
         }],
     })
 }

@@ -4,7 +4,7 @@ mod common;
 
 use common::{apply, now, started, task, with, MARKER};
 use schemabot_domain::{ApplyId, Login, State};
-use schemabot_render::{render_progress, render_progress_finalized};
+use schemabot_render::{render_progress, render_progress_finalized, render_progress_with_deadline};
 
 fn progress(
     apply: &schemabot_domain::apply::Apply,
@@ -251,6 +251,51 @@ fn stopped() {
     let body = progress(&apply(State::Stopped), &tasks);
     assert!(body.contains("⏹️ Stopped at 72%  \n  Rows: 72,000 / 100,000\n"));
     insta::assert_snapshot!("progress_stopped", body);
+    // Without a deadline from the Stop: just the start hint.
+    assert!(body.contains("To resume:\n```\nschemabot start apply-0123456789abcdef -e staging"));
+}
+
+#[test]
+fn stopped_with_the_resume_deadline_of_its_stop() {
+    let tasks = [task("orders", State::Stopped)];
+    let body = render_progress_with_deadline(
+        &apply(State::Stopped),
+        &tasks,
+        now(),
+        Some("2026-05-22 12:34 UTC"),
+        MARKER,
+    )
+    .unwrap();
+    assert!(
+        body.contains(
+            "Resume before **2026-05-22 12:34 UTC** with:\n```\nschemabot start \
+             apply-0123456789abcdef -e staging\n```"
+        ),
+        "{body}"
+    );
+    insta::assert_snapshot!("progress_stopped_with_deadline", body);
+    // The deadline is Tern's text: escaped, and only a stopped apply shows it.
+    let hostile = render_progress_with_deadline(
+        &apply(State::Stopped),
+        &tasks,
+        now(),
+        Some("soon* @team <b>"),
+        MARKER,
+    )
+    .unwrap();
+    assert!(
+        !hostile.contains("@team") && !hostile.contains("<b>"),
+        "{hostile}"
+    );
+    let running = render_progress_with_deadline(
+        &apply(State::Running),
+        &[task("orders", State::Running)],
+        now(),
+        Some("2026-05-22 12:34 UTC"),
+        MARKER,
+    )
+    .unwrap();
+    assert!(!running.contains("Resume before"), "{running}");
 }
 
 #[test]

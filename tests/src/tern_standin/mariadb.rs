@@ -68,6 +68,34 @@ impl Shared {
         .await
     }
 
+    /// The live schema of `namespace` as declarative files: `<table>.sql` → `SHOW CREATE TABLE`
+    /// (Spirit's sentinel and shadow tables left out), what Tern returns as `original_files`.
+    pub(super) async fn live_files(
+        &self,
+        namespace: &str,
+    ) -> Result<HashMap<String, String>, String> {
+        let schema = quote_ident(namespace).map_err(|e| e.to_string())?;
+        bounded(async {
+            let mut conn = self.pool.get_conn().await?;
+            let tables: Vec<String> = conn
+                .exec(
+                    "SELECT table_name FROM information_schema.tables \
+                     WHERE table_schema = ? AND table_type = 'BASE TABLE'",
+                    (namespace,),
+                )
+                .await?;
+            let mut files = HashMap::new();
+            for table in tables.into_iter().filter(|t| !t.starts_with('_')) {
+                let show = format!("SHOW CREATE TABLE {schema}.`{}`", table.replace('`', "``"));
+                if let Some((_, create)) = conn.query_first::<(String, String), _>(show).await? {
+                    files.insert(format!("{table}.sql"), create);
+                }
+            }
+            Ok(files)
+        })
+        .await
+    }
+
     pub(super) async fn plan_namespace(
         &self,
         namespace: &str,

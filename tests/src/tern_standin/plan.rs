@@ -53,11 +53,17 @@ impl Shared {
         for (namespace, files) in namespaces {
             match self.plan_namespace(namespace, &files.files).await {
                 Ok(table_changes) if table_changes.is_empty() => {}
-                Ok(table_changes) => changes.push(proto::SchemaChange {
-                    namespace: namespace.clone(),
-                    table_changes,
-                    ..Default::default()
-                }),
+                // Like Tern, the live schema before the change is captured for a rollback.
+                Ok(table_changes) => match self.live_files(namespace).await {
+                    Ok(original_files) => changes.push(proto::SchemaChange {
+                        namespace: namespace.clone(),
+                        table_changes,
+                        original_files,
+                        original_files_captured: true,
+                        ..Default::default()
+                    }),
+                    Err(error) => errors.push(format!("{namespace}: {error}")),
+                },
                 Err(error) => errors.push(format!("{namespace}: {error}")),
             }
         }

@@ -50,7 +50,7 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &RequestArgs) -> Result<Exit, C
         actor,
         caller_arn: request.caller_arn.clone(),
         outcome: outcome.map_or("timed_out", Outcome::name),
-        reason: outcome.and_then(Outcome::reason).map(str::to_string),
+        reason: outcome.and_then(Outcome::reason).cloned(),
         message: match outcome {
             Some(outcome) => outcome.message().map(str::to_string),
             None => waited.last_error.clone(),

@@ -46,8 +46,8 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &HistoryArgs) -> Result<Exit, C
             vec![
                 format::timestamp(e.at),
                 // Stored text goes to a terminal: one line, no control characters.
-                single_line(&e.event),
-                single_line(&e.outcome),
+                single_line(e.event.as_str()),
+                single_line(e.outcome.as_str()),
                 single_line(&e.actor),
                 states,
                 e.message.as_deref().map(single_line).unwrap_or_default(),

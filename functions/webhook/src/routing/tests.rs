@@ -99,15 +99,28 @@ fn syntax_errors_and_help_become_reply_jobs() {
             error: ParseError::UnknownCommand { .. }
         }
     ));
-    assert_eq!(
-        reply_of(decide(
-            "schemabot rollback apply-0123456789abcdef -e staging",
-            &config()
-        )),
-        Reply::NotAvailableYet {
-            command: CommandName::Rollback
-        }
-    );
+}
+
+#[test]
+fn rollback_and_its_confirmation_become_jobs_grouped_by_pr() {
+    let Routed::Enqueue(job) = decide(
+        "schemabot rollback apply-0123456789abcdef -e staging --defer-cutover",
+        &config(),
+    ) else {
+        panic!("rollback is enqueued");
+    };
+    let Job::Rollback(rollback) = job.as_ref() else {
+        panic!("a rollback job, got {job:?}");
+    };
+    assert_eq!(rollback.apply_id.as_str(), "apply-0123456789abcdef");
+    assert_eq!(rollback.environment.as_str(), "staging");
+    assert!(rollback.defer_cutover);
+    assert!(job.message_group().starts_with("pr:"));
+    let Routed::Enqueue(job) = decide("schemabot rollback-confirm -e staging", &config()) else {
+        panic!("rollback-confirm is enqueued");
+    };
+    assert!(matches!(job.as_ref(), Job::RollbackConfirm(c) if c.environment.as_str() == "staging"));
+    assert!(job.id().starts_with("rollback-confirm:"));
 }
 
 #[test]
@@ -416,5 +429,51 @@ fn unregistered_repositories_get_one_reply() {
     assert!(matches!(
         decide("schemabot cutover apply-ab -e staging", &not_owner),
         Routed::Ignored(_)
+    ));
+}
+
+#[test]
+fn force_unlock_goes_to_the_stack_owning_its_environment() {
+    let Routed::Enqueue(job) = decide("schemabot unlock --force -d payments -e Staging", &config())
+    else {
+        panic!("a force unlock must be enqueued")
+    };
+    assert_eq!(job.id(), "unlock:acme/schemas:99");
+    assert_eq!(job.message_group(), "pr:acme/schemas:42");
+    let Job::ForceUnlock(force) = *job else {
+        panic!("a force-unlock job")
+    };
+    assert_eq!(force.environment, env("staging"));
+    assert_eq!(force.database.as_str(), "payments");
+    assert!(matches!(force.source, CommandSource::PrComment(ref o) if o.commenter.0 == "alice"));
+    // Another stack's environment: its owner answers.
+    let secondary = RoutingConfig {
+        owned: vec![env("production")],
+        primary: false,
+        ..config()
+    };
+    assert!(matches!(
+        decide(
+            "schemabot unlock --force -d payments -e staging",
+            &secondary
+        ),
+        Routed::Ignored(_)
+    ));
+    // Without its database: a syntax reply, nothing enqueued to run.
+    assert!(matches!(
+        reply_of(decide("schemabot unlock --force -e staging", &config())),
+        Reply::Syntax {
+            error: ParseError::InvalidDatabase { .. }
+        }
+    ));
+    // A plain unlock may narrow to an environment.
+    let Routed::Enqueue(job) = decide("schemabot unlock -e production", &config()) else {
+        panic!("unlock must be enqueued")
+    };
+    assert!(matches!(
+        *job,
+        Job::Unlock(UnlockJob {
+            trigger: UnlockTrigger::Command { environment: Some(ref e), .. }
+        }) if *e == env("production")
     ));
 }

@@ -11,9 +11,10 @@
 use crate::errors;
 use crate::jobs::confirm;
 use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
-use crate::jobs::permission::{self, PermissionCheck};
+use crate::jobs::permission::PermissionCheck;
 use crate::jobs::plan_support::{
-    plan_lint, plan_request, plan_tables, planned_changes, schema_dirs, Discovery, SchemaDir,
+    original_files, plan_lint, plan_request, plan_tables, planned_changes, schema_dirs, Discovery,
+    SchemaDir,
 };
 use crate::jobs::review_gate;
 use crate::outcome::{Attempt, JobError};
@@ -21,6 +22,7 @@ use crate::ownership;
 use crate::Worker;
 use chrono::{TimeDelta, Utc};
 use schemabot_aws::WriteOutcome;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::job::ApplyJob;
 use schemabot_domain::lock::{
     acquire_refusal, schema_digest, AcquireRefusal, AppliedSchema, Lock, LockKey, LockStage,
@@ -41,9 +43,7 @@ pub async fn run(
 ) -> Result<(), JobError> {
     let ctx = CommandContext::new(worker, &job.origin, job_id, attempt);
     ctx.acknowledge().await;
-    if let PermissionCheck::Denied { required, actual } =
-        permission::check(worker, &job.origin, &job.environment, attempt).await?
-    {
+    if let PermissionCheck::Denied { required, actual } = ctx.authorize(&job.environment).await? {
         return ctx
             .permission_denied(LockCommand::Apply, &job.environment, required, actual)
             .await;
@@ -146,8 +146,13 @@ async fn apply_one(
     let digest = schema_digest(&files);
 
     if let Some(required) = ctx.unmet_promotion(&key, &digest).await? {
-        ctx.audit(&key, "apply_refused", "promotion_required", None)
-            .await;
+        ctx.audit(
+            &key,
+            EventKind::ApplyRefused,
+            Outcome::PromotionRequired,
+            None,
+        )
+        .await;
         return ctx.reply(part, &ctx.promotion_reply(&key, &required)).await;
     }
     // The deployment is keyed by the database name, as for plans.
@@ -262,6 +267,8 @@ async fn apply_one(
             schema_files: files,
             schema_digest: digest,
             flags: job.flags,
+            original_files: original_files(&response),
+            rollback_of: None,
         },
         acquired_at: now,
         lease_expires_at: now + lease,
@@ -279,10 +286,10 @@ async fn apply_one(
             let refusal = acquire_refusal(&current, &ctx.owner);
             ctx.audit(
                 &key,
-                "lock_refused",
+                EventKind::LockRefused,
                 match refusal {
-                    AcquireRefusal::HeldByOther { .. } => "held_by_other",
-                    AcquireRefusal::OwnApplyInProgress { .. } => "own_apply_in_progress",
+                    AcquireRefusal::HeldByOther { .. } => Outcome::HeldByOther,
+                    AcquireRefusal::OwnApplyInProgress { .. } => Outcome::OwnApplyInProgress,
                 },
                 Some(format!("held by {}", current.owner)),
             )
@@ -298,8 +305,8 @@ async fn apply_one(
     }
     ctx.audit(
         &key,
-        "lock_acquired",
-        "planned",
+        EventKind::LockAcquired,
+        Outcome::Planned,
         Some(format!(
             "{} table change(s) at {}",
             lock.plan.changes.len(),
@@ -317,7 +324,7 @@ async fn apply_one(
     };
     let body = render_plan(&view(Some(footer)), &marker).map_err(errors::render)?;
     ctx.post(&marker, &body).await?;
-    ctx.count("locked");
+    ctx.count(&Outcome::Locked);
 
     if job.flags.auto_confirm {
         confirm::confirm_lock(ctx, &key, head_sha, job.flags.allow_unsafe, named).await?;

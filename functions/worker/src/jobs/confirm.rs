@@ -17,18 +17,19 @@
 use crate::apply_start::{apply_spec, register};
 use crate::errors;
 use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
-use crate::jobs::permission::{self, PermissionCheck};
+use crate::jobs::permission::PermissionCheck;
 use crate::jobs::review_gate;
 use crate::outcome::JobError;
 use crate::ownership;
 use crate::Worker;
 use chrono::Utc;
 use schemabot_aws::WriteOutcome;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::command::ApplyFlags;
 use schemabot_domain::job::ApplyConfirmJob;
-use schemabot_domain::lock::{decide_confirm, ConfirmDecision, LockKey, LockStage};
-use schemabot_domain::{ApplyId, Database};
-use schemabot_render::{LockCommand, LockReply};
+use schemabot_domain::lock::{decide_confirm_of, ConfirmDecision, ConfirmKind, LockKey, LockStage};
+use schemabot_domain::{ApplyId, Database, Environment};
+use schemabot_render::{rollback_confirm_command, LockCommand, LockReply};
 use schemabot_tern::ApplyOutcome;
 
 pub async fn run(
@@ -39,9 +40,7 @@ pub async fn run(
 ) -> Result<(), JobError> {
     let ctx = CommandContext::new(worker, &job.origin, job_id, attempt);
     ctx.acknowledge().await;
-    if let PermissionCheck::Denied { required, actual } =
-        permission::check(worker, &job.origin, &job.environment, attempt).await?
-    {
+    if let PermissionCheck::Denied { required, actual } = ctx.authorize(&job.environment).await? {
         return ctx
             .permission_denied(
                 LockCommand::ApplyConfirm,
@@ -116,7 +115,48 @@ pub(crate) async fn confirm_lock(
     allow_unsafe: bool,
     named: Option<&Database>,
 ) -> Result<(), JobError> {
+    confirm_lock_of(ConfirmKind::Plan, ctx, key, head_sha, allow_unsafe, named).await
+}
+
+/// What a confirmation of `kind` answers as, and suggests running next.
+struct Texts {
+    command: LockCommand,
+    /// What to run when there is no plan to confirm.
+    start: String,
+    /// The confirmation itself, to run again.
+    confirm: String,
+}
+
+impl Texts {
+    fn of(kind: ConfirmKind, environment: &Environment, named: Option<&Database>) -> Self {
+        match kind {
+            ConfirmKind::Plan => Texts {
+                command: LockCommand::ApplyConfirm,
+                start: apply_text(environment, named),
+                confirm: confirm_text(environment, named, false),
+            },
+            ConfirmKind::Rollback => Texts {
+                command: LockCommand::RollbackConfirm,
+                start: format!("schemabot rollback <apply-id> -e {environment}"),
+                confirm: rollback_confirm_command(environment),
+            },
+        }
+    }
+}
+
+/// Confirms this PR's lock on `key` holding a plan of `kind`: the PR's own plan, or a rollback
+/// plan (which no push makes stale and no promotion order holds back: it puts back a schema the
+/// environment already had).
+pub(crate) async fn confirm_lock_of(
+    kind: ConfirmKind,
+    ctx: &CommandContext<'_>,
+    key: &LockKey,
+    head_sha: &str,
+    allow_unsafe: bool,
+    named: Option<&Database>,
+) -> Result<(), JobError> {
     let worker = ctx.worker;
+    let texts = Texts::of(kind, &key.environment, named);
     let part = format!("confirm:{}", key.database);
     let environment = &key.environment;
     // Checked again at confirm: the configuration may have changed since the plan was locked.
@@ -131,7 +171,8 @@ pub(crate) async fn confirm_lock(
         return ctx.refuse_not_owned(&part, &refusal).await;
     }
     let lock = worker.store.get_lock(key).await.map_err(errors::store)?;
-    let decision = decide_confirm(
+    let decision = decide_confirm_of(
+        kind,
         lock.as_ref(),
         &ctx.owner,
         ctx.job_id,
@@ -146,7 +187,7 @@ pub(crate) async fn confirm_lock(
                     &LockReply::NoLock {
                         environment: environment.to_string(),
                         database: named.map(ToString::to_string),
-                        apply: apply_text(environment, named),
+                        apply: texts.start.clone(),
                     },
                 )
                 .await;
@@ -156,14 +197,14 @@ pub(crate) async fn confirm_lock(
                 .reply(
                     &part,
                     &LockReply::HeldByOther {
-                        command: LockCommand::ApplyConfirm,
+                        command: texts.command,
                         database: key.database.to_string(),
                         environment: environment.to_string(),
                         owner: owner.to_string(),
                         stage: lock.stage.name().to_string(),
                         expires_at: (lock.stage == LockStage::Planned)
                             .then(|| display_time(lock.lease_expires_at)),
-                        retry: apply_text(environment, named),
+                        retry: texts.start.clone(),
                     },
                 )
                 .await;
@@ -173,11 +214,11 @@ pub(crate) async fn confirm_lock(
                 .reply(
                     &part,
                     &LockReply::ApplyInProgress {
-                        command: LockCommand::ApplyConfirm,
+                        command: texts.command,
                         database: key.database.to_string(),
                         environment: environment.to_string(),
                         apply_id: Some(apply_id.to_string()),
-                        retry: apply_text(environment, named),
+                        retry: texts.start.clone(),
                     },
                 )
                 .await;
@@ -185,8 +226,8 @@ pub(crate) async fn confirm_lock(
         (ConfirmDecision::Stale { planned, current }, _) => {
             ctx.audit(
                 key,
-                "apply_refused",
-                "stale",
+                EventKind::ApplyRefused,
+                Outcome::Stale,
                 Some(format!("planned {planned}, head {current}")),
             )
             .await;
@@ -206,8 +247,8 @@ pub(crate) async fn confirm_lock(
         (ConfirmDecision::UnsafeNeedsFlag { tables }, _) => {
             ctx.audit(
                 key,
-                "apply_refused",
-                "unsafe_needs_flag",
+                EventKind::ApplyRefused,
+                Outcome::UnsafeNeedsFlag,
                 Some(tables.join(", ")),
             )
             .await;
@@ -233,13 +274,13 @@ pub(crate) async fn confirm_lock(
                 .reply(
                     &part,
                     &LockReply::Refused {
-                        command: LockCommand::ApplyConfirm,
+                        command: texts.command,
                         database: key.database.to_string(),
                         environment: environment.to_string(),
-                        reason: "Another `apply-confirm` of this plan is still starting it, so this one did nothing.".into(),
+                        reason: "Another confirmation of this plan is still starting it, so this one did nothing.".into(),
                         detail: None,
                         locked: true,
-                        retry: confirm_text(environment, named, false),
+                        retry: texts.confirm.clone(),
                     },
                 )
                 .await;
@@ -254,11 +295,43 @@ pub(crate) async fn confirm_lock(
             )
             .await;
         }
+        (ConfirmDecision::OtherKind { rollback_of }, _) => {
+            let reason = match rollback_of {
+                Some(apply_id) => format!(
+                    "This pull request's lock holds the rollback plan of `{apply_id}`: confirm it with `{}`, or release it with `schemabot unlock -d {}`.",
+                    rollback_confirm_command(environment),
+                    key.database
+                ),
+                None => format!(
+                    "This pull request's lock holds its own plan, not a rollback plan: confirm it with `{}`.",
+                    confirm_text(environment, named, false)
+                ),
+            };
+            return ctx
+                .reply(
+                    &part,
+                    &LockReply::Refused {
+                        command: texts.command,
+                        database: key.database.to_string(),
+                        environment: environment.to_string(),
+                        reason,
+                        detail: None,
+                        locked: true,
+                        retry: texts.confirm.clone(),
+                    },
+                )
+                .await;
+        }
         (ConfirmDecision::Apply { resume }, Some(lock)) => {
-            if !resume {
+            if !resume && kind == ConfirmKind::Plan {
                 if let Some(required) = ctx.unmet_promotion(key, &lock.plan.schema_digest).await? {
-                    ctx.audit(key, "apply_refused", "promotion_required", None)
-                        .await;
+                    ctx.audit(
+                        key,
+                        EventKind::ApplyRefused,
+                        Outcome::PromotionRequired,
+                        None,
+                    )
+                    .await;
                     return ctx.reply(&part, &ctx.promotion_reply(key, &required)).await;
                 }
             }
@@ -303,7 +376,7 @@ pub(crate) async fn confirm_lock(
     let tern_apply_id = match worker.tern.apply(&apply_spec(&lock, ctx.job_id)).await {
         Ok(ApplyOutcome::Accepted { apply_id }) => apply_id,
         Ok(ApplyOutcome::NotAccepted { message }) => {
-            return abort(ctx, key, named, "Tern refused the apply.", Some(message)).await
+            return abort(ctx, key, &texts, "Tern refused the apply.", Some(message)).await
         }
         Err(error) => {
             errors::tern_failed();
@@ -314,7 +387,7 @@ pub(crate) async fn confirm_lock(
             return abort(
                 ctx,
                 key,
-                named,
+                &texts,
                 "Tern could not be reached to start the apply.",
                 Some(error.to_string()),
             )
@@ -325,7 +398,7 @@ pub(crate) async fn confirm_lock(
         return abort(
             ctx,
             key,
-            named,
+            &texts,
             "Tern answered with an apply id SchemaBot cannot track.",
             Some(tern_apply_id),
         )
@@ -347,8 +420,8 @@ pub(crate) async fn confirm_lock(
     }
     ctx.audit(
         key,
-        "apply_confirmed",
-        "applying",
+        EventKind::ApplyConfirmed,
+        Outcome::Applying,
         Some(format!("Tern apply {tern_apply_id}")),
     )
     .await;
@@ -360,7 +433,7 @@ pub(crate) async fn confirm_lock(
         Some(ctx.origin.commenter.clone()),
     )
     .await?;
-    ctx.count("applied");
+    ctx.count(&Outcome::Applied);
     Ok(())
 }
 
@@ -376,7 +449,7 @@ pub(crate) fn settle_after(worker: &Worker) -> chrono::DateTime<Utc> {
 async fn abort(
     ctx: &CommandContext<'_>,
     key: &LockKey,
-    named: Option<&Database>,
+    texts: &Texts,
     reason: &str,
     detail: Option<String>,
 ) -> Result<(), JobError> {
@@ -389,18 +462,23 @@ async fn abort(
     {
         tracing::warn!(stage = ?current.map(|l| l.stage), "could not return the lock to planned");
     }
-    ctx.audit(key, "apply_refused", "tern_refused", detail.clone())
-        .await;
+    ctx.audit(
+        key,
+        EventKind::ApplyRefused,
+        Outcome::TernRefused,
+        detail.clone(),
+    )
+    .await;
     ctx.reply(
         &format!("confirm:{}", key.database),
         &LockReply::Refused {
-            command: LockCommand::ApplyConfirm,
+            command: texts.command,
             database: key.database.to_string(),
             environment: key.environment.to_string(),
             reason: reason.to_string(),
             detail,
             locked: true,
-            retry: confirm_text(&key.environment, named, false),
+            retry: texts.confirm.clone(),
         },
     )
     .await

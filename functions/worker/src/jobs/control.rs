@@ -15,25 +15,21 @@ mod execute;
 mod resolve;
 
 use crate::errors;
-use crate::jobs::permission::{self, PermissionCheck};
+use crate::jobs::command::Command;
+use crate::jobs::permission::PermissionCheck;
 use crate::outcome::{Attempt, JobError};
-use crate::post::{hidden_marker, post_once, ReplyTo};
+use crate::post::ReplyTo;
 use crate::Worker;
-use chrono::Utc;
-use schemabot_domain::apply::{Apply, AuditEvent};
+use schemabot_domain::apply::Apply;
+use schemabot_domain::audit::Outcome;
 use schemabot_domain::control::{decide_control, ControlDecision};
-use schemabot_domain::job::{CommandSource, ControlJob};
-use schemabot_github::Reaction;
+use schemabot_domain::job::ControlJob;
 use schemabot_render::{render_control_reply, render_not_owned, ControlReply, CutoverTarget};
 
 /// One control command being carried out.
 pub(crate) struct ControlRun<'a> {
-    worker: &'a Worker,
+    cmd: Command<'a>,
     job: &'a ControlJob,
-    job_id: &'a str,
-    attempt: Attempt,
-    /// Stored form of who asked (`login` or `cli:<sender>`).
-    actor_id: String,
 }
 
 pub async fn run(
@@ -42,30 +38,23 @@ pub async fn run(
     job_id: &str,
     attempt: Attempt,
 ) -> Result<(), JobError> {
-    let actor_id = match &job.source {
-        CommandSource::PrComment(origin) => origin.commenter.0.clone(),
-        CommandSource::Cli { actor, .. } => format!("cli:{actor}"),
-    };
     let run = ControlRun {
-        worker,
+        cmd: Command::new(worker, job.op.as_str(), &job.source, job_id, attempt),
         job,
-        job_id,
-        attempt,
-        actor_id,
     };
     run.pipeline().await
 }
 
 impl ControlRun<'_> {
     async fn pipeline(&self) -> Result<(), JobError> {
-        self.acknowledge().await;
+        self.cmd.acknowledge().await;
         let apply = match self.resolve().await? {
             Ok(apply) => apply,
             Err(reply) => return self.answer_without_apply(&reply).await,
         };
-        let reply_to = self.reply_to(&apply);
+        let reply_to = self.cmd.reply_to(&apply);
         let target = CutoverTarget::of(&apply);
-        if let CommandSource::PrComment(origin) = &self.job.source {
+        if let Some(origin) = self.cmd.origin() {
             if apply.repository != origin.repository || apply.pr != origin.pr {
                 // Another PR's apply is reported as not found: never reveal it.
                 let reply = ControlReply::NotFound {
@@ -84,7 +73,7 @@ impl ControlRun<'_> {
             return self.answer(&reply_to, &apply, &reply).await;
         }
         if let Err(refusal) = crate::ownership::check(
-            self.worker,
+            self.cmd.worker,
             &apply.deployment,
             &apply.database,
             &apply.environment,
@@ -93,10 +82,10 @@ impl ControlRun<'_> {
         ) {
             self.audit(&apply, refusal.code(), Some(refusal.message()))
                 .await;
-            self.count(refusal.code());
-            let body = render_not_owned(self.job.op.as_str(), &refusal, self.job_id)
+            self.cmd.count(&refusal.code());
+            let body = render_not_owned(self.job.op.as_str(), &refusal, self.cmd.job_id)
                 .map_err(errors::render)?;
-            return self.post(&reply_to, &body).await;
+            return self.cmd.post_once(&reply_to, self.cmd.job_id, &body).await;
         }
         if let Some(reply) = self.authorize(&apply).await? {
             return self.answer(&reply_to, &apply, &reply).await;
@@ -121,61 +110,37 @@ impl ControlRun<'_> {
         self.answer(&reply_to, &apply, &reply).await
     }
 
-    /// 👀 on the command's comment, once (CLI requests have none).
-    async fn acknowledge(&self) {
-        let CommandSource::PrComment(origin) = &self.job.source else {
-            return;
-        };
-        if !self.attempt.is_first() {
-            return;
-        }
-        let github = self.worker.github.installation(origin.installation_id);
-        if let Err(error) = github
-            .add_reaction(&origin.repository, origin.comment_id, Reaction::Eyes)
-            .await
-        {
-            tracing::warn!(%error, "could not add the 👀 reaction");
-        }
-    }
-
-    /// The commenter's permission for the apply's environment; `Some(reply)` refuses. The CLI
-    /// was authorised by IAM and the queue's sender check.
+    /// The commenter's permission for the apply's environment; `Some(reply)` refuses.
     async fn authorize(&self, apply: &Apply) -> Result<Option<ControlReply>, JobError> {
-        let CommandSource::PrComment(origin) = &self.job.source else {
+        let permission = self.cmd.authorize(&apply.environment).await?;
+        let (PermissionCheck::Denied { required, actual }, Some(origin)) =
+            (permission, self.cmd.origin())
+        else {
             return Ok(None);
         };
-        match permission::check(self.worker, origin, &apply.environment, self.attempt).await? {
-            PermissionCheck::Granted => Ok(None),
-            PermissionCheck::Denied { required, actual } => {
-                Ok(Some(ControlReply::PermissionDenied {
-                    op: self.job.op,
-                    environment: apply.environment.clone(),
-                    login: origin.commenter.0.clone(),
-                    required: required.as_str().to_string(),
-                    actual: actual.map(|p| p.as_str().to_string()),
-                }))
-            }
-        }
-    }
-
-    fn reply_to(&self, apply: &Apply) -> ReplyTo {
-        ReplyTo::command(self.worker, &self.job.source, apply)
+        Ok(Some(ControlReply::PermissionDenied {
+            op: self.job.op,
+            environment: apply.environment.clone(),
+            login: origin.commenter.0.clone(),
+            required: required.as_str().to_string(),
+            actual: actual.map(|p| p.as_str().to_string()),
+        }))
     }
 
     /// Answers on the commenting PR when there is no apply to name (CLI callers read the
     /// outcome from the store and their exit code).
     async fn answer_without_apply(&self, reply: &ControlReply) -> Result<(), JobError> {
-        self.count(reply.outcome());
-        let CommandSource::PrComment(origin) = &self.job.source else {
+        self.cmd.count(&reply.outcome());
+        let Some(origin) = self.cmd.origin() else {
             tracing::info!(
-                outcome = reply.outcome(),
+                outcome = %reply.outcome(),
                 "CLI control without an apply to act on"
             );
             return Ok(());
         };
-        let reply_to = ReplyTo::comment(self.worker, origin);
-        let body = render_control_reply(reply, self.job_id).map_err(errors::render)?;
-        self.post(&reply_to, &body).await
+        let body = render_control_reply(reply, self.cmd.job_id).map_err(errors::render)?;
+        let reply_to = ReplyTo::comment(self.cmd.worker, origin);
+        self.cmd.post_once(&reply_to, self.cmd.job_id, &body).await
     }
 
     /// The reply, its audit event and its metric, from the one typed outcome.
@@ -191,49 +156,15 @@ impl ControlRun<'_> {
             _ => None,
         };
         self.audit(apply, reply.outcome(), message).await;
-        self.count(reply.outcome());
-        let body = render_control_reply(reply, self.job_id).map_err(errors::render)?;
-        self.post(reply_to, &body).await
+        self.cmd.count(&reply.outcome());
+        let body = render_control_reply(reply, self.cmd.job_id).map_err(errors::render)?;
+        self.cmd.post_once(reply_to, self.cmd.job_id, &body).await
     }
 
-    async fn post(&self, reply_to: &ReplyTo, body: &str) -> Result<(), JobError> {
-        post_once(
-            &reply_to.github,
-            &reply_to.repository,
-            reply_to.pr,
-            &hidden_marker(self.job_id),
-            body,
-            &self.worker.store,
-        )
-        .await
-        .map(drop)
-    }
-
-    /// `<op>_requested` with the outcome; a failed write is logged, never fails the command.
-    async fn audit(&self, apply: &Apply, outcome: &str, message: Option<String>) {
-        let event = AuditEvent {
-            apply_id: apply.id.clone(),
-            at: Utc::now(),
-            event: self.job.op.audit_event().to_string(),
-            actor: self.actor_id.clone(),
-            delivery_id: match &self.job.source {
-                CommandSource::PrComment(origin) => Some(origin.delivery_id.to_string()),
-                CommandSource::Cli { request_id, .. } => Some(format!("cli:{request_id}")),
-            },
-            from_state: Some(apply.state),
-            to_state: None,
-            outcome: outcome.to_string(),
-            message,
-        };
-        if let Err(error) = self.worker.store.append_event(&event).await {
-            tracing::warn!(%error, "could not append the audit event");
-        }
-    }
-
-    fn count(&self, outcome: &str) {
-        schemabot_aws::emf::count(
-            "Commands",
-            &[("Command", self.job.op.as_str()), ("Outcome", outcome)],
-        );
+    /// `<op>_requested` with the outcome (the event a waiting CLI reads).
+    async fn audit(&self, apply: &Apply, outcome: Outcome, message: Option<String>) {
+        self.cmd
+            .audit(apply, self.job.op.audit_event(), outcome, message)
+            .await;
     }
 }

@@ -1,20 +1,23 @@
-//! What `apply`, `apply-confirm` and `unlock` share: where replies go (each posted once, under a
-//! marker derived from the job id), the lock audit trail, the promotion-order check and the
-//! command texts replies suggest.
+//! What `apply`, `apply-confirm` and `unlock` share on top of [`Command`]: the PR that holds the
+//! locks, replies posted once per database (under a marker derived from the job id), the lock
+//! audit trail, the promotion-order check and the command texts replies suggest.
 
 use crate::errors;
+use crate::jobs::command::Command;
+use crate::jobs::permission::PermissionCheck;
 use crate::outcome::{Attempt, JobError};
-use crate::post::{hidden_marker, post_once};
+use crate::post::ReplyTo;
 use crate::Worker;
 use chrono::{DateTime, Utc};
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::job::CommentOrigin;
-use schemabot_domain::lock::{unmet_prerequisite, LockEvent, LockKey, LockOwner};
+use schemabot_domain::lock::{unmet_prerequisite, LockKey, LockOwner};
 use schemabot_domain::ownership::OwnershipRefusal;
 use schemabot_domain::{Database, Environment};
-use schemabot_github::{InstallationClient, Permission, Reaction};
+use schemabot_github::{InstallationClient, Permission};
 use schemabot_render::{command_text, render_lock_reply, render_not_owned, LockCommand, LockReply};
 
-/// One command on one PR: who asked, where to answer, how to audit.
+/// One lock command on one PR: who asked, where to answer, how to audit.
 pub(crate) struct CommandContext<'a> {
     pub worker: &'a Worker,
     pub origin: &'a CommentOrigin,
@@ -22,6 +25,8 @@ pub(crate) struct CommandContext<'a> {
     pub owner: LockOwner,
     pub job_id: &'a str,
     pub attempt: Attempt,
+    /// The plumbing every command shares.
+    pub command: Command<'a>,
 }
 
 impl<'a> CommandContext<'a> {
@@ -31,6 +36,8 @@ impl<'a> CommandContext<'a> {
         job_id: &'a str,
         attempt: Attempt,
     ) -> Self {
+        // The job id starts with the command word (`apply:…`, `apply-confirm:…`).
+        let name = job_id.split(':').next().unwrap_or("command");
         CommandContext {
             worker,
             origin,
@@ -41,36 +48,28 @@ impl<'a> CommandContext<'a> {
             },
             job_id,
             attempt,
+            command: Command::new(worker, name, origin, job_id, attempt),
         }
     }
 
-    /// 👀 on the command's comment, once (failures only logged).
+    /// 👀 on the command's comment, once.
     pub async fn acknowledge(&self) {
-        if !self.attempt.is_first() {
-            return;
-        }
-        if let Err(error) = self
-            .github
-            .add_reaction(
-                &self.origin.repository,
-                self.origin.comment_id,
-                Reaction::Eyes,
-            )
-            .await
-        {
-            tracing::warn!(%error, "could not add the 👀 reaction");
-        }
+        self.command.acknowledge().await;
     }
 
-    /// Counts the command's outcome (EMF `Commands`, by command and outcome).
-    pub fn count(&self, outcome: &str) {
-        let command = self.job_id.split(':').next().unwrap_or("command");
-        schemabot_aws::emf::count("Commands", &[("Command", command), ("Outcome", outcome)]);
+    /// The commenter's permission for `environment` (fail closed).
+    pub async fn authorize(&self, environment: &Environment) -> Result<PermissionCheck, JobError> {
+        self.command.authorize(environment).await
+    }
+
+    /// Counts the command's outcome (`Commands` metric).
+    pub fn count(&self, outcome: &Outcome) {
+        self.command.count(outcome);
     }
 
     /// Posts `reply` once. `part` tells apart several replies of one job (one per database).
     pub async fn reply(&self, part: &str, reply: &LockReply) -> Result<(), JobError> {
-        self.count(outcome_of(reply));
+        self.count(&reply.outcome());
         let marker_id = self.marker_id(part);
         let body = render_lock_reply(reply, &marker_id).map_err(errors::render)?;
         self.post(&marker_id, &body).await
@@ -84,18 +83,14 @@ impl<'a> CommandContext<'a> {
         }
     }
 
-    /// Posts an already rendered body carrying `marker_id`, once.
+    /// Posts an already rendered body carrying `marker_id`, once, on the command's PR.
     pub async fn post(&self, marker_id: &str, body: &str) -> Result<(), JobError> {
-        post_once(
-            &self.github,
-            &self.origin.repository,
-            self.origin.pr,
-            &hidden_marker(marker_id),
-            body,
-            &self.worker.store,
-        )
-        .await
-        .map(|_| ())
+        let to = ReplyTo {
+            github: self.github.clone(),
+            repository: self.origin.repository.clone(),
+            pr: self.origin.pr,
+        };
+        self.command.post_once(&to, marker_id, body).await
     }
 
     pub async fn permission_denied(
@@ -131,31 +126,29 @@ impl<'a> CommandContext<'a> {
         };
         self.audit(
             &key,
-            "command_refused",
+            EventKind::CommandRefused,
             refusal.code(),
             Some(refusal.message()),
         )
         .await;
-        self.count(refusal.code());
-        let command = self.job_id.split(':').next().unwrap_or("command");
+        self.count(&refusal.code());
         let marker_id = self.marker_id(part);
-        let body = render_not_owned(command, refusal, &marker_id).map_err(errors::render)?;
+        let body =
+            render_not_owned(self.command.name, refusal, &marker_id).map_err(errors::render)?;
         self.post(&marker_id, &body).await
     }
 
-    /// Appends a lock event; an audit failure is logged, never fails the command.
-    pub async fn audit(&self, key: &LockKey, event: &str, outcome: &str, message: Option<String>) {
-        let event = LockEvent {
-            key: key.clone(),
-            at: Utc::now(),
-            event: event.to_string(),
-            actor: self.origin.commenter.0.clone(),
-            owner: self.owner.clone(),
-            delivery_id: Some(self.origin.delivery_id.clone()),
-            outcome: outcome.to_string(),
-            message,
-        };
-        crate::lock_audit::record(self.worker, &event).await;
+    /// Appends a lock event about this PR; an audit failure is logged, never fails the command.
+    pub async fn audit(
+        &self,
+        key: &LockKey,
+        event: EventKind,
+        outcome: Outcome,
+        message: Option<String>,
+    ) {
+        self.command
+            .audit_lock(key, &self.owner, event, outcome, message)
+            .await;
     }
 
     /// `Some(environment)` when the promotion order wants `environment` to apply this schema
@@ -197,24 +190,6 @@ impl<'a> CommandContext<'a> {
                 .collect(),
             apply: command_text("apply", required.as_str(), None),
         }
-    }
-}
-
-/// The metric outcome of a reply.
-fn outcome_of(reply: &LockReply) -> &'static str {
-    match reply {
-        LockReply::HeldByOther { .. } => "held_by_other",
-        LockReply::ApplyInProgress { .. } => "apply_in_progress",
-        LockReply::NoSchemaChanges { .. } => "no_schema_changes",
-        LockReply::UpToDate { .. } => "up_to_date",
-        LockReply::NoLock { .. } => "no_lock",
-        LockReply::Stale { .. } => "stale",
-        LockReply::UnsafeNeedsFlag { .. } => "unsafe_needs_flag",
-        LockReply::PromotionRequired { .. } => "promotion_required",
-        LockReply::Refused { .. } => "refused",
-        LockReply::Unlocked { .. } => "unlocked",
-        LockReply::PermissionDenied { .. } => "permission_denied",
-        LockReply::ReviewRequired { .. } => "review_required",
     }
 }
 

@@ -1,12 +1,11 @@
-//! The commenter's repository permission, checked against the environment's minimum (the same
-//! rule as for cutover). Fails closed: when GitHub cannot answer, the job is retried, and the
-//! command refused on the final attempt.
+//! A login's repository permission, checked against a required minimum. Fails closed: when
+//! GitHub cannot answer, the job is retried, and the command refused on the final attempt.
+//! Commands reach it through [`super::command::Command::authorize`].
 
 use crate::errors;
 use crate::outcome::{Attempt, JobError};
 use crate::Worker;
-use schemabot_domain::job::CommentOrigin;
-use schemabot_domain::{Environment, InstallationId, Login, Repository};
+use schemabot_domain::{InstallationId, Login, Repository};
 use schemabot_github::Permission;
 
 /// The outcome of a permission check.
@@ -20,26 +19,8 @@ pub(crate) enum PermissionCheck {
     },
 }
 
-pub(crate) async fn check(
-    worker: &Worker,
-    origin: &CommentOrigin,
-    environment: &Environment,
-    attempt: Attempt,
-) -> Result<PermissionCheck, JobError> {
-    let required = worker.config.permission_minimum(environment);
-    check_login(
-        worker,
-        origin.installation_id,
-        &origin.repository,
-        &origin.commenter,
-        required,
-        attempt,
-    )
-    .await
-}
-
 /// Checks that `login` has at least `required` on `repository` (fail closed, as above).
-pub(crate) async fn check_login(
+pub(crate) async fn check(
     worker: &Worker,
     installation: InstallationId,
     repository: &Repository,

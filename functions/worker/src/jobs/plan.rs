@@ -4,19 +4,21 @@
 //! post — or edit — one plan comment per (database, environment).
 
 use crate::errors;
-use crate::jobs::permission::{self, PermissionCheck};
+use crate::jobs::command::Command;
+use crate::jobs::permission::PermissionCheck;
 use crate::jobs::plan_support::{
     plan_lint, plan_request, plan_tables, schema_dirs, Discovery, SchemaDir,
 };
 use crate::outcome::{Attempt, JobError};
 use crate::ownership;
-use crate::post::{hidden_marker, post_once};
+use crate::post::{hidden_marker, post_once, ReplyTo};
 use crate::Worker;
 use chrono::Utc;
-use schemabot_domain::job::{PlanJob, PlanTrigger};
+use schemabot_domain::audit::{EventKind, Outcome};
+use schemabot_domain::job::{CommentOrigin, PlanJob, PlanTrigger};
 use schemabot_domain::lock::{LockEvent, LockKey, LockOwner};
 use schemabot_domain::{Database, Environment};
-use schemabot_github::{InstallationClient, Permission, Reaction};
+use schemabot_github::{InstallationClient, Permission};
 use schemabot_render::{
     render_lock_reply, render_plan, render_plan_too_large, LockCommand, LockReply, PlanComment,
     PlanTriggerText,
@@ -39,27 +41,25 @@ pub async fn run(
     attempt: Attempt,
 ) -> Result<(), JobError> {
     let github = worker.github.installation(job.installation_id);
-    if let (PlanTrigger::Comment { comment_id, .. }, true) = (&job.trigger, attempt.is_first()) {
-        if let Err(error) = github
-            .add_reaction(&job.repository, *comment_id, Reaction::Eyes)
-            .await
-        {
-            tracing::warn!(%error, "could not add the 👀 reaction");
-        }
-    }
-    if let PlanTrigger::Comment { commenter, .. } = &job.trigger {
+    if let PlanTrigger::Comment {
+        comment_id,
+        commenter,
+    } = &job.trigger
+    {
+        let origin = CommentOrigin {
+            delivery_id: job.delivery_id.clone(),
+            installation_id: job.installation_id,
+            repository: job.repository.clone(),
+            pr: job.pr,
+            comment_id: *comment_id,
+            commenter: commenter.clone(),
+        };
+        let command = Command::new(worker, "plan", &origin, job_id, attempt);
+        command.acknowledge().await;
         // Plans show the live schema's DDL: asking for one needs the environments' read minimum.
         let (environment, required) = read_requirement(worker, job);
-        let check = permission::check_login(
-            worker,
-            job.installation_id,
-            &job.repository,
-            commenter,
-            required,
-            attempt,
-        )
-        .await?;
-        if let PermissionCheck::Denied { required, actual } = check {
+        if let PermissionCheck::Denied { required, actual } = command.authorize_at(required).await?
+        {
             let reply = LockReply::PermissionDenied {
                 command: LockCommand::Plan,
                 environment,
@@ -68,16 +68,8 @@ pub async fn run(
                 actual: actual.map(|p| p.as_str().to_string()),
             };
             let body = render_lock_reply(&reply, job_id).map_err(errors::render)?;
-            post_once(
-                &github,
-                &job.repository,
-                job.pr,
-                &hidden_marker(job_id),
-                &body,
-                &worker.store,
-            )
-            .await?;
-            return Ok(());
+            let to = ReplyTo::comment(worker, &origin);
+            return command.post_once(&to, job_id, &body).await;
         }
     }
     let head_sha = match &job.head_sha {
@@ -305,28 +297,31 @@ async fn audit_plan(worker: &Worker, job: &PlanJob, planned: &Planned, head_sha:
             environment: planned.environment.clone(),
         },
         at: Utc::now(),
-        event: "plan_posted".to_string(),
+        event: EventKind::PlanPosted,
         actor,
         owner: LockOwner {
             repository: job.repository.clone(),
             pr: job.pr,
         },
         delivery_id: Some(job.delivery_id.clone()),
-        outcome: outcome.to_string(),
+        outcome,
         message: Some(message),
     };
     crate::lock_audit::record(worker, &event).await;
 }
 
 /// The audit outcome and message of a plan comment.
-fn plan_outcome(view: &PlanComment, head_sha: &str) -> (&'static str, String) {
+fn plan_outcome(view: &PlanComment, head_sha: &str) -> (Outcome, String) {
     if !view.errors.is_empty() {
         (
-            "errors",
+            Outcome::Errors,
             format!("{} error(s) at {head_sha}", view.errors.len()),
         )
     } else if view.tables.is_empty() {
-        ("no_changes", format!("no table changes at {head_sha}"))
+        (
+            Outcome::NoChanges,
+            format!("no table changes at {head_sha}"),
+        )
     } else {
         let unsafe_count = view
             .tables
@@ -337,7 +332,7 @@ fn plan_outcome(view: &PlanComment, head_sha: &str) -> (&'static str, String) {
         if unsafe_count > 0 {
             message.push_str(&format!(", {unsafe_count} unsafe"));
         }
-        ("changes", message)
+        (Outcome::Changes, message)
     }
 }
 
@@ -446,14 +441,14 @@ mod tests {
     fn plan_audit_outcome_counts_changes_unsafe_ones_and_errors() {
         assert_eq!(
             plan_outcome(&view(vec![], vec![]), "abc123"),
-            ("no_changes", "no table changes at abc123".to_string())
+            (Outcome::NoChanges, "no table changes at abc123".to_string())
         );
         assert_eq!(
             plan_outcome(
                 &view(vec![table("a", None), table("b", None)], vec![]),
                 "abc123"
             ),
-            ("changes", "2 table change(s) at abc123".to_string())
+            (Outcome::Changes, "2 table change(s) at abc123".to_string())
         );
         assert_eq!(
             plan_outcome(
@@ -464,7 +459,7 @@ mod tests {
                 "abc123"
             ),
             (
-                "changes",
+                Outcome::Changes,
                 "2 table change(s) at abc123, 1 unsafe".to_string()
             )
         );
@@ -474,7 +469,7 @@ mod tests {
                 &view(vec![table("a", None)], vec!["syntax".into()]),
                 "abc123"
             ),
-            ("errors", "1 error(s) at abc123".to_string())
+            (Outcome::Errors, "1 error(s) at abc123".to_string())
         );
     }
 }

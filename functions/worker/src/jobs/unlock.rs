@@ -1,16 +1,19 @@
-//! `schemabot unlock [-d <db>]` and a closed pull request: release the PR's locks that are not
-//! being applied. A confirmed lock stays until its apply ends (releasing it would let another
-//! PR start a second change on a database Spirit is still altering).
+//! `schemabot unlock [-d <db>] [-e <env>]` and a closed pull request: release the PR's locks
+//! that are not being applied. A confirmed lock stays until its apply ends (releasing it would
+//! let another PR start a second change on a database Spirit is still altering). Another PR's
+//! lock is released only by `unlock --force` (see [`super::force_unlock`]).
 
 use crate::errors;
+use crate::jobs::command;
 use crate::jobs::lock_common::CommandContext;
-use crate::jobs::permission::{self, PermissionCheck};
+use crate::jobs::permission::PermissionCheck;
 use crate::lock_audit;
 use crate::outcome::{Attempt, JobError};
 use crate::post::{hidden_marker, post_once};
 use crate::Worker;
 use chrono::Utc;
 use schemabot_aws::store::Released;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::job::{UnlockJob, UnlockTrigger};
 use schemabot_domain::lock::{LockEvent, LockKey, LockOwner, LockStage};
 use schemabot_render::{render_lock_reply, LockCommand, LockReply, LockedTarget};
@@ -31,16 +34,23 @@ pub async fn run(
         .await
         .map_err(errors::store)?;
     let (actor, delivery_id, closed) = match &job.trigger {
-        UnlockTrigger::Command { origin, database } => {
+        UnlockTrigger::Command {
+            origin,
+            database,
+            environment,
+        } => {
             let ctx = CommandContext::new(worker, origin, job_id, attempt);
             ctx.acknowledge().await;
             if let Some(database) = database {
                 keys.retain(|key| &key.database == database);
             }
+            if let Some(environment) = environment {
+                keys.retain(|key| &key.environment == environment);
+            }
             // Releasing needs the permission each environment asks for.
             let mut allowed = Vec::new();
             for key in keys {
-                match permission::check(worker, origin, &key.environment, attempt).await? {
+                match ctx.authorize(&key.environment).await? {
                     PermissionCheck::Granted => allowed.push(key),
                     PermissionCheck::Denied { required, actual } => {
                         return ctx
@@ -88,18 +98,21 @@ pub async fn run(
         let event = LockEvent {
             key: key.clone(),
             at: Utc::now(),
-            event: if closed { "pr_closed" } else { "unlock" }.to_string(),
+            event: if closed {
+                EventKind::PrClosed
+            } else {
+                EventKind::Unlock
+            },
             actor: actor.clone(),
             owner: owner.clone(),
             delivery_id: delivery_id.clone(),
             outcome: if released.iter().any(|t| same(t, key)) {
-                "released"
+                Outcome::Released
             } else if kept.iter().any(|t| same(t, key)) {
-                "kept_while_applying"
+                Outcome::KeptWhileApplying
             } else {
-                "not_held"
-            }
-            .to_string(),
+                Outcome::NotHeld
+            },
             message: None,
         };
         lock_audit::record(worker, &event).await;
@@ -119,12 +132,9 @@ pub async fn run(
         kept,
         closed,
     };
-    schemabot_aws::emf::count(
-        "Commands",
-        &[
-            ("Command", if closed { "pr_closed" } else { "unlock" }),
-            ("Outcome", "unlocked"),
-        ],
+    command::count(
+        if closed { "pr_closed" } else { "unlock" },
+        &Outcome::Unlocked,
     );
     let body = render_lock_reply(&reply, job_id).map_err(errors::render)?;
     let github = worker.github.installation(job.installation_id());

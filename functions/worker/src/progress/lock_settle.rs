@@ -19,6 +19,7 @@ use crate::Worker;
 use chrono::Utc;
 use schemabot_aws::store::LockToSettle;
 use schemabot_aws::WriteOutcome;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::lock::{Lock, LockEvent, LockStage};
 use schemabot_domain::ApplyId;
 use schemabot_render::{command_text, render_lock_reply, LockCommand, LockReply};
@@ -134,7 +135,14 @@ async fn settle_one(worker: &Worker, candidate: LockToSettle) -> Result<Settled,
                 return Ok(Settled::Tracked);
             }
             register(worker, lock, apply_id, apply_id.as_str(), None).await?;
-            audit(worker, lock, "lock_settled", "adopted", Some(apply_id)).await;
+            audit(
+                worker,
+                lock,
+                EventKind::LockSettled,
+                Outcome::Adopted,
+                Some(apply_id),
+            )
+            .await;
             Ok(Settled::Adopted)
         }
     }
@@ -155,7 +163,14 @@ async fn release_unstarted(
         WriteOutcome::Written(()) => {}
         WriteOutcome::ConditionFailed { .. } => return Ok(Settled::Moved),
     }
-    audit(worker, lock, "lock_released", "confirm_never_started", None).await;
+    audit(
+        worker,
+        lock,
+        EventKind::LockReleased,
+        Outcome::ConfirmNeverStarted,
+        None,
+    )
+    .await;
     tell(
         worker,
         lock,
@@ -184,7 +199,14 @@ async fn adopt_confirm(
             {
                 return Ok(Settled::Moved);
             }
-            audit(worker, lock, "apply_refused", "tern_refused", None).await;
+            audit(
+                worker,
+                lock,
+                EventKind::ApplyRefused,
+                Outcome::TernRefused,
+                None,
+            )
+            .await;
             tell(
                 worker,
                 lock,
@@ -218,25 +240,32 @@ async fn adopt_confirm(
         return Ok(Settled::Moved);
     }
     register(worker, lock, &apply_id, &tern_apply_id, None).await?;
-    audit(worker, lock, "lock_settled", "adopted", Some(&apply_id)).await;
+    audit(
+        worker,
+        lock,
+        EventKind::LockSettled,
+        Outcome::Adopted,
+        Some(&apply_id),
+    )
+    .await;
     Ok(Settled::Adopted)
 }
 
 async fn audit(
     worker: &Worker,
     lock: &Lock,
-    event: &str,
-    outcome: &str,
+    event: EventKind,
+    outcome: Outcome,
     apply_id: Option<&ApplyId>,
 ) {
     let event = LockEvent {
         key: lock.key.clone(),
         at: Utc::now(),
-        event: event.to_string(),
+        event,
         actor: "schemabot".to_string(),
         owner: lock.owner.clone(),
         delivery_id: None,
-        outcome: outcome.to_string(),
+        outcome,
         message: apply_id.map(|id| format!("apply {id}")),
     };
     crate::lock_audit::record(worker, &event).await;

@@ -6,6 +6,7 @@ use crate::progress::ProgressError;
 use crate::Worker;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::Apply;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::lock::{LockEvent, LockKey, LockOwner};
 use schemabot_domain::State;
 
@@ -33,11 +34,11 @@ pub async fn release_on_end(
         let event = LockEvent {
             key,
             at: now,
-            event: "lock_released".into(),
+            event: EventKind::LockReleased,
             actor: "schemabot".into(),
             owner,
             delivery_id: None,
-            outcome: ended_in.to_string(),
+            outcome: Outcome::ended_in(ended_in),
             message: Some(format!("apply {} ended", apply.id)),
         };
         crate::lock_audit::record(worker, &event).await;

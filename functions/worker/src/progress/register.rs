@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use schemabot_aws::store::ApplySnapshot;
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{Apply, AuditEvent, CommentKind, Task};
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::job::RegisterApplyJob;
 use schemabot_domain::State;
 use schemabot_render::marker::tracked;
@@ -22,7 +23,7 @@ pub async fn run(worker: &Worker, job: &RegisterApplyJob) -> Result<(), JobError
     let event = AuditEvent {
         apply_id: apply.id.clone(),
         at: now,
-        event: "apply_registered".into(),
+        event: EventKind::ApplyRegistered,
         actor: job
             .requested_by
             .as_ref()
@@ -30,7 +31,7 @@ pub async fn run(worker: &Worker, job: &RegisterApplyJob) -> Result<(), JobError
         delivery_id: None,
         from_state: None,
         to_state: Some(apply.state),
-        outcome: "registered".into(),
+        outcome: Outcome::Registered,
         message: Some(format!(
             "{} table(s), Tern apply {}",
             tasks.len(),
@@ -84,8 +85,9 @@ async fn post_progress_comment(
         return Ok(());
     }
     let ApplySnapshot { apply, tasks, .. } = snapshot;
-    let body = progress_body(apply, tasks, now)?;
-    let hash = progress_hash(apply, tasks)?;
+    // A new apply was never stopped: no resume deadline.
+    let body = progress_body(apply, tasks, None, now)?;
+    let hash = progress_hash(apply, tasks, None)?;
     let github = worker.github.installation(apply.installation_id);
     let marker = hidden_marker(&tracked(&apply.id, CommentKind::Progress));
     let comment_id = post_once(

@@ -204,3 +204,48 @@ fn configuration_is_strict() {
     let ok = TrustedSenders::from_json(r#"{"webhook":["A"],"worker":["B"]}"#).unwrap();
     assert!(ok.operator.is_empty());
 }
+
+fn force_unlock(source: CommandSource) -> Job {
+    Job::ForceUnlock(schemabot_domain::job::ForceUnlockJob {
+        source,
+        database: schemabot_domain::Database::parse("payments").unwrap(),
+        environment: Environment::parse("production").unwrap(),
+    })
+}
+
+#[test]
+fn a_cli_unlock_runs_only_for_the_operator_role_and_an_admins_comment_only_via_the_webhook() {
+    let cli = || {
+        force_unlock(CommandSource::Cli {
+            request_id: "r-1".into(),
+            actor: "arn:aws:iam::1:user/someone-else".into(),
+        })
+    };
+    let operator = format!("{OPERATOR}:alice");
+    let Job::ForceUnlock(admitted) = check(cli(), Some(&operator)).unwrap() else {
+        panic!("still a force unlock");
+    };
+    // Attributed to the sender SQS names, not to the body.
+    assert!(matches!(admitted.source, CommandSource::Cli { ref actor, .. } if *actor == operator));
+    for sender in [WEBHOOK.to_string(), format!("{WORKER}:fn")] {
+        assert_eq!(
+            check(cli(), Some(&sender)).unwrap_err().code(),
+            "wrong_sender",
+            "{sender}"
+        );
+    }
+    let comment = || force_unlock(CommandSource::PrComment(origin("acme/payments")));
+    assert!(check(comment(), Some(WEBHOOK)).is_ok());
+    assert_eq!(
+        check(comment(), Some(&operator)).unwrap_err().code(),
+        "wrong_sender"
+    );
+    assert_eq!(
+        check(
+            force_unlock(CommandSource::PrComment(origin("mallory/x"))),
+            Some(WEBHOOK)
+        )
+        .unwrap_err(),
+        Untrusted::RepositoryNotAllowed(repo("mallory/x"))
+    );
+}

@@ -13,3 +13,4 @@ pub const APPLIED_SCHEMA: &str = "applied_schema";
 pub const LOCK_EVENT: &str = "lock_event";
 pub const COMMENT_POST: &str = "comment_post";
 pub const CONTROL_REQUEST: &str = "control_request";
+pub const FORCE_UNLOCK: &str = "force_unlock";

@@ -5,6 +5,7 @@ use super::{attr, item_type};
 use crate::keys;
 use aws_sdk_dynamodb::types::AttributeValue;
 use schemabot_domain::apply::{AuditEvent, CommentKind, CommentRecord};
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::{ApplyId, CommentId};
 
 fn comment_kind_from_str(raw: &str) -> Option<CommentKind> {
@@ -59,12 +60,12 @@ pub fn encode_event(event: &AuditEvent) -> Item {
         .put(attr::ITEM_TYPE, s(item_type::EVENT))
         .put(attr::APPLY_ID, s(event.apply_id.as_str()))
         .put(attr::AT, time(event.at))
-        .put(attr::EVENT, s(&event.event))
+        .put(attr::EVENT, s(event.event.as_str()))
         .put(attr::ACTOR, s(&event.actor))
         .put_opt(attr::DELIVERY_ID, event.delivery_id.as_deref().map(s))
         .put_opt(attr::FROM_STATE, event.from_state.map(state))
         .put_opt(attr::TO_STATE, event.to_state.map(state))
-        .put(attr::OUTCOME, s(&event.outcome))
+        .put(attr::OUTCOME, s(event.outcome.as_str()))
         .put_opt(attr::MESSAGE, event.message.as_deref().map(s));
     w.finish()
 }
@@ -74,12 +75,12 @@ pub fn decode_event(item: &Item) -> Result<AuditEvent, DecodeError> {
     Ok(AuditEvent {
         apply_id: r.parsed(attr::APPLY_ID, ApplyId::parse)?,
         at: r.time(attr::AT)?,
-        event: r.string(attr::EVENT)?.to_string(),
+        event: EventKind::parse(r.string(attr::EVENT)?),
         actor: r.string(attr::ACTOR)?.to_string(),
         delivery_id: r.opt_string(attr::DELIVERY_ID)?.map(str::to_string),
         from_state: r.opt_state(attr::FROM_STATE)?,
         to_state: r.opt_state(attr::TO_STATE)?,
-        outcome: r.string(attr::OUTCOME)?.to_string(),
+        outcome: Outcome::parse(r.string(attr::OUTCOME)?),
         message: r.opt_string(attr::MESSAGE)?.map(str::to_string),
     })
 }
@@ -115,14 +116,27 @@ mod tests {
         let event = AuditEvent {
             apply_id,
             at: at("2024-05-01T10:00:00Z"),
-            event: "state_transition".into(),
+            event: EventKind::StateTransition,
             actor: "worker".into(),
             delivery_id: Some("d-1".into()),
             from_state: Some(State::Running),
             to_state: Some(State::WaitingForCutover),
-            outcome: "written".into(),
+            outcome: Outcome::EngineReported,
             message: None,
         };
-        assert_eq!(decode_event(&encode_event(&event)).unwrap(), event);
+        let item = encode_event(&event);
+        assert_eq!(item[attr::EVENT], s("state_transition"));
+        assert_eq!(item[attr::OUTCOME], s("engine_reported"));
+        assert_eq!(decode_event(&item).unwrap(), event);
+
+        // Text another version wrote reads back, and is written back, unchanged.
+        let later = AuditEvent {
+            event: EventKind::parse("a_later_event"),
+            outcome: Outcome::parse("a_later_outcome"),
+            ..event
+        };
+        let item = encode_event(&later);
+        assert_eq!(item[attr::OUTCOME], s("a_later_outcome"));
+        assert_eq!(decode_event(&item).unwrap(), later);
     }
 }

@@ -9,6 +9,7 @@ mod delivery;
 mod lock;
 mod plan;
 mod post;
+mod rollback;
 
 pub use apply::{
     ActiveApplyRef, ActiveCursor, ActivePage, ApplySnapshot, ClaimGranted, ControlAnswer,
@@ -16,7 +17,7 @@ pub use apply::{
 };
 pub use changes::{ApplyChanges, Change, TaskChanges};
 pub use delivery::{DeliveryOutcome, DELIVERY_RETENTION};
-pub use lock::{LockToSettle, Released};
+pub use lock::{ForceRelease, LockToSettle, Released};
 pub use post::{PostClaim, POST_RETENTION};
 
 use crate::codec::{attr, s, DecodeError, Item};

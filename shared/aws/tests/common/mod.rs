@@ -7,6 +7,7 @@ use schemabot_aws::config::{dynamodb_client, load_sdk_config, sqs_client};
 use schemabot_aws::table::create_table;
 use schemabot_aws::{DynamoClient, RequestCounter, SqsClient, Store};
 use schemabot_domain::apply::{Apply, ApplyMode, AuditEvent, Task};
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::{
     ApplyId, Database, Environment, InstallationId, Login, PrNumber, Repository, State, TaskId,
 };
@@ -117,12 +118,13 @@ pub fn event(apply_id: &ApplyId, name: &str, from: Option<State>, to: Option<Sta
     AuditEvent {
         apply_id: apply_id.clone(),
         at: Utc::now(),
-        event: name.into(),
+        // The store keeps any text: tests name events freely.
+        event: EventKind::parse(name),
         actor: "test".into(),
         delivery_id: None,
         from_state: from,
         to_state: to,
-        outcome: "requested".into(),
+        outcome: Outcome::parse("requested"),
         message: None,
     }
 }

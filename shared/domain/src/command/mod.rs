@@ -89,7 +89,9 @@ impl CommandName {
                 "schemabot apply -e <environment> [-d <database>] [--defer-cutover] [--allow-unsafe]"
             }
             CommandName::ApplyConfirm => "schemabot apply-confirm -e <environment>",
-            CommandName::Unlock => "schemabot unlock",
+            CommandName::Unlock => {
+                "schemabot unlock [-d <database>] [-e <environment>] | schemabot unlock --force -d <database> -e <environment>"
+            }
             CommandName::Stop => "schemabot stop <apply-id> -e <environment>",
             CommandName::Start => "schemabot start <apply-id> -e <environment>",
             CommandName::Cancel => "schemabot cancel <apply-id> -e <environment>",
@@ -142,8 +144,16 @@ pub enum Command {
         database: Option<Database>,
         allow_unsafe: bool,
     },
+    /// This PR's own locks, narrowed to a database and/or an environment when named.
     Unlock {
         database: Option<Database>,
+        environment: Option<Environment>,
+    },
+    /// `unlock --force -d <db> -e <env>` (admins): release whichever PR's lock on (database,
+    /// environment), unless it is being applied.
+    ForceUnlock {
+        database: Database,
+        environment: Environment,
     },
     Stop {
         apply_id: Option<ApplyId>,
@@ -186,7 +196,7 @@ impl Command {
             Command::Plan { .. } => CommandName::Plan,
             Command::Apply { .. } => CommandName::Apply,
             Command::ApplyConfirm { .. } => CommandName::ApplyConfirm,
-            Command::Unlock { .. } => CommandName::Unlock,
+            Command::Unlock { .. } | Command::ForceUnlock { .. } => CommandName::Unlock,
             Command::Stop { .. } => CommandName::Stop,
             Command::Start { .. } => CommandName::Start,
             Command::Cancel { .. } => CommandName::Cancel,
@@ -240,9 +250,12 @@ impl Command {
             | Command::Revert { environment, .. }
             | Command::SkipRevert { environment, .. }
             | Command::Rollback { environment, .. }
-            | Command::RollbackConfirm { environment } => Some(environment),
-            Command::Plan { environment, .. } => environment.as_ref(),
-            Command::Help | Command::Unlock { .. } | Command::FixLint { .. } => None,
+            | Command::RollbackConfirm { environment }
+            | Command::ForceUnlock { environment, .. } => Some(environment),
+            Command::Plan { environment, .. } | Command::Unlock { environment, .. } => {
+                environment.as_ref()
+            }
+            Command::Help | Command::FixLint { .. } => None,
         }
     }
 }

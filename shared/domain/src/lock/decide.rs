@@ -79,6 +79,11 @@ pub enum ConfirmDecision {
     ConfirmInProgress {
         command_id: String,
     },
+    /// The lock holds the other kind of plan: a rollback plan for `apply-confirm`
+    /// (`rollback_of` set), or a PR plan for `rollback-confirm`.
+    OtherKind {
+        rollback_of: Option<ApplyId>,
+    },
     /// Tern accepted it already (this command, an earlier attempt): only the registration
     /// is left.
     Register {
@@ -86,8 +91,37 @@ pub enum ConfirmDecision {
     },
 }
 
+/// Which confirmation is asked for: of the PR's own plan, or of a rollback plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmKind {
+    /// `apply-confirm` (and `apply -y`).
+    Plan,
+    /// `rollback-confirm`: the plan does not come from the PR head, so a push does not make it
+    /// stale, and its drops were shown as such when it was planned.
+    Rollback,
+}
+
 /// Decides `apply-confirm` for `owner`, command `command_id`, with the PR head at `head_sha`.
 pub fn decide_confirm(
+    lock: Option<&Lock>,
+    owner: &LockOwner,
+    command_id: &str,
+    head_sha: &str,
+    allow_unsafe: bool,
+) -> ConfirmDecision {
+    decide_confirm_of(
+        ConfirmKind::Plan,
+        lock,
+        owner,
+        command_id,
+        head_sha,
+        allow_unsafe,
+    )
+}
+
+/// Decides a confirmation of `kind` (see [`decide_confirm`]).
+pub fn decide_confirm_of(
+    kind: ConfirmKind,
     lock: Option<&Lock>,
     owner: &LockOwner,
     command_id: &str,
@@ -120,7 +154,13 @@ pub fn decide_confirm(
             command_id: by.clone(),
         },
         LockStage::Planned => {
-            if !lock.plan.head_sha.eq_ignore_ascii_case(head_sha) {
+            let is_rollback = lock.plan.rollback_of.is_some();
+            if is_rollback != (kind == ConfirmKind::Rollback) {
+                return ConfirmDecision::OtherKind {
+                    rollback_of: lock.plan.rollback_of.clone(),
+                };
+            }
+            if kind == ConfirmKind::Plan && !lock.plan.head_sha.eq_ignore_ascii_case(head_sha) {
                 return ConfirmDecision::Stale {
                     planned: lock.plan.head_sha.clone(),
                     current: head_sha.to_string(),
@@ -203,6 +243,8 @@ mod tests {
                 schema_digest: schema_digest(&files),
                 schema_files: files,
                 flags: ApplyFlags::default(),
+                original_files: None,
+                rollback_of: None,
             },
             acquired_at: now(),
             lease_expires_at: now() + TimeDelta::hours(1),
@@ -354,5 +396,41 @@ mod tests {
             decide_confirm(Some(&done), &owner(1), "other", "abc123", false),
             ConfirmDecision::AlreadyApplying { .. }
         ));
+    }
+
+    #[test]
+    fn each_confirmation_takes_only_its_own_kind_of_plan() {
+        let plain = lock(1, LockStage::Planned);
+        let mut rollback = lock(1, LockStage::Planned);
+        rollback.plan.rollback_of = Some(ApplyId::parse("apply-00aa").unwrap());
+        assert_eq!(
+            decide_confirm(Some(&rollback), &owner(1), "c", "abc123", true),
+            ConfirmDecision::OtherKind {
+                rollback_of: rollback.plan.rollback_of.clone()
+            }
+        );
+        assert_eq!(
+            decide_confirm_of(
+                ConfirmKind::Rollback,
+                Some(&plain),
+                &owner(1),
+                "c",
+                "",
+                true
+            ),
+            ConfirmDecision::OtherKind { rollback_of: None }
+        );
+        // A push after the rollback plan does not make it stale: it is not the PR's schema.
+        assert_eq!(
+            decide_confirm_of(
+                ConfirmKind::Rollback,
+                Some(&rollback),
+                &owner(1),
+                "c",
+                "pushed-since",
+                false
+            ),
+            ConfirmDecision::Apply { resume: false }
+        );
     }
 }

@@ -8,12 +8,15 @@
 //! decisions.
 
 mod decide;
+mod force;
 mod promotion;
 mod records;
 
 pub use decide::{
-    acquire_refusal, can_acquire, decide_confirm, releasable, AcquireRefusal, ConfirmDecision,
+    acquire_refusal, can_acquire, decide_confirm, decide_confirm_of, releasable, AcquireRefusal,
+    ConfirmDecision, ConfirmKind,
 };
+pub use force::{decide_force_unlock, ForceUnlock, ForceUnlockOutcome, HeldStage, LockHolder};
 pub use promotion::{prerequisites, schema_digest, unmet_prerequisite};
 pub use records::{
     AppliedSchema, Lock, LockEvent, LockKey, LockOwner, LockStage, LockedPlan, PlannedChange,

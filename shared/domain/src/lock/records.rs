@@ -1,5 +1,6 @@
 //! The lock records: key, owner, stage, locked plan, history events and applied schemas.
 
+use crate::audit::{EventKind, Outcome};
 use crate::command::ApplyFlags;
 use crate::ids::{
     ApplyId, Database, DeliveryId, Environment, InstallationId, Login, PrNumber, Repository,
@@ -99,6 +100,13 @@ pub struct LockedPlan {
     pub schema_digest: String,
     /// The `apply` command's flags.
     pub flags: ApplyFlags,
+    /// File name → `CREATE TABLE` of the live schema when this plan was made, as the engine
+    /// captured it (what a rollback of the resulting apply plans back to); `None`: not captured.
+    #[serde(default)]
+    pub original_files: Option<BTreeMap<String, String>>,
+    /// Set on a rollback plan: the apply it rolls back.
+    #[serde(default)]
+    pub rollback_of: Option<ApplyId>,
 }
 
 impl LockedPlan {
@@ -133,13 +141,13 @@ pub struct LockEvent {
     pub key: LockKey,
     pub at: DateTime<Utc>,
     /// `lock_acquired`, `lock_refused`, `apply_confirmed`, `lock_released`, …
-    pub event: String,
+    pub event: EventKind,
     /// GitHub login of the commenter, or `schemabot` for automatic steps.
     pub actor: String,
     /// The PR the event is about.
     pub owner: LockOwner,
     pub delivery_id: Option<DeliveryId>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub message: Option<String>,
 }
 

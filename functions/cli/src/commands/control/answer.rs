@@ -2,14 +2,9 @@
 
 use crate::exit::Exit;
 use schemabot_domain::apply::AuditEvent;
+use schemabot_domain::audit::Outcome;
 use schemabot_domain::control::ControlOp;
 use schemabot_domain::State;
-
-/// Audit outcomes (the worker's `ControlReply::outcome`) that leave the apply where the caller
-/// wanted it.
-const DONE: &[&str] = &["accepted", "already_done"];
-/// The outcome of a Tern call the worker gave up on.
-const FAILED: &str = "failed";
 
 /// What the worker decided for this request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +12,7 @@ pub struct Answer {
     /// `accepted`, `already_done`, `already_requested`, a state refusal (`ended`,
     /// `past_cutover`, `not_stopped`, `no_revert_window`, `recovering`), `not_accepted`,
     /// `failed`, `environment_mismatch`, or an ownership refusal (`repository_not_allowed`, …).
-    pub outcome: String,
+    pub outcome: Outcome,
     /// Tern's message, the worker's error or the ownership refusal, when there is one.
     pub message: Option<String>,
     /// The apply's state when the worker decided.
@@ -26,18 +21,13 @@ pub struct Answer {
     pub actor: String,
 }
 
-/// The audit event the worker writes for every answer to `op`: `stop_requested`,
-/// `skip_revert_requested`, …
-pub fn answer_event(op: ControlOp) -> String {
-    op.audit_event().to_string()
-}
-
 impl Answer {
-    /// The answer among `own` (this request's events, oldest first), if there is one yet.
+    /// The answer among `own` (this request's events, oldest first), if there is one yet: the
+    /// event the worker writes for every answer to `op` (`stop_requested`, …).
     pub fn find<'e>(op: ControlOp, own: impl Iterator<Item = &'e AuditEvent>) -> Option<Answer> {
-        let name = answer_event(op);
+        let answer = op.audit_event();
         own.into_iter()
-            .find(|event| event.event == name)
+            .find(|event| event.event == answer)
             .map(|event| Answer {
                 outcome: event.outcome.clone(),
                 message: event.message.clone(),
@@ -46,14 +36,14 @@ impl Answer {
             })
     }
 
-    /// 0 done, 3 failed, 2 for every refusal (unknown outcomes included: nothing was done).
+    /// 0 done (`accepted`, `already_done`: the apply is where the caller wanted it), 3 failed
+    /// (a Tern call the worker gave up on), 2 for every refusal (unknown outcomes included:
+    /// nothing was done).
     pub fn exit(&self) -> Exit {
-        if DONE.contains(&self.outcome.as_str()) {
-            Exit::Success
-        } else if self.outcome == FAILED {
-            Exit::Failed
-        } else {
-            Exit::Refused
+        match self.outcome {
+            Outcome::Accepted | Outcome::AlreadyDone => Exit::Success,
+            Outcome::Failed => Exit::Failed,
+            _ => Exit::Refused,
         }
     }
 }
@@ -62,32 +52,36 @@ impl Answer {
 mod tests {
     use super::*;
     use chrono::Utc;
+    use schemabot_domain::audit::EventKind;
     use schemabot_domain::ApplyId;
 
-    fn event(name: &str, outcome: &str) -> AuditEvent {
+    fn event(event: EventKind, outcome: Outcome) -> AuditEvent {
         AuditEvent {
             apply_id: ApplyId::parse("apply-00ab").unwrap(),
             at: Utc::now(),
-            event: name.into(),
+            event,
             actor: "cli:AIDAOPS".into(),
             delivery_id: Some("cli:req-1".into()),
             from_state: Some(State::Running),
             to_state: None,
-            outcome: outcome.into(),
+            outcome,
             message: None,
         }
     }
 
     #[test]
     fn the_answer_is_the_requested_event_of_the_op() {
-        assert_eq!(answer_event(ControlOp::SkipRevert), "skip_revert_requested");
+        assert_eq!(
+            ControlOp::SkipRevert.audit_event().as_str(),
+            "skip_revert_requested"
+        );
         let events = [
-            event("state_transition", "accepted"),
-            event("start_requested", "not_stopped"),
+            event(EventKind::StateTransition, Outcome::Accepted),
+            event(EventKind::StartRequested, Outcome::NotStopped),
         ];
         assert_eq!(Answer::find(ControlOp::Stop, events.iter()), None);
         let answer = Answer::find(ControlOp::Start, events.iter()).expect("answered");
-        assert_eq!(answer.outcome, "not_stopped");
+        assert_eq!(answer.outcome, Outcome::NotStopped);
         assert_eq!(answer.from_state, Some(State::Running));
         assert_eq!(answer.actor, "cli:AIDAOPS");
         assert_eq!(answer.exit(), Exit::Refused);
@@ -95,25 +89,26 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_outcome() {
-        let exit = |outcome: &str| {
-            Answer::find(ControlOp::Stop, [event("stop_requested", outcome)].iter())
-                .map(|a| a.exit())
+        let exit = |outcome: Outcome| {
+            let events = [event(EventKind::StopRequested, outcome)];
+            Answer::find(ControlOp::Stop, events.iter()).map(|a| a.exit())
         };
-        for outcome in ["accepted", "already_done"] {
-            assert_eq!(exit(outcome), Some(Exit::Success), "{outcome}");
+        for outcome in [Outcome::Accepted, Outcome::AlreadyDone] {
+            assert_eq!(exit(outcome.clone()), Some(Exit::Success), "{outcome}");
         }
-        assert_eq!(exit("failed"), Some(Exit::Failed));
+        assert_eq!(exit(Outcome::Failed), Some(Exit::Failed));
         for outcome in [
-            "already_requested",
-            "ended",
-            "past_cutover",
-            "recovering",
-            "not_accepted",
-            "environment_mismatch",
-            "repository_not_allowed",
-            "something_new",
+            Outcome::AlreadyRequested,
+            Outcome::Ended,
+            Outcome::PastCutover,
+            Outcome::Recovering,
+            Outcome::NotAccepted,
+            Outcome::EnvironmentMismatch,
+            Outcome::RepositoryNotAllowed,
+            // Written by a later worker: nothing this CLI knows was done.
+            Outcome::parse("something_new"),
         ] {
-            assert_eq!(exit(outcome), Some(Exit::Refused), "{outcome}");
+            assert_eq!(exit(outcome.clone()), Some(Exit::Refused), "{outcome}");
         }
     }
 }

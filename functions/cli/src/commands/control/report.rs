@@ -2,6 +2,7 @@
 
 use super::answer::Answer;
 use schemabot_domain::apply::Apply;
+use schemabot_domain::audit::Outcome;
 use schemabot_domain::control::ControlOp;
 use schemabot_domain::{Environment, State};
 use schemabot_render::escape::single_line;
@@ -58,8 +59,8 @@ pub(super) fn describe(
             .as_deref()
             .map_or_else(|| fallback.to_string(), single_line)
     };
-    match answer.outcome.as_str() {
-        "accepted" => {
+    match &answer.outcome {
+        Outcome::Accepted => {
             let next = match op {
                 ControlOp::Stop => format!("Resume it with: schemabot start {id} -e {env}"),
                 ControlOp::Start | ControlOp::Revert => {
@@ -74,17 +75,17 @@ pub(super) fn describe(
                 apply.database
             )
         }
-        "already_done" => format!("Nothing to do: {id} is already {state}.\n"),
-        "already_requested" => format!(
+        Outcome::AlreadyDone => format!("Nothing to do: {id} is already {state}.\n"),
+        Outcome::AlreadyRequested => format!(
             "{title} not sent again: another {op} of {id} is waiting for Tern's answer.\n\
              Check it with: schemabot history {id}\n"
         ),
-        "ended" => format!("{title} refused: {id} already ended ({state}).\n"),
-        "past_cutover" => format!(
+        Outcome::Ended => format!("{title} refused: {id} already ended ({state}).\n"),
+        Outcome::PastCutover => format!(
             "{title} refused: {id} is {state}; a change cannot be stopped or cancelled once its \
              cutover started.\n"
         ),
-        "not_stopped" => {
+        Outcome::NotStopped => {
             let next = if state == State::WaitingForCutover {
                 format!("To finish it instead: schemabot cutover {id} -e {env}\n")
             } else {
@@ -95,22 +96,22 @@ pub(super) fn describe(
                  started.\n{next}"
             )
         }
-        "no_revert_window" => format!(
+        Outcome::NoRevertWindow => format!(
             "{title} refused: {id} is {state}; revert and skip-revert exist only during a revert \
              window (never for Spirit).\n"
         ),
-        "recovering" => format!(
+        Outcome::Recovering => format!(
             "{title} refused: {id} is recovering after a Tern/Spirit restart.\n\
              Try again once `schemabot progress {id}` shows it has recovered.\n"
         ),
-        "environment_mismatch" => {
+        Outcome::EnvironmentMismatch => {
             format!("{title} refused: {id} runs in environment {env}, not {requested}.\n")
         }
-        "not_accepted" => format!(
+        Outcome::NotAccepted => format!(
             "Tern did not accept the {op} of {id}: {}\nNothing changed.\n",
             message("no reason given")
         ),
-        "failed" => format!(
+        Outcome::Failed => format!(
             "{title} failed for {id}: {}\nCheck `schemabot progress {id}` before trying again.\n",
             message("no details")
         ),
@@ -120,7 +121,10 @@ pub(super) fn describe(
                 .as_deref()
                 .map(|m| format!(": {}", single_line(m)))
                 .unwrap_or_default();
-            format!("{title} refused ({}){detail}\n", single_line(other))
+            format!(
+                "{title} refused ({}){detail}\n",
+                single_line(other.as_str())
+            )
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::commands::request::{own_events, Found};
 use crate::exit::Exit;
 use schemabot_domain::apply::{Apply, AuditEvent};
+use schemabot_domain::audit::{self, EventKind};
 use schemabot_domain::State;
 
 /// What the worker decided for this request.
@@ -12,13 +13,13 @@ pub enum Outcome {
     Triggered,
     /// Refused by the worker's gate (`reason`: the audit outcome, e.g. `already_triggered`,
     /// `recovering`, `not_available`, `environment_mismatch`).
-    Refused { reason: String },
+    Refused { reason: audit::Outcome },
     /// Tern answered but did not accept the cutover; the claim was released.
     NotAccepted { message: Option<String> },
     /// The worker gave up reaching Tern (`reason`: `failed`, or `outcome_unknown` when the
     /// sweep has to settle it from the sentinel).
     Failed {
-        reason: String,
+        reason: audit::Outcome,
         message: Option<String>,
     },
 }
@@ -34,7 +35,7 @@ impl Outcome {
         }
     }
 
-    pub fn reason(&self) -> Option<&str> {
+    pub fn reason(&self) -> Option<&audit::Outcome> {
         match self {
             Outcome::Refused { reason } | Outcome::Failed { reason, .. } => Some(reason),
             Outcome::Triggered | Outcome::NotAccepted { .. } => None,
@@ -112,19 +113,19 @@ impl OutcomeWatch {
         }
         let mut claimed = claim_ours;
         for event in own_events(events, self.request_tag.clone()) {
-            let outcome = match event.event.as_str() {
-                "cutover_claimed" => {
+            let outcome = match event.event {
+                EventKind::CutoverClaimed => {
                     claimed = true;
                     None
                 }
                 // A refusal while this request holds the claim belongs to a redelivery of it.
-                "cutover_refused" if !claim_ours => Some(Outcome::Refused {
+                EventKind::CutoverRefused if !claim_ours => Some(Outcome::Refused {
                     reason: event.outcome.clone(),
                 }),
-                "cutover_not_accepted" => Some(Outcome::NotAccepted {
+                EventKind::CutoverNotAccepted => Some(Outcome::NotAccepted {
                     message: event.message.clone(),
                 }),
-                "cutover_failed" => Some(Outcome::Failed {
+                EventKind::CutoverFailed => Some(Outcome::Failed {
                     reason: event.outcome.clone(),
                     message: event.message.clone(),
                 }),
@@ -187,17 +188,17 @@ mod tests {
         }
     }
 
-    fn event(name: &str, outcome: &str, actor: &str) -> AuditEvent {
+    fn event(event: EventKind, outcome: audit::Outcome, actor: &str) -> AuditEvent {
         AuditEvent {
             apply_id: ApplyId::parse("apply-00ab").unwrap(),
             at: Utc::now(),
-            event: name.into(),
+            event,
             actor: actor.into(),
             // The worker tags this request's events; others carry theirs (or a delivery id).
             delivery_id: (actor == ACTOR).then(|| REQUEST.to_string()),
             from_state: Some(State::WaitingForCutover),
             to_state: None,
-            outcome: outcome.into(),
+            outcome,
             message: Some("tern says no".into()),
         }
     }
@@ -209,7 +210,7 @@ mod tests {
     #[test]
     fn nothing_yet_while_the_job_waits_in_the_queue() {
         // An earlier request of the same identity was refused: its tag is not ours.
-        let mut old = event("cutover_refused", "recovering", ACTOR);
+        let mut old = event(EventKind::CutoverRefused, audit::Outcome::Recovering, ACTOR);
         old.delivery_id = Some("cli:req-0".into());
         let progress = watch().progress(&[old], Some(&apply(State::WaitingForCutover, None)));
         assert_eq!(
@@ -223,7 +224,11 @@ mod tests {
 
     #[test]
     fn our_claim_on_a_cutting_over_apply_is_a_trigger() {
-        let events = [event("cutover_claimed", "claimed", ACTOR)];
+        let events = [event(
+            EventKind::CutoverClaimed,
+            audit::Outcome::Claimed,
+            ACTOR,
+        )];
         let progress = watch().progress(&events, Some(&apply(State::CuttingOver, Some(JOB))));
         assert_eq!(progress.outcome, Some(Outcome::Triggered));
         // Claimed but not yet triggered: still waiting, and known to be claimed.
@@ -241,15 +246,23 @@ mod tests {
     fn someone_elses_trigger_is_not_ours() {
         let apply = apply(State::CuttingOver, Some("cutover:o/r:77"));
         let events = [
-            event("cutover_claimed", "claimed", "alice"),
-            event("cutover_triggered", "accepted", "alice"),
-            event("cutover_refused", "already_triggered", ACTOR),
+            event(EventKind::CutoverClaimed, audit::Outcome::Claimed, "alice"),
+            event(
+                EventKind::CutoverTriggered,
+                audit::Outcome::Accepted,
+                "alice",
+            ),
+            event(
+                EventKind::CutoverRefused,
+                audit::Outcome::AlreadyTriggered,
+                ACTOR,
+            ),
         ];
         let progress = watch().progress(&events, Some(&apply));
         assert_eq!(
             progress.outcome,
             Some(Outcome::Refused {
-                reason: "already_triggered".into()
+                reason: audit::Outcome::AlreadyTriggered
             })
         );
         assert_eq!(progress.outcome.map(|o| o.exit()), Some(Exit::Refused));
@@ -257,16 +270,27 @@ mod tests {
 
     #[test]
     fn a_refusal_of_a_parallel_request_by_the_same_identity_is_ignored() {
-        let mut parallel = event("cutover_refused", "already_triggered", ACTOR);
+        let mut parallel = event(
+            EventKind::CutoverRefused,
+            audit::Outcome::AlreadyTriggered,
+            ACTOR,
+        );
         parallel.delivery_id = Some("cli:req-2".into());
-        let events = [event("cutover_claimed", "claimed", ACTOR), parallel];
+        let events = [
+            event(EventKind::CutoverClaimed, audit::Outcome::Claimed, ACTOR),
+            parallel,
+        ];
         let progress = watch().progress(&events, Some(&apply(State::WaitingForCutover, Some(JOB))));
         assert_eq!(progress.outcome, None);
     }
 
     #[test]
     fn tern_refusals_and_failures_are_reported_with_their_message() {
-        let not_accepted = [event("cutover_not_accepted", "not_accepted", ACTOR)];
+        let not_accepted = [event(
+            EventKind::CutoverNotAccepted,
+            audit::Outcome::NotAccepted,
+            ACTOR,
+        )];
         let progress =
             watch().progress(&not_accepted, Some(&apply(State::WaitingForCutover, None)));
         assert_eq!(
@@ -275,7 +299,11 @@ mod tests {
                 message: Some("tern says no".into())
             })
         );
-        let failed = [event("cutover_failed", "outcome_unknown", ACTOR)];
+        let failed = [event(
+            EventKind::CutoverFailed,
+            audit::Outcome::OutcomeUnknown,
+            ACTOR,
+        )];
         let outcome = watch()
             .progress(&failed, Some(&apply(State::WaitingForCutover, Some(JOB))))
             .outcome;
@@ -284,7 +312,11 @@ mod tests {
 
     #[test]
     fn events_of_other_actors_never_decide() {
-        let events = [event("cutover_refused", "recovering", "bob")];
+        let events = [event(
+            EventKind::CutoverRefused,
+            audit::Outcome::Recovering,
+            "bob",
+        )];
         let progress = watch().progress(&events, Some(&apply(State::Recovering, None)));
         assert_eq!(progress.outcome, None);
     }

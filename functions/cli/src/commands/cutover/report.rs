@@ -4,6 +4,7 @@ use super::outcome::Outcome;
 use crate::commands::request::Request;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::Apply;
+use schemabot_domain::audit;
 use schemabot_domain::State;
 use schemabot_render::escape::single_line;
 use schemabot_render::format;
@@ -24,7 +25,7 @@ pub struct CutoverReport {
     pub outcome: &'static str,
     /// Why it was refused or failed (`already_triggered`, `recovering`, `not_available`,
     /// `environment_mismatch`, `failed`, `outcome_unknown`).
-    pub reason: Option<String>,
+    pub reason: Option<audit::Outcome>,
     /// Tern's or the worker's message, when there is one.
     pub message: Option<String>,
     /// Whether this request claimed the cutover.
@@ -68,8 +69,8 @@ pub(super) fn describe(
             report.repository,
             report.pr
         ),
-        Some(Outcome::Refused { reason }) => match reason.as_str() {
-            "already_triggered" => {
+        Some(Outcome::Refused { reason }) => match reason {
+            audit::Outcome::AlreadyTriggered => {
                 let (by, at) = match (&apply.cutover_triggered_by, &apply.claim) {
                     (Some(by), _) => (Some(by.as_str()), apply.cutover_triggered_at),
                     (None, Some(claim)) => (Some(claim.actor.as_str()), Some(claim.claimed_at)),
@@ -80,19 +81,19 @@ pub(super) fn describe(
                     who_when(by, at)
                 )
             }
-            "recovering" => format!(
+            audit::Outcome::Recovering => format!(
                 "Cutover refused: {id} is recovering after a Tern/Spirit restart.\n\
                  Try again once `schemabot progress {id}` shows ⏸️ Ready for cutover.\n"
             ),
-            "not_available" => format!(
+            audit::Outcome::NotAvailable => format!(
                 "Cutover not available: {id} is {}; only an apply waiting for cutover can be cut over.\n",
                 apply.state
             ),
-            "environment_mismatch" => format!(
+            audit::Outcome::EnvironmentMismatch => format!(
                 "Cutover refused: {id} runs in environment {}, not {}.\n",
                 apply.environment, report.environment
             ),
-            other => format!("Cutover refused ({}).\n", single_line(other)),
+            other => format!("Cutover refused ({}).\n", single_line(other.as_str())),
         },
         Some(Outcome::NotAccepted { message }) => format!(
             "Tern did not accept the cutover of {id}: {}\nNothing changed; you may try again.\n",
@@ -100,7 +101,7 @@ pub(super) fn describe(
         ),
         Some(Outcome::Failed { reason, message }) => {
             let message = text_or(message.as_deref(), "no details");
-            if reason == "outcome_unknown" {
+            if *reason == audit::Outcome::OutcomeUnknown {
                 format!(
                     "Cutover outcome unknown for {id}: Tern could not be reached ({message}).\n\
                      SchemaBot settles it from the sentinel table; check `schemabot history {id}`.\n"

@@ -11,6 +11,7 @@ use schemabot_aws::store::{
 };
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{Apply, AuditEvent};
+use schemabot_domain::audit::EventKind;
 use schemabot_domain::control::{decide_control, ControlDecision, ControlOp};
 use schemabot_domain::job::CommandSource;
 use schemabot_domain::state::transition::is_allowed;
@@ -39,13 +40,14 @@ impl ControlRun<'_> {
         apply: &Apply,
     ) -> Result<Option<ControlReply>, JobError> {
         let request = self
+            .cmd
             .worker
             .store
             .get_control(&apply.id, self.job.op)
             .await
             .map_err(errors::store)?;
         Ok(request
-            .filter(|request| request.command_id == self.job_id)
+            .filter(|request| request.command_id == self.cmd.job_id)
             .and_then(|request| request.answer)
             .map(|answer| self.answered(CutoverTarget::of(apply), answer)))
     }
@@ -57,8 +59,8 @@ impl ControlRun<'_> {
         let request = ControlRequest {
             apply_id: apply.id.clone(),
             op,
-            command_id: self.job_id.to_string(),
-            requested_by: self.actor_id.clone(),
+            command_id: self.cmd.job_id.to_string(),
+            requested_by: self.cmd.actor_id(),
             requested_at: now,
             status: ControlStatus::Pending,
             answer: None,
@@ -68,6 +70,7 @@ impl ControlRun<'_> {
         let mut replacing: Option<String> = None;
         loop {
             match self
+                .cmd
                 .worker
                 .store
                 .begin_control(&request, stale, replacing.as_deref())
@@ -80,7 +83,7 @@ impl ControlRun<'_> {
                 }
                 WriteOutcome::ConditionFailed {
                     current: Some(current),
-                } if current.command_id != self.job_id => {
+                } if current.command_id != self.cmd.job_id => {
                     if current.status == ControlStatus::Pending || replacing.is_some() {
                         // Someone else asked first and Tern has not answered yet (or someone
                         // else asked again just now).
@@ -124,9 +127,10 @@ impl ControlRun<'_> {
                                 return Ok(self.answered(target, answer));
                             }
                             let retried = self
+                                .cmd
                                 .worker
                                 .store
-                                .retry_control(&apply.id, op, self.job_id, Utc::now(), stale)
+                                .retry_control(&apply.id, op, self.cmd.job_id, Utc::now(), stale)
                                 .await
                                 .map_err(errors::store)?;
                             if !retried {
@@ -150,6 +154,7 @@ impl ControlRun<'_> {
     ) -> Result<ControlReply, JobError> {
         let op = self.job.op;
         let answer = match self
+            .cmd
             .worker
             .tern
             .control(tern_control(op), &TernTarget::for_apply(apply))
@@ -162,14 +167,15 @@ impl ControlRun<'_> {
             Err(error) => {
                 errors::tern_failed();
                 if let Err(store_error) = self
+                    .cmd
                     .worker
                     .store
-                    .unknown_control(&apply.id, op, self.job_id)
+                    .unknown_control(&apply.id, op, self.cmd.job_id)
                     .await
                 {
                     tracing::warn!(%store_error, "could not mark the control call ended");
                 }
-                if error.is_transient() && !self.attempt.is_final() {
+                if error.is_transient() && !self.cmd.attempt.is_final() {
                     return Err(JobError::transient(format!("Tern {op}: {error}")));
                 }
                 return Ok(ControlReply::Failed {
@@ -186,9 +192,10 @@ impl ControlRun<'_> {
     /// Records Tern's answer, then brings the apply and its progress comment in step with
     /// Tern's report (best effort: the poll chain and the sweep do it otherwise).
     async fn record_answer(&self, apply: &Apply, answer: &ControlAnswer) -> Result<(), JobError> {
-        self.worker
+        self.cmd
+            .worker
             .store
-            .answer_control(&apply.id, self.job.op, self.job_id, answer)
+            .answer_control(&apply.id, self.job.op, self.cmd.job_id, answer)
             .await
             .map_err(errors::store)?;
         if matches!(answer, ControlAnswer::Accepted { .. })
@@ -196,7 +203,7 @@ impl ControlRun<'_> {
         {
             self.enter_state(apply, self.job.op.leads_to()).await;
         }
-        if let Err(error) = self.worker.reconcile_apply(&apply.id).await {
+        if let Err(error) = self.cmd.worker.reconcile_apply(&apply.id).await {
             tracing::warn!(%error, "could not reconcile the apply after the control; the poll will");
         }
         Ok(())
@@ -226,7 +233,7 @@ impl ControlRun<'_> {
         apply: &Apply,
         to: State,
     ) -> Result<bool, schemabot_aws::StoreError> {
-        let Some(snapshot) = self.worker.store.load_snapshot(&apply.id).await? else {
+        let Some(snapshot) = self.cmd.worker.store.load_snapshot(&apply.id).await? else {
             return Ok(true);
         };
         // The state follows from Tern's answer, as when the poll writes it; who asked is on
@@ -234,16 +241,17 @@ impl ControlRun<'_> {
         let event = |from: State| AuditEvent {
             apply_id: apply.id.clone(),
             at: Utc::now(),
-            event: "state_transition".into(),
+            event: EventKind::StateTransition,
             actor: "schemabot".into(),
             delivery_id: None,
             from_state: Some(from),
             to_state: Some(to),
-            outcome: format!("{}_accepted", self.job.op.as_str().replace('-', "_")),
-            message: Some(format!("requested by {}", self.actor_id)),
+            outcome: self.job.op.accepted_outcome(),
+            message: Some(format!("requested by {}", self.cmd.actor_id())),
         };
         for task in snapshot.tasks.iter().filter(|t| is_allowed(t.state, to)) {
             let written = self
+                .cmd
                 .worker
                 .store
                 .transition_task(task, to, &TaskChanges::default(), &event(task.state))
@@ -257,6 +265,7 @@ impl ControlRun<'_> {
             return Ok(true);
         }
         let written = self
+            .cmd
             .worker
             .store
             .transition_apply(
@@ -272,6 +281,7 @@ impl ControlRun<'_> {
     /// Whether Tern already reports the state the control leads to (an earlier call worked).
     async fn tern_already_there(&self, apply: &Apply) -> bool {
         match self
+            .cmd
             .worker
             .tern
             .progress(&TernTarget::for_apply(apply))
@@ -290,6 +300,7 @@ impl ControlRun<'_> {
     async fn decided_by_tern(&self, apply: &Apply, target: &CutoverTarget) -> Option<ControlReply> {
         let op = self.job.op;
         let state = match self
+            .cmd
             .worker
             .tern
             .progress(&TernTarget::for_apply(apply))

@@ -7,7 +7,6 @@ use crate::errors;
 use crate::outcome::JobError;
 use schemabot_domain::apply::Apply;
 use schemabot_domain::control::controllable;
-use schemabot_domain::job::CommandSource;
 use schemabot_render::{ControlCandidate, ControlReply};
 
 impl ControlRun<'_> {
@@ -16,6 +15,7 @@ impl ControlRun<'_> {
         let op = self.job.op;
         if let Some(apply_id) = &self.job.apply_id {
             let apply = self
+                .cmd
                 .worker
                 .store
                 .get_apply(apply_id)
@@ -30,10 +30,11 @@ impl ControlRun<'_> {
             op,
             environment: self.job.environment.clone(),
         };
-        let CommandSource::PrComment(origin) = &self.job.source else {
+        let Some(origin) = self.cmd.origin() else {
             return Ok(Err(no_apply()));
         };
         let active = self
+            .cmd
             .worker
             .store
             .list_all_active()
@@ -48,6 +49,7 @@ impl ControlRun<'_> {
         }) {
             // The index can lag: the record decides.
             if let Some(apply) = self
+                .cmd
                 .worker
                 .store
                 .get_apply(&listed.apply_id)

@@ -1,32 +1,23 @@
-//! The gate: apply, PR and environment, the commenter's permission, the state, the claim.
+//! The gate: apply, PR and environment, ownership, the commenter's permission, the review gate,
+//! the state, the claim.
 
 use super::tern_call::CallMark;
 use super::{ReplyTo, Run};
 use crate::errors;
+use crate::jobs::permission::PermissionCheck;
 use crate::outcome::JobError;
 use chrono::Utc;
 use schemabot_aws::store::ClaimGranted;
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{Apply, CutoverClaim};
-use schemabot_domain::job::CommandSource;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::State;
-use schemabot_github::{Permission, Reaction};
 use schemabot_render::{CutoverReply, CutoverTarget};
 
 impl Run<'_> {
     pub(super) async fn execute(&self) -> Result<(), JobError> {
-        let worker = self.worker;
-        if let CommandSource::PrComment(origin) = &self.job.source {
-            if self.attempt.is_first() {
-                let github = worker.github.installation(origin.installation_id);
-                if let Err(error) = github
-                    .add_reaction(&origin.repository, origin.comment_id, Reaction::Eyes)
-                    .await
-                {
-                    tracing::warn!(%error, "could not add the 👀 reaction");
-                }
-            }
-        }
+        let worker = self.cmd.worker;
+        self.cmd.acknowledge().await;
 
         let apply = worker
             .store
@@ -36,18 +27,19 @@ impl Run<'_> {
         let Some(apply) = apply else {
             return self.refuse_without_apply().await;
         };
-        let reply_to = self.reply_to(&apply);
+        let reply_to = self.cmd.reply_to(&apply);
 
         // Another repository's (or PR's) apply is reported as not found: never reveal it.
-        if let CommandSource::PrComment(origin) = &self.job.source {
+        if let Some(origin) = self.cmd.origin() {
             if apply.repository != origin.repository || apply.pr != origin.pr {
-                self.audit(
-                    &apply,
-                    "cutover_refused",
-                    "apply_not_found",
-                    Some("the apply belongs to another pull request".into()),
-                )
-                .await;
+                self.cmd
+                    .audit(
+                        &apply,
+                        EventKind::CutoverRefused,
+                        Outcome::ApplyNotFound,
+                        Some("the apply belongs to another pull request".into()),
+                    )
+                    .await;
                 return self.refuse_without_apply().await;
             }
         }
@@ -56,7 +48,7 @@ impl Run<'_> {
                 .refuse(
                     &reply_to,
                     &apply,
-                    "environment_mismatch",
+                    Outcome::EnvironmentMismatch,
                     CutoverReply::EnvironmentMismatch {
                         target: CutoverTarget::of(&apply),
                         requested: self.job.environment.clone(),
@@ -74,58 +66,33 @@ impl Run<'_> {
         ) {
             return self.refuse_not_owned(&reply_to, &apply, &refusal).await;
         }
-        if let Some(refusal) = self.check_permission(&apply).await? {
+        let permission = self.cmd.authorize(&apply.environment).await?;
+        if let (PermissionCheck::Denied { required, actual }, Some(origin)) =
+            (permission, self.cmd.origin())
+        {
+            let refusal = CutoverReply::PermissionDenied {
+                target: CutoverTarget::of(&apply),
+                login: origin.commenter.clone(),
+                required: required.as_str().to_string(),
+                actual: actual.map(|p| p.as_str().to_string()),
+            };
             return self
-                .refuse(&reply_to, &apply, "permission_denied", refusal)
+                .refuse(&reply_to, &apply, Outcome::PermissionDenied, refusal)
                 .await;
         }
         if let Some(refusal) = crate::jobs::review_gate::cutover_refusal(
             worker,
             &self.job.source,
             &apply,
-            self.attempt,
+            self.cmd.attempt,
         )
         .await?
         {
             return self
-                .refuse(&reply_to, &apply, "review_required", refusal)
+                .refuse(&reply_to, &apply, Outcome::ReviewRequired, refusal)
                 .await;
         }
         self.gate_and_claim(apply, &reply_to).await
-    }
-
-    /// Looks up the commenter's permission; `Some(reply)` refuses. Fails closed: when GitHub
-    /// cannot answer, the command is retried, and refused on the final attempt.
-    pub(super) async fn check_permission(
-        &self,
-        apply: &Apply,
-    ) -> Result<Option<CutoverReply>, JobError> {
-        let CommandSource::PrComment(origin) = &self.job.source else {
-            // The CLI path is authorised by IAM (the caller could send to the queue).
-            return Ok(None);
-        };
-        let required = self.worker.config.permission_minimum(&apply.environment);
-        let github = self.worker.github.installation(origin.installation_id);
-        let denied = |actual: Option<Permission>| CutoverReply::PermissionDenied {
-            target: CutoverTarget::of(apply),
-            login: origin.commenter.clone(),
-            required: required.as_str().to_string(),
-            actual: actual.map(|p| p.as_str().to_string()),
-        };
-        match github
-            .collaborator_permission(&origin.repository, &origin.commenter)
-            .await
-        {
-            Ok(actual) if actual.at_least(required) => Ok(None),
-            Ok(actual) => Ok(Some(denied(Some(actual)))),
-            Err(error) if error.is_transient() && !self.attempt.is_final() => {
-                Err(errors::github(error))
-            }
-            Err(error) => {
-                tracing::warn!(%error, "permission could not be verified; refusing (fail closed)");
-                Ok(Some(denied(None)))
-            }
-        }
     }
 
     pub(super) async fn gate_and_claim(
@@ -139,7 +106,7 @@ impl Run<'_> {
             let ours = apply
                 .claim
                 .as_ref()
-                .is_some_and(|c| c.command_id == self.job_id);
+                .is_some_and(|c| c.command_id == self.cmd.job_id);
             if ours {
                 return self.resume(apply, reply_to).await;
             }
@@ -150,7 +117,7 @@ impl Run<'_> {
                         .refuse(
                             reply_to,
                             &apply,
-                            "already_triggered",
+                            Outcome::AlreadyTriggered,
                             CutoverReply::already_triggered(&apply),
                         )
                         .await;
@@ -160,7 +127,7 @@ impl Run<'_> {
                         .refuse(
                             reply_to,
                             &apply,
-                            "recovering",
+                            Outcome::Recovering,
                             CutoverReply::Recovering {
                                 target: CutoverTarget::of(&apply),
                             },
@@ -172,7 +139,7 @@ impl Run<'_> {
                         .refuse(
                             reply_to,
                             &apply,
-                            "not_available",
+                            Outcome::NotAvailable,
                             CutoverReply::NotAvailable {
                                 target: CutoverTarget::of(&apply),
                                 state,
@@ -183,15 +150,18 @@ impl Run<'_> {
             }
             let now = Utc::now();
             let claim = CutoverClaim {
-                command_id: self.job_id.to_string(),
-                actor: self.requester.actor_id.clone(),
+                command_id: self.cmd.job_id.to_string(),
+                actor: self.cmd.actor_id(),
                 claimed_at: now,
                 // A fresh claim is followed by the Tern call at once: mark it in the same write.
                 tern_called_at: Some(now),
                 tern_call_open: true,
             };
-            let event = self.event(&apply, "cutover_claimed", "claimed", None);
+            let event = self
+                .cmd
+                .event(&apply, EventKind::CutoverClaimed, Outcome::Claimed, None);
             match self
+                .cmd
                 .worker
                 .store
                 .claim_cutover(&apply, &claim, &event)
@@ -220,7 +190,7 @@ impl Run<'_> {
         self.refuse(
             reply_to,
             &apply,
-            "already_triggered",
+            Outcome::AlreadyTriggered,
             CutoverReply::already_triggered(&apply),
         )
         .await

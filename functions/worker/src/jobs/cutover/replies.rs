@@ -3,10 +3,10 @@
 use super::{ReplyTo, Run};
 use crate::errors;
 use crate::outcome::JobError;
-use crate::post::{hidden_marker, post_guarded, post_once};
+use crate::post::{hidden_marker, post_guarded};
 use chrono::Utc;
 use schemabot_domain::apply::Apply;
-use schemabot_domain::job::CommandSource;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::ownership::OwnershipRefusal;
 use schemabot_domain::CommentId;
 use schemabot_render::{
@@ -23,8 +23,8 @@ impl Run<'_> {
         apply: &Apply,
         reply_to: &ReplyTo,
     ) -> Result<CommentId, JobError> {
-        let marker = format!("{}:triggered", self.job_id);
-        let body = render_cutover_triggered(apply, &self.requester.actor, Utc::now(), &marker)
+        let marker = format!("{}:triggered", self.cmd.job_id);
+        let body = render_cutover_triggered(apply, &self.cmd.actor(), Utc::now(), &marker)
             .map_err(errors::render)?;
         post_guarded(
             &reply_to.github,
@@ -37,18 +37,14 @@ impl Run<'_> {
         .await
     }
 
-    pub(super) fn reply_to(&self, apply: &Apply) -> ReplyTo {
-        ReplyTo::command(self.worker, &self.job.source, apply)
-    }
-
     /// Apply Not Found, answered where the command came from (never revealing other applies).
     pub(super) async fn refuse_without_apply(&self) -> Result<(), JobError> {
-        self.count_outcome("apply_not_found");
-        let CommandSource::PrComment(origin) = &self.job.source else {
+        self.cmd.count(&Outcome::ApplyNotFound);
+        let Some(origin) = self.cmd.origin() else {
             tracing::info!("CLI cutover for an unknown apply");
             return Ok(());
         };
-        let reply_to = ReplyTo::comment(self.worker, origin);
+        let reply_to = ReplyTo::comment(self.cmd.worker, origin);
         self.reply(
             &reply_to,
             &CutoverReply::ApplyNotFound {
@@ -62,11 +58,13 @@ impl Run<'_> {
         &self,
         reply_to: &ReplyTo,
         apply: &Apply,
-        outcome: &str,
+        outcome: Outcome,
         reply: CutoverReply,
     ) -> Result<(), JobError> {
-        self.count_outcome(outcome);
-        self.audit(apply, "cutover_refused", outcome, None).await;
+        self.cmd.count(&outcome);
+        self.cmd
+            .audit(apply, EventKind::CutoverRefused, outcome, None)
+            .await;
         self.reply(reply_to, &reply).await
     }
 
@@ -77,25 +75,18 @@ impl Run<'_> {
         apply: &Apply,
         refusal: &OwnershipRefusal,
     ) -> Result<(), JobError> {
-        self.count_outcome(refusal.code());
-        self.audit(
-            apply,
-            "cutover_refused",
-            refusal.code(),
-            Some(refusal.message()),
-        )
-        .await;
-        let body = render_not_owned("cutover", refusal, self.job_id).map_err(errors::render)?;
-        post_once(
-            &reply_to.github,
-            &reply_to.repository,
-            reply_to.pr,
-            &hidden_marker(self.job_id),
-            &body,
-            &self.worker.store,
-        )
-        .await
-        .map(drop)
+        self.cmd.count(&refusal.code());
+        self.cmd
+            .audit(
+                apply,
+                EventKind::CutoverRefused,
+                refusal.code(),
+                Some(refusal.message()),
+            )
+            .await;
+        let body =
+            render_not_owned(self.cmd.name, refusal, self.cmd.job_id).map_err(errors::render)?;
+        self.cmd.post_once(reply_to, self.cmd.job_id, &body).await
     }
 
     pub(super) async fn reply(
@@ -103,16 +94,7 @@ impl Run<'_> {
         reply_to: &ReplyTo,
         reply: &CutoverReply,
     ) -> Result<(), JobError> {
-        let body = render_cutover_reply(reply, self.job_id).map_err(errors::render)?;
-        post_once(
-            &reply_to.github,
-            &reply_to.repository,
-            reply_to.pr,
-            &hidden_marker(self.job_id),
-            &body,
-            &self.worker.store,
-        )
-        .await
-        .map(drop)
+        let body = render_cutover_reply(reply, self.cmd.job_id).map_err(errors::render)?;
+        self.cmd.post_once(reply_to, self.cmd.job_id, &body).await
     }
 }

@@ -6,7 +6,7 @@ use crate::outcome::JobError;
 use chrono::Utc;
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{Apply, AuditEvent, CommentKind, CommentRecord};
-use schemabot_domain::job::CommandSource;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::{CommentId, State};
 
 impl Run<'_> {
@@ -15,16 +15,19 @@ impl Run<'_> {
     pub(super) async fn finish(&self, apply: Apply, reply_to: &ReplyTo) -> Result<(), JobError> {
         let event = AuditEvent {
             to_state: Some(State::CuttingOver),
-            ..self.event(&apply, "cutover_triggered", "accepted", None)
+            ..self
+                .cmd
+                .event(&apply, EventKind::CutoverTriggered, Outcome::Accepted, None)
         };
-        if matches!(self.job.source, CommandSource::Cli { .. }) {
+        if self.cmd.origin().is_none() {
             // The CLI is the path for when GitHub is down: record the cutover first, so the
             // operator's confirmation never waits on GitHub; the comment follows (a failed post
             // is retried, and the retry finds the state written and only posts).
             self.record_cutting_over(&apply, None, &event).await?;
             let comment = self.announce(&apply, reply_to).await?;
             let record = cutover_comment_record(&apply, comment);
-            self.worker
+            self.cmd
+                .worker
                 .store
                 .put_comment_record(&record)
                 .await
@@ -46,12 +49,13 @@ impl Run<'_> {
         event: &AuditEvent,
     ) -> Result<(), JobError> {
         match self
+            .cmd
             .worker
             .store
             .mark_cutting_over(
                 &apply.id,
-                self.job_id,
-                &self.requester.actor_id,
+                self.cmd.job_id,
+                &self.cmd.actor_id(),
                 Utc::now(),
                 record,
                 event,
@@ -60,9 +64,9 @@ impl Run<'_> {
             .map_err(errors::store)?
         {
             WriteOutcome::Written(()) => {
-                self.count_outcome("triggered");
+                self.cmd.count(&Outcome::Triggered);
                 schemabot_aws::emf::emit(
-                    &[("Command", "cutover")],
+                    &[("Command", self.cmd.name)],
                     &[(
                         "CutoverLatency",
                         self.started.elapsed().as_secs_f64() * 1000.0,
@@ -76,7 +80,7 @@ impl Run<'_> {
                 // first): the comment record is what matters.
                 tracing::info!(state = ?current.as_ref().map(|a| a.state), "apply already past the claim");
                 if let Some(record) = record {
-                    if let Err(error) = self.worker.store.put_comment_record(record).await {
+                    if let Err(error) = self.cmd.worker.store.put_comment_record(record).await {
                         tracing::warn!(%error, "could not track the cutover comment");
                     }
                 }
@@ -87,9 +91,10 @@ impl Run<'_> {
 
     pub(super) async fn release(&self, apply: &Apply, event: &AuditEvent) -> Result<(), JobError> {
         match self
+            .cmd
             .worker
             .store
-            .release_claim(&apply.id, self.job_id, event)
+            .release_claim(&apply.id, self.cmd.job_id, event)
             .await
             .map_err(errors::store)?
         {

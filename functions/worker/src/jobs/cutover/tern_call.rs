@@ -7,6 +7,7 @@ use crate::outcome::JobError;
 use chrono::{TimeDelta, Utc};
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{Apply, CommentKind};
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::cutover::{cutover_evidence, CutoverEvidence};
 use schemabot_domain::State;
 use schemabot_render::{CutoverReply, CutoverTarget};
@@ -53,6 +54,7 @@ impl Run<'_> {
                 // The state write happened; only the comment may be missing (or this is a
                 // duplicate message and everything is done).
                 let snapshot = self
+                    .cmd
                     .worker
                     .store
                     .load_snapshot(&apply.id)
@@ -70,7 +72,8 @@ impl Run<'_> {
                 }
                 let comment = self.announce(&apply, reply_to).await?;
                 let record = cutover_comment_record(&apply, comment);
-                self.worker
+                self.cmd
+                    .worker
                     .store
                     .put_comment_record(&record)
                     .await
@@ -120,7 +123,7 @@ impl Run<'_> {
         }
         let target = TernTarget::for_apply(&apply);
         let apply_id = apply.id.clone();
-        let handled = match self.worker.tern.cutover(&target).await {
+        let handled = match self.cmd.worker.tern.cutover(&target).await {
             Ok(CutoverOutcome::Accepted) => self.finish(apply, reply_to).await,
             Ok(CutoverOutcome::NotAccepted { message }) if earlier_call.is_some() => {
                 self.refused_after_unknown(apply, reply_to, message).await
@@ -130,7 +133,7 @@ impl Run<'_> {
             }
             Err(error) => {
                 crate::errors::tern_failed();
-                if error.is_transient() && !self.attempt.is_final() {
+                if error.is_transient() && !self.cmd.attempt.is_final() {
                     // Keep the claim: the retry settles the unknown outcome from evidence.
                     Err(JobError::transient(format!("Tern: {error}")))
                 } else {
@@ -142,9 +145,10 @@ impl Run<'_> {
             // This attempt stops here: its call is no longer in flight, so a retry need not
             // wait for it (it settles the outcome from evidence instead).
             if let Err(store_error) = self
+                .cmd
                 .worker
                 .store
-                .end_cutover_call(&apply_id, self.job_id)
+                .end_cutover_call(&apply_id, self.cmd.job_id)
                 .await
             {
                 tracing::warn!(%store_error, "could not mark the Cutover call ended; it turns stale on its own");
@@ -159,9 +163,15 @@ impl Run<'_> {
     async fn mark_call(&self) -> Result<(), JobError> {
         let now = Utc::now();
         let marked = self
+            .cmd
             .worker
             .store
-            .begin_cutover_call(&self.job.apply_id, self.job_id, now, now - CALL_IN_FLIGHT)
+            .begin_cutover_call(
+                &self.job.apply_id,
+                self.cmd.job_id,
+                now,
+                now - CALL_IN_FLIGHT,
+            )
             .await
             .map_err(errors::store)?;
         match marked {
@@ -188,11 +198,11 @@ impl Run<'_> {
         reply_to: &ReplyTo,
         message: String,
     ) -> Result<(), JobError> {
-        self.count_outcome("not_accepted");
-        let event = self.event(
+        self.cmd.count(&Outcome::NotAccepted);
+        let event = self.cmd.event(
             &apply,
-            "cutover_not_accepted",
-            "not_accepted",
+            EventKind::CutoverNotAccepted,
+            Outcome::NotAccepted,
             Some(message.clone()),
         );
         self.release(&apply, &event).await?;
@@ -218,20 +228,21 @@ impl Run<'_> {
             CutoverEvidence::Happened => self.finish(apply, reply_to).await,
             CutoverEvidence::NotHappened => self.not_accepted(apply, reply_to, message).await,
             CutoverEvidence::Unknown => {
-                self.audit(
-                    &apply,
-                    "cutover_not_accepted",
-                    "outcome_unknown",
-                    Some(message.clone()),
-                )
-                .await;
-                if !self.attempt.is_final() {
+                self.cmd
+                    .audit(
+                        &apply,
+                        EventKind::CutoverNotAccepted,
+                        Outcome::OutcomeUnknown,
+                        Some(message.clone()),
+                    )
+                    .await;
+                if !self.cmd.attempt.is_final() {
                     return Err(JobError::transient(
                         "Tern refused a repeated Cutover and the first call's outcome is not yet known",
                     ));
                 }
                 // The claim stays: the progress sweep settles it from the sentinel.
-                self.count_outcome("outcome_unknown");
+                self.cmd.count(&Outcome::OutcomeUnknown);
                 self.reply(
                     reply_to,
                     &CutoverReply::Failed {
@@ -239,7 +250,7 @@ impl Run<'_> {
                         error: format!(
                             "whether the first Cutover call took effect could not be verified yet (Tern refused a repeat: {message})"
                         ),
-                        attempts: self.attempt.receive_count,
+                        attempts: self.cmd.attempt.receive_count,
                     },
                 )
                 .await
@@ -250,6 +261,7 @@ impl Run<'_> {
     /// What Tern's report and the sentinel say about an earlier call (each may be missing).
     async fn evidence(&self, apply: &Apply) -> CutoverEvidence {
         let report = match self
+            .cmd
             .worker
             .tern
             .progress(&TernTarget::for_apply(apply))
@@ -277,37 +289,44 @@ impl Run<'_> {
         match self.sentinel_present(&apply).await {
             Ok(false) => return self.finish(apply, reply_to).await,
             Ok(true) => {
-                let event = self.event(&apply, "cutover_failed", "failed", Some(error.clone()));
+                let event = self.cmd.event(
+                    &apply,
+                    EventKind::CutoverFailed,
+                    Outcome::Failed,
+                    Some(error.clone()),
+                );
                 self.release(&apply, &event).await?;
             }
             // Evidence unavailable: keep the claim; the sweep settles it later.
             Err(_) => {
-                self.audit(
-                    &apply,
-                    "cutover_failed",
-                    "outcome_unknown",
-                    Some(error.clone()),
-                )
-                .await;
+                self.cmd
+                    .audit(
+                        &apply,
+                        EventKind::CutoverFailed,
+                        Outcome::OutcomeUnknown,
+                        Some(error.clone()),
+                    )
+                    .await;
             }
         }
-        self.count_outcome("failed");
+        self.cmd.count(&Outcome::Failed);
         self.reply(
             reply_to,
             &CutoverReply::Failed {
                 target: CutoverTarget::of(&apply),
                 error,
-                attempts: self.attempt.receive_count,
+                attempts: self.cmd.attempt.receive_count,
             },
         )
         .await
     }
 
     pub(super) async fn sentinel_present(&self, apply: &Apply) -> Result<bool, JobError> {
-        self.worker
+        self.cmd
+            .worker
             .sentinel
             .sentinel_present_for(
-                &self.worker.dsns,
+                &self.cmd.worker.dsns,
                 &apply.deployment,
                 apply.environment.as_str(),
                 &apply.target_schema,

@@ -5,7 +5,7 @@ use schemabot_domain::lock::PlannedChange;
 use schemabot_domain::{Environment, PrNumber, Repository};
 use schemabot_render::{PlanLint, PlanTable};
 use schemabot_tern::proto;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 fn change_name(change_type: i32) -> &'static str {
     match proto::ChangeType::try_from(change_type) {
@@ -47,6 +47,22 @@ pub(crate) fn planned_changes(response: &proto::PlanResponse) -> Vec<PlannedChan
         .collect()
 }
 
+/// The live schema Tern captured with the plan (file name → content), when it captured it for
+/// every namespace that changes: what a rollback of the resulting apply plans back to.
+pub(crate) fn original_files(response: &proto::PlanResponse) -> Option<BTreeMap<String, String>> {
+    if response.changes.is_empty() || !response.changes.iter().all(|c| c.original_files_captured) {
+        return None;
+    }
+    Some(
+        response
+            .changes
+            .iter()
+            .flat_map(|c| c.original_files.iter())
+            .map(|(name, content)| (name.clone(), content.clone()))
+            .collect(),
+    )
+}
+
 /// The lint violations of a Tern plan.
 pub(crate) fn plan_lint(response: &proto::PlanResponse) -> Vec<PlanLint> {
     response
@@ -71,16 +87,29 @@ pub(crate) fn plan_request(
     pr: PrNumber,
     environment: &Environment,
 ) -> proto::PlanRequest {
-    let database = &dir.config.database;
+    files_plan_request(
+        &dir.config.database,
+        &dir.config.database_type,
+        dir.files.clone(),
+        repository,
+        pr,
+        environment,
+    )
+}
+
+/// Tern's Plan request for the database's schema given as files (file name → content).
+pub(crate) fn files_plan_request(
+    database: &str,
+    database_type: &str,
+    files: HashMap<String, String>,
+    repository: &Repository,
+    pr: PrNumber,
+    environment: &Environment,
+) -> proto::PlanRequest {
     proto::PlanRequest {
-        database: database.clone(),
-        r#type: dir.config.database_type.clone(),
-        schema_files: HashMap::from([(
-            database.clone(),
-            proto::SchemaFiles {
-                files: dir.files.clone(),
-            },
-        )]),
+        database: database.to_string(),
+        r#type: database_type.to_string(),
+        schema_files: HashMap::from([(database.to_string(), proto::SchemaFiles { files })]),
         repository: repository.to_string(),
         pull_request: i32::try_from(pr.0).unwrap_or(i32::MAX),
         environment: environment.to_string(),

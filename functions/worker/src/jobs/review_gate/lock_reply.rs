@@ -5,6 +5,7 @@ use super::{check, is_schema_file};
 use crate::jobs::lock_common::{confirm_text, CommandContext};
 use crate::jobs::plan_support::{parse_schema_config, SCHEMA_CONFIG_FILE};
 use crate::outcome::JobError;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::command::ApplyFlags;
 use schemabot_domain::job::CommentOrigin;
 use schemabot_domain::lock::LockKey;
@@ -38,8 +39,8 @@ pub(crate) async fn refused(
     for key in audit_keys(ctx, command, environment, database, refusal.head.as_deref()).await {
         ctx.audit(
             &key,
-            "apply_refused",
-            "review_required",
+            EventKind::ApplyRefused,
+            Outcome::ReviewRequired,
             Some(message.clone()),
         )
         .await;

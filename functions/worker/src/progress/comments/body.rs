@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use schemabot_domain::apply::{Apply, CommentKind, CommentRecord, Task};
 use schemabot_domain::CommentId;
 use schemabot_render::marker::tracked;
-use schemabot_render::render_progress;
+use schemabot_render::render_progress_with_deadline;
 
 /// FNV-1a (64 bit) of the body, as 16 hex digits: stable across processes and releases, which
 /// is all change detection needs.
@@ -25,24 +25,38 @@ fn content_clock(apply: &Apply) -> DateTime<Utc> {
 }
 
 /// The hash of the progress comment's content (rendered at the content clock).
-pub fn progress_hash(apply: &Apply, tasks: &[Task]) -> Result<String, ProgressError> {
+/// `resume_deadline`: what the Stop of a stopped apply returned (see [`progress_body`]).
+pub fn progress_hash(
+    apply: &Apply,
+    tasks: &[Task],
+    resume_deadline: Option<&str>,
+) -> Result<String, ProgressError> {
     let marker = tracked(&apply.id, CommentKind::Progress);
-    Ok(content_hash(&render_progress(
+    Ok(content_hash(&render_progress_with_deadline(
         apply,
         tasks,
         content_clock(apply),
+        resume_deadline,
         &marker,
     )?))
 }
 
-/// The progress comment's body at `now`.
+/// The progress comment's body at `now`; a stopped apply shows `resume_deadline`, until when
+/// its Stop said it can be resumed.
 pub fn progress_body(
     apply: &Apply,
     tasks: &[Task],
+    resume_deadline: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, ProgressError> {
     let marker = tracked(&apply.id, CommentKind::Progress);
-    Ok(render_progress(apply, tasks, now, &marker)?)
+    Ok(render_progress_with_deadline(
+        apply,
+        tasks,
+        now,
+        resume_deadline,
+        &marker,
+    )?)
 }
 
 /// The record of a just-posted progress comment.

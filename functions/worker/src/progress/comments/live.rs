@@ -7,7 +7,10 @@ use super::CommentReport;
 use crate::progress::error::ProgressError;
 use crate::Worker;
 use chrono::{DateTime, Utc};
+use schemabot_aws::store::ControlAnswer;
 use schemabot_domain::apply::{Apply, CommentKind, CommentRecord, Task};
+use schemabot_domain::control::ControlOp;
+use schemabot_domain::State;
 use schemabot_render::marker::tracked;
 use schemabot_render::render_progress_finalized;
 
@@ -24,7 +27,8 @@ pub async fn refresh_progress(
     let (Some(record), false) = (progress, cutover_tracked) else {
         return Ok(CommentReport::default());
     };
-    let hash = progress_hash(apply, tasks)?;
+    let deadline = resume_deadline(worker, apply).await?;
+    let hash = progress_hash(apply, tasks, deadline.as_deref())?;
     match progress_comment_action(
         Some(record),
         cutover_tracked,
@@ -33,7 +37,7 @@ pub async fn refresh_progress(
         worker.config.min_edit_interval,
     ) {
         ProgressCommentAction::Edit => {
-            let body = progress_body(apply, tasks, now)?;
+            let body = progress_body(apply, tasks, deadline.as_deref(), now)?;
             let edited = edit_tracked(worker, apply, record, &body, &hash, false, now).await?;
             Ok(CommentReport {
                 edits: usize::from(edited),
@@ -49,6 +53,19 @@ pub async fn refresh_progress(
         }
         _ => Ok(CommentReport::default()),
     }
+}
+
+/// Until when a stopped apply can be resumed, as its accepted Stop said (one read, only for a
+/// stopped apply). A read failure fails the refresh rather than drop the line from the comment.
+async fn resume_deadline(worker: &Worker, apply: &Apply) -> Result<Option<String>, ProgressError> {
+    if apply.state != State::Stopped {
+        return Ok(None);
+    }
+    let stop = worker.store.get_control(&apply.id, ControlOp::Stop).await?;
+    Ok(match stop.and_then(|request| request.answer) {
+        Some(ControlAnswer::Accepted { resume_deadline }) => resume_deadline,
+        _ => None,
+    })
 }
 
 /// Replaces the progress comment with its tombstone. The final edit is not skipped for the rate

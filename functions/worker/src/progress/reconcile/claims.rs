@@ -60,19 +60,19 @@ impl Round<'_> {
                     "claim of {} settled from evidence: the sentinel is gone, so its cutover took effect",
                     claim.command_id
                 );
-                self.mark_cut_over(apply, &claim, "sentinel_absent", message)
+                self.mark_cut_over(apply, &claim, Outcome::SentinelAbsent, message)
                     .await
             }
             ClaimSettlement::Released => {
                 let event = AuditEvent {
                     apply_id: apply.id.clone(),
                     at: self.now,
-                    event: "claim_released".into(),
+                    event: EventKind::ClaimReleased,
                     actor: ACTOR.into(),
                     delivery_id: None,
                     from_state: Some(apply.state),
                     to_state: None,
-                    outcome: "sentinel_present".into(),
+                    outcome: Outcome::SentinelPresent,
                     message: Some(format!(
                         "claim of {} by {} released after {} min: the sentinel is still there, so its cutover never happened",
                         claim.command_id,
@@ -104,21 +104,21 @@ impl Round<'_> {
         &mut self,
         apply: Apply,
         claim: &CutoverClaim,
-        outcome: &str,
+        outcome: Outcome,
         message: String,
     ) -> Result<Apply, ProgressError> {
         let event = AuditEvent {
             apply_id: apply.id.clone(),
             at: self.now,
-            event: "cutover_settled".into(),
+            event: EventKind::CutoverSettled,
             actor: ACTOR.into(),
             delivery_id: None,
             from_state: Some(apply.state),
             to_state: Some(State::CuttingOver),
-            outcome: outcome.into(),
+            outcome,
             message: Some(message),
         };
-        tracing::info!(command_id = %claim.command_id, outcome, "claimed cutover settled as happened");
+        tracing::info!(command_id = %claim.command_id, outcome = %event.outcome, "claimed cutover settled as happened");
         match self
             .worker
             .store

@@ -28,6 +28,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use schemabot_aws::store::{ApplyChanges, ApplySnapshot, Change, TaskChanges};
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{Apply, AuditEvent, CommentRecord, CutoverClaim, Task};
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::state::derive::derive_apply_state;
 use schemabot_domain::state::reconcile::{
     decide, Decision, KeepReason, LiveSchema, LiveSchemaEvidence, ReconcileContext, Sentinel,
@@ -253,7 +254,7 @@ impl Round<'_> {
                     claim.command_id
                 );
                 return self
-                    .mark_cut_over(apply, &claim, "engine_reported", message)
+                    .mark_cut_over(apply, &claim, Outcome::EngineReported, message)
                     .await;
             }
         }
@@ -276,12 +277,12 @@ impl Round<'_> {
         let event = AuditEvent {
             apply_id: apply.id.clone(),
             at: self.now,
-            event: "state_transition".into(),
+            event: EventKind::StateTransition,
             actor: ACTOR.into(),
             delivery_id: None,
             from_state: Some(apply.state),
             to_state: Some(to),
-            outcome: "derived_from_tasks".into(),
+            outcome: Outcome::DerivedFromTasks,
             message: update.error_message.clone(),
         };
         tracing::info!(from = %apply.state, %to, "apply transition");

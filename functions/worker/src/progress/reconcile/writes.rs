@@ -85,12 +85,12 @@ impl Round<'_> {
         let event = AuditEvent {
             apply_id: apply.id.clone(),
             at: self.now,
-            event: "state_transition".into(),
+            event: EventKind::StateTransition,
             actor: ACTOR.into(),
             delivery_id: None,
             from_state: Some(transition.from),
             to_state: Some(to),
-            outcome: reason_name(transition.reason).into(),
+            outcome: transition.reason.into(),
             message: Some(format!(
                 "{} ({}): {}",
                 task.table,
@@ -98,7 +98,7 @@ impl Round<'_> {
                 reason_text(&transition)
             )),
         };
-        tracing::info!(task_id = %task.task_id, from = %transition.from, %to, reason = reason_name(transition.reason), "task transition");
+        tracing::info!(task_id = %task.task_id, from = %transition.from, %to, reason = %Outcome::from(transition.reason), "task transition");
         match self
             .worker
             .store
@@ -121,18 +121,6 @@ impl Round<'_> {
         if let Some(current) = current {
             *task = current;
         }
-    }
-}
-
-fn reason_name(reason: TransitionReason) -> &'static str {
-    match reason {
-        TransitionReason::EngineReported => "engine_reported",
-        TransitionReason::SentinelPresent => "sentinel_present",
-        TransitionReason::CutoverAccepted => "cutover_accepted",
-        TransitionReason::VerifiedLive => "verified_live_schema",
-        TransitionReason::LiveSchemaDiffers => "live_schema_differs",
-        TransitionReason::Abandoned => "abandoned",
-        TransitionReason::EngineTerminalNotAllowed { .. } => "engine_terminal_not_allowed",
     }
 }
 

@@ -2,10 +2,11 @@
 
 use super::super::{key, Store};
 use super::items::{applied_pk, encode_applied, events_pk, APPLIED_PREFIX};
-use crate::codec::{self, attr, item_type, DecodeError, ItemReader};
+use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader};
 use crate::condition::Expression;
 use crate::error::StoreError;
 use crate::keys;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::lock::{AppliedSchema, LockEvent, LockKey, LockOwner};
 use schemabot_domain::{Database, Environment};
 use std::collections::BTreeMap;
@@ -52,30 +53,7 @@ impl Store {
 
     /// Appends one step of a lock's history.
     pub async fn append_lock_event(&self, event: &LockEvent) -> Result<(), StoreError> {
-        let mut item = key(events_pk(&event.key), &keys::event_sk(event.at));
-        for (name, value) in [
-            (attr::ITEM_TYPE, codec::s(item_type::LOCK_EVENT)),
-            (attr::DATABASE, codec::s(event.key.database.as_str())),
-            (attr::ENVIRONMENT, codec::s(event.key.environment.as_str())),
-            (attr::AT, codec::time(event.at)),
-            (attr::EVENT, codec::s(event.event.as_str())),
-            (attr::ACTOR, codec::s(event.actor.as_str())),
-            (attr::REPOSITORY, codec::s(event.owner.repository.as_str())),
-            (attr::PR, codec::n(event.owner.pr.0)),
-            (attr::OUTCOME, codec::s(event.outcome.as_str())),
-        ] {
-            item.insert(name.to_string(), value);
-        }
-        if let Some(delivery_id) = &event.delivery_id {
-            item.insert(
-                attr::DELIVERY_ID.to_string(),
-                codec::s(delivery_id.as_str()),
-            );
-        }
-        if let Some(message) = &event.message {
-            item.insert(attr::MESSAGE.to_string(), codec::s(message.as_str()));
-        }
-        self.put_item(item, None)
+        self.put_item(encode_lock_event(event), None)
             .await?
             .map_err(|_| StoreError::Inconsistent("unconditional put refused".to_string()))
     }
@@ -84,7 +62,7 @@ impl Store {
     pub async fn list_lock_events(
         &self,
         key: &LockKey,
-    ) -> Result<Vec<(String, String, u64, String)>, StoreError> {
+    ) -> Result<Vec<(EventKind, String, u64, Outcome)>, StoreError> {
         let mut expr = Expression::default();
         let pk = expr.equals(attr::PK, codec::s(events_pk(key)));
         let items = self.query_all(None, pk, expr, true).await?;
@@ -93,13 +71,41 @@ impl Store {
             .map(|item| {
                 let r = ItemReader::new(item, item_type::LOCK_EVENT);
                 Ok((
-                    r.string(attr::EVENT)?.to_string(),
+                    EventKind::parse(r.string(attr::EVENT)?),
                     r.string(attr::ACTOR)?.to_string(),
                     r.u64(attr::PR)?,
-                    r.string(attr::OUTCOME)?.to_string(),
+                    Outcome::parse(r.string(attr::OUTCOME)?),
                 ))
             })
             .collect::<Result<_, DecodeError>>()
             .map_err(StoreError::from)
     }
+}
+
+/// One step of a lock's history as an item (also written inside transactions).
+pub(super) fn encode_lock_event(event: &LockEvent) -> Item {
+    let mut item = key(events_pk(&event.key), &keys::event_sk(event.at));
+    for (name, value) in [
+        (attr::ITEM_TYPE, codec::s(item_type::LOCK_EVENT)),
+        (attr::DATABASE, codec::s(event.key.database.as_str())),
+        (attr::ENVIRONMENT, codec::s(event.key.environment.as_str())),
+        (attr::AT, codec::time(event.at)),
+        (attr::EVENT, codec::s(event.event.as_str())),
+        (attr::ACTOR, codec::s(event.actor.as_str())),
+        (attr::REPOSITORY, codec::s(event.owner.repository.as_str())),
+        (attr::PR, codec::n(event.owner.pr.0)),
+        (attr::OUTCOME, codec::s(event.outcome.as_str())),
+    ] {
+        item.insert(name.to_string(), value);
+    }
+    if let Some(delivery_id) = &event.delivery_id {
+        item.insert(
+            attr::DELIVERY_ID.to_string(),
+            codec::s(delivery_id.as_str()),
+        );
+    }
+    if let Some(message) = &event.message {
+        item.insert(attr::MESSAGE.to_string(), codec::s(message.as_str()));
+    }
+    item
 }

@@ -33,6 +33,8 @@ pub(super) struct Arguments<'a> {
     environment: Value<'a>,
     database: Value<'a>,
     flags: ApplyFlags,
+    /// `--force` (only `unlock` takes it).
+    force: bool,
     /// The first flag this command does not take, as written.
     unsupported_flag: Option<&'a str>,
     /// The first word that is none of the above, when the command refuses such words.
@@ -49,6 +51,7 @@ impl<'a> Arguments<'a> {
             environment: Value::Absent,
             database: Value::Absent,
             flags: ApplyFlags::default(),
+            force: false,
             unsupported_flag: None,
             unexpected_word: None,
             awaiting_value: None,
@@ -110,6 +113,10 @@ impl<'a> Arguments<'a> {
                 self.set_switch(flag);
                 return;
             }
+            Flag::Force => {
+                self.force |= accepted;
+                return;
+            }
         };
         match inline_value {
             Some("") => self.store(slot, Value::Missing),
@@ -124,7 +131,7 @@ impl<'a> Arguments<'a> {
             Flag::AllowUnsafe => &mut self.flags.allow_unsafe,
             Flag::SkipRevert => &mut self.flags.skip_revert,
             Flag::AutoConfirm => &mut self.flags.auto_confirm,
-            Flag::Environment | Flag::Database => return,
+            Flag::Environment | Flag::Database | Flag::Force => return,
         };
         *switch = true;
     }
@@ -156,6 +163,7 @@ impl<'a> Arguments<'a> {
 
     /// Validates in a fixed order — apply id, environment, database, flags, other words — and
     /// builds the command. The apply id comes first (`cutover -e x` → missing apply id).
+    /// `--force` makes `-e` and `-d` required (a missing `-d` reads as `-d` without a name).
     pub(super) fn into_command(mut self, command: CommandName) -> Result<Command, ParseError> {
         if let Some(slot) = self.awaiting_value.take() {
             self.store(slot, Value::Missing);
@@ -180,7 +188,7 @@ impl<'a> Arguments<'a> {
                 )
             }
             Value::Missing => return Err(ParseError::MissingEnvironment { command }),
-            Value::Absent if self.grammar.environment_required => {
+            Value::Absent if self.grammar.environment_required || self.force => {
                 return Err(ParseError::MissingEnvironment { command })
             }
             Value::Absent => None,
@@ -200,6 +208,12 @@ impl<'a> Arguments<'a> {
                     given: String::new(),
                 })
             }
+            Value::Absent if self.force => {
+                return Err(ParseError::InvalidDatabase {
+                    command,
+                    given: String::new(),
+                })
+            }
             Value::Absent => None,
         };
         if let Some(flag) = self.unsupported_flag {
@@ -213,6 +227,19 @@ impl<'a> Arguments<'a> {
                 command,
                 word: capped(word),
             });
+        }
+        if self.force {
+            return match (database, environment) {
+                (Some(database), Some(environment)) => Ok(Command::ForceUnlock {
+                    database,
+                    environment,
+                }),
+                (None, _) => Err(ParseError::InvalidDatabase {
+                    command,
+                    given: String::new(),
+                }),
+                (_, None) => Err(ParseError::MissingEnvironment { command }),
+            };
         }
         build(command, apply_id, environment, database, self.flags)
     }
@@ -257,7 +284,10 @@ fn build(
             database,
             allow_unsafe: flags.allow_unsafe,
         },
-        CommandName::Unlock => Command::Unlock { database },
+        CommandName::Unlock => Command::Unlock {
+            database,
+            environment,
+        },
         CommandName::FixLint => Command::FixLint { database },
         CommandName::Stop => Command::Stop {
             environment: required_environment()?,

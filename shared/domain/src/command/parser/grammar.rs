@@ -20,10 +20,12 @@ pub(super) enum Flag {
     AllowUnsafe,
     SkipRevert,
     AutoConfirm,
+    /// `--force` (only `unlock`: release another PR's lock).
+    Force,
 }
 
 impl Flag {
-    const SPELLINGS: [(&'static str, Flag); 11] = [
+    const SPELLINGS: [(&'static str, Flag); 12] = [
         ("-e", Flag::Environment),
         ("--env", Flag::Environment),
         ("--environment", Flag::Environment),
@@ -35,6 +37,7 @@ impl Flag {
         ("-y", Flag::AutoConfirm),
         ("--yes", Flag::AutoConfirm),
         ("--auto-confirm", Flag::AutoConfirm),
+        ("--force", Flag::Force),
     ];
 
     pub(super) fn from_name(name: &str) -> Option<Flag> {
@@ -88,7 +91,9 @@ impl Grammar {
                 ],
             ),
             CommandName::ApplyConfirm => (Need::No, true, &[Environment, Database, AllowUnsafe]),
-            CommandName::Unlock | CommandName::FixLint => (Need::No, false, &[Database]),
+            // `-e` narrows `unlock`; with `--force` both `-d` and `-e` are required.
+            CommandName::Unlock => (Need::No, false, &[Database, Environment, Force]),
+            CommandName::FixLint => (Need::No, false, &[Database]),
             CommandName::Stop
             | CommandName::Start
             | CommandName::Cancel
@@ -129,6 +134,11 @@ mod tests {
             assert_eq!(
                 grammar.accepts(Flag::AutoConfirm),
                 command == CommandName::Apply,
+                "{command}"
+            );
+            assert_eq!(
+                grammar.accepts(Flag::Force),
+                command == CommandName::Unlock,
                 "{command}"
             );
         }

@@ -1,0 +1,286 @@
+//! `schemabot rollback <apply-id> -e <env> [--defer-cutover]`: plan the schema the database had
+//! before that apply and lock it for the apply's pull request; `rollback-confirm` (in
+//! [`confirm`]) then applies it through the ordinary confirm → progress → cutover machinery.
+//!
+//! Order: 👀 → the apply (this PR's, this environment) → the repository owns the database →
+//! the commenter's permission and the environment's review gate (PR comments; the CLI is
+//! authorised by IAM) → the pure [`decide_rollback`] (completed, the latest apply on the
+//! database, its schema before recorded) → Tern Plan of those files → a conditional write takes
+//! the lock with the rollback plan → the rollback plan comment. Re-running it renews the same
+//! lock and finds the comment already posted (each reply is posted once, by its marker).
+
+mod confirm;
+mod reply;
+
+pub use confirm::confirm;
+
+use crate::errors;
+use crate::jobs::command::Command;
+use crate::jobs::lock_common::display_time;
+use crate::jobs::permission::PermissionCheck;
+use crate::jobs::plan_support::{
+    files_plan_request, original_files, plan_lint, plan_tables, planned_changes,
+};
+use crate::jobs::review_gate;
+use crate::outcome::{Attempt, JobError};
+use crate::Worker;
+use chrono::{TimeDelta, Utc};
+use reply::Answer;
+use schemabot_aws::WriteOutcome;
+use schemabot_domain::apply::Apply;
+use schemabot_domain::audit::Outcome;
+use schemabot_domain::command::ApplyFlags;
+use schemabot_domain::job::{CommandSource, RollbackJob};
+use schemabot_domain::lock::{
+    acquire_refusal, schema_digest, AcquireRefusal, Lock, LockKey, LockOwner, LockStage, LockedPlan,
+};
+use schemabot_domain::rollback::decide_rollback;
+use schemabot_domain::Login;
+use schemabot_render::{
+    rollback_command, LockCommand, LockReply, RollbackPlan, RollbackReply, RollbackTarget,
+};
+use std::collections::BTreeMap;
+
+pub async fn run(
+    worker: &Worker,
+    job: &RollbackJob,
+    job_id: &str,
+    attempt: Attempt,
+) -> Result<(), JobError> {
+    let answer = Answer {
+        command: Command::new(worker, "rollback", &job.source, job_id, attempt),
+    };
+    answer.command.acknowledge().await;
+    let Some(apply) = worker
+        .store
+        .get_apply(&job.apply_id)
+        .await
+        .map_err(errors::store)?
+    else {
+        return answer.without_apply(&job.apply_id).await;
+    };
+    if let CommandSource::PrComment(origin) = &job.source {
+        // Another PR's apply is reported as not found: never reveal it.
+        if apply.repository != origin.repository || apply.pr != origin.pr {
+            return answer.without_apply(&job.apply_id).await;
+        }
+    }
+    let target = RollbackTarget {
+        apply_id: apply.id.clone(),
+        database: apply.database.clone(),
+        environment: apply.environment.clone(),
+    };
+    if apply.environment != job.environment {
+        let reply = RollbackReply::EnvironmentMismatch {
+            target,
+            requested: job.environment.clone(),
+        };
+        return answer.reply(&apply, &reply).await;
+    }
+    if let Err(refusal) = crate::ownership::check(
+        worker,
+        &apply.deployment,
+        &apply.database,
+        &apply.environment,
+        &apply.repository,
+        None,
+    ) {
+        return answer.not_owned(&apply, &refusal).await;
+    }
+    if let Some(refusal) = authorize(&answer, &apply).await? {
+        return answer.lock_reply(&apply, &refusal).await;
+    }
+    let key = LockKey {
+        database: apply.database.clone(),
+        environment: apply.environment.clone(),
+    };
+    let source = worker
+        .store
+        .rollback_source(&key)
+        .await
+        .map_err(errors::store)?;
+    let files = match decide_rollback(&apply, source.as_ref()) {
+        Ok(files) => files,
+        Err(refusal) => {
+            let reply = RollbackReply::NotAllowed {
+                target,
+                state: apply.state,
+                refusal,
+            };
+            return answer.reply(&apply, &reply).await;
+        }
+    };
+    plan_and_lock(&answer, job, &apply, target, key, files).await
+}
+
+/// The commenter's permission, then the environment's review gate; `Some(reply)` refuses.
+/// The CLI was authorised by IAM and the queue's sender check.
+async fn authorize(answer: &Answer<'_>, apply: &Apply) -> Result<Option<LockReply>, JobError> {
+    let command = &answer.command;
+    let Some(origin) = command.origin() else {
+        return Ok(None);
+    };
+    if let PermissionCheck::Denied { required, actual } =
+        command.authorize(&apply.environment).await?
+    {
+        return Ok(Some(LockReply::PermissionDenied {
+            command: LockCommand::Rollback,
+            environment: apply.environment.to_string(),
+            login: origin.commenter.0.clone(),
+            required: required.as_str().to_string(),
+            actual: actual.map(|p| p.as_str().to_string()),
+        }));
+    }
+    let gate = review_gate::check(
+        command.worker,
+        origin,
+        &apply.environment,
+        None,
+        command.attempt,
+    )
+    .await?;
+    Ok(gate.map(|refusal| LockReply::ReviewRequired {
+        command: LockCommand::Rollback,
+        environment: apply.environment.to_string(),
+        login: origin.commenter.0.clone(),
+        missing: refusal.missing,
+        head: refusal.head,
+        retry: rollback_command(&apply.id, &apply.environment),
+        confirm: None,
+    }))
+}
+
+/// Plans `files` on Tern and, when there is something to put back, locks the plan for the
+/// apply's pull request and posts it.
+async fn plan_and_lock(
+    answer: &Answer<'_>,
+    job: &RollbackJob,
+    apply: &Apply,
+    target: RollbackTarget,
+    key: LockKey,
+    files: BTreeMap<String, String>,
+) -> Result<(), JobError> {
+    let worker = answer.command.worker;
+    let owner = LockOwner {
+        repository: apply.repository.clone(),
+        pr: apply.pr,
+    };
+    let request = files_plan_request(
+        apply.database.as_str(),
+        &apply.database_type,
+        files.clone().into_iter().collect(),
+        &owner.repository,
+        owner.pr,
+        &apply.environment,
+    );
+    let response = match worker
+        .tern
+        .plan(&apply.deployment, apply.environment.as_str(), request)
+        .await
+    {
+        Ok(response) => response,
+        Err(error) => {
+            errors::tern_failed();
+            if error.is_transient() && !answer.command.attempt.is_final() {
+                return Err(JobError::transient(format!(
+                    "Tern Plan (rollback): {error}"
+                )));
+            }
+            let reply = RollbackReply::PlanFailed {
+                target,
+                error: error.to_string(),
+            };
+            return answer.reply(apply, &reply).await;
+        }
+    };
+    let mut plan = RollbackPlan {
+        target: target.clone(),
+        requested_by: answer.command.actor_id(),
+        tables: plan_tables(&response),
+        lint: plan_lint(&response),
+        errors: response.errors.clone(),
+        expires_at: None,
+    };
+    if !plan.errors.is_empty() {
+        // A plan with errors is shown, not locked.
+        return answer.plan(apply, &plan, Outcome::PlanErrors).await;
+    }
+    if plan.tables.is_empty() {
+        let reply = RollbackReply::NothingToRollback { target };
+        return answer.reply(apply, &reply).await;
+    }
+    let now = Utc::now();
+    let lease = TimeDelta::from_std(worker.config.lock_lease).unwrap_or(TimeDelta::hours(24));
+    let lock = Lock {
+        key: key.clone(),
+        owner: owner.clone(),
+        installation_id: apply.installation_id,
+        locked_by: Login(answer.command.actor_id()),
+        stage: LockStage::Planned,
+        plan: LockedPlan {
+            // A rollback plan is not the PR's schema: no push makes it stale.
+            head_sha: String::new(),
+            deployment: apply.deployment.clone(),
+            database_type: apply.database_type.clone(),
+            plan_id: response.plan_id.clone(),
+            changes: planned_changes(&response),
+            schema_digest: schema_digest(&files),
+            schema_files: files,
+            // Putting back what the apply replaced drops what it added: shown in the plan,
+            // confirmed by `rollback-confirm`.
+            flags: ApplyFlags {
+                allow_unsafe: true,
+                defer_cutover: job.defer_cutover,
+                ..ApplyFlags::default()
+            },
+            original_files: original_files(&response),
+            rollback_of: Some(apply.id.clone()),
+        },
+        acquired_at: now,
+        lease_expires_at: now + lease,
+    };
+    match worker
+        .store
+        .acquire_lock(&lock, now)
+        .await
+        .map_err(errors::store)?
+    {
+        WriteOutcome::Written(()) => {}
+        WriteOutcome::ConditionFailed {
+            current: Some(current),
+        } => {
+            let retry = rollback_command(&apply.id, &apply.environment);
+            let reply = match acquire_refusal(&current, &owner) {
+                AcquireRefusal::HeldByOther {
+                    owner,
+                    stage,
+                    expires_at,
+                } => LockReply::HeldByOther {
+                    command: LockCommand::Rollback,
+                    database: key.database.to_string(),
+                    environment: key.environment.to_string(),
+                    owner: owner.to_string(),
+                    stage: stage.to_string(),
+                    expires_at: expires_at.map(display_time),
+                    retry,
+                },
+                AcquireRefusal::OwnApplyInProgress { apply_id } => LockReply::ApplyInProgress {
+                    command: LockCommand::Rollback,
+                    database: key.database.to_string(),
+                    environment: key.environment.to_string(),
+                    apply_id: apply_id.map(|id| id.to_string()),
+                    retry,
+                },
+            };
+            return answer.lock_reply(apply, &reply).await;
+        }
+        WriteOutcome::ConditionFailed { current: None } => {
+            return Err(JobError::transient("lock changed during acquisition"));
+        }
+    }
+    answer
+        .lock_acquired(&key, &owner, apply, lock.plan.changes.len())
+        .await;
+    plan.expires_at = Some(display_time(lock.lease_expires_at));
+    answer.plan(apply, &plan, Outcome::Planned).await
+}

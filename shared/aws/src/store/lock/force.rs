@@ -1,0 +1,184 @@
+//! Force unlocks: the one recorded answer per request (`FORCEUNLOCK#<job id>` / `FORCEUNLOCK`)
+//! and the release of another PR's planned lock, written together in one transaction with the
+//! audit event. A redelivered request finds its answer; a lock that moved on since it was read
+//! (confirmed, released, taken by another PR) fails the release's condition.
+
+use super::super::{decode_current, key, Store};
+use super::history::encode_lock_event;
+use super::items::{decode_lock, lock_item_key, pr_lock_sk, pr_locks_pk};
+use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader};
+use crate::condition::{Condition, Expression};
+use crate::error::StoreError;
+use crate::store::POST_RETENTION;
+use schemabot_domain::audit::Outcome;
+use schemabot_domain::lock::{
+    ForceUnlock, ForceUnlockOutcome, HeldStage, Lock, LockEvent, LockHolder, LockKey, LockOwner,
+};
+use schemabot_domain::{ApplyId, Database, Environment, InstallationId, Login, Repository};
+
+const SK: &str = "FORCEUNLOCK";
+
+fn answer_key(job_id: &str) -> Item {
+    key(format!("FORCEUNLOCK#{job_id}"), SK)
+}
+
+/// What [`Store::force_release_lock`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForceRelease {
+    /// Released, with the answer and the audit event.
+    Released,
+    /// This request was answered before (a redelivery): its answer, unchanged.
+    Answered(ForceUnlock),
+    /// The lock is no longer as read: the lock now (`None`: gone).
+    Changed(Option<Box<Lock>>),
+}
+
+fn encode_answer(answer: &ForceUnlock) -> Item {
+    let mut item = answer_key(&answer.job_id);
+    let retention = i64::try_from(POST_RETENTION.as_secs()).unwrap_or(i64::MAX);
+    for (name, value) in [
+        (attr::ITEM_TYPE, codec::s(item_type::FORCE_UNLOCK)),
+        (attr::LOCK_COMMAND_ID, codec::s(answer.job_id.as_str())),
+        (attr::DATABASE, codec::s(answer.key.database.as_str())),
+        (attr::ENVIRONMENT, codec::s(answer.key.environment.as_str())),
+        (attr::OUTCOME, codec::s(answer.outcome.code().as_str())),
+        (attr::ACTOR, codec::s(answer.actor.as_str())),
+        (attr::AT, codec::time(answer.at)),
+        (
+            attr::EXPIRES_AT,
+            codec::n(answer.at.timestamp().saturating_add(retention)),
+        ),
+    ] {
+        item.insert(name.to_string(), value);
+    }
+    if let Some(holder) = answer.outcome.holder() {
+        for (name, value) in [
+            (attr::REPOSITORY, codec::s(holder.owner.repository.as_str())),
+            (attr::PR, codec::n(holder.owner.pr.0)),
+            (attr::INSTALLATION_ID, codec::n(holder.installation_id.0)),
+            (attr::LOCKED_BY, codec::s(holder.locked_by.0.as_str())),
+        ] {
+            item.insert(name.to_string(), value);
+        }
+    }
+    if let ForceUnlockOutcome::Kept {
+        stage: HeldStage::Applying { apply_id },
+        ..
+    } = &answer.outcome
+    {
+        item.insert(attr::APPLY_ID.to_string(), codec::s(apply_id.as_str()));
+    }
+    item
+}
+
+fn decode_answer(item: &Item) -> Result<ForceUnlock, DecodeError> {
+    let r = ItemReader::new(item, item_type::FORCE_UNLOCK);
+    let holder = || -> Result<LockHolder, DecodeError> {
+        Ok(LockHolder {
+            owner: LockOwner {
+                repository: r.parsed(attr::REPOSITORY, Repository::parse)?,
+                pr: schemabot_domain::PrNumber(r.u64(attr::PR)?),
+            },
+            installation_id: InstallationId(r.u64(attr::INSTALLATION_ID)?),
+            locked_by: Login(r.string(attr::LOCKED_BY)?.to_string()),
+        })
+    };
+    let stored = r.string(attr::OUTCOME)?;
+    let outcome = match Outcome::parse(stored) {
+        Outcome::Released => ForceUnlockOutcome::Released { holder: holder()? },
+        Outcome::NoLock => ForceUnlockOutcome::NoLock,
+        Outcome::Confirming => ForceUnlockOutcome::Kept {
+            holder: holder()?,
+            stage: HeldStage::Confirming,
+        },
+        Outcome::Applying => ForceUnlockOutcome::Kept {
+            holder: holder()?,
+            stage: HeldStage::Applying {
+                apply_id: r.parsed(attr::APPLY_ID, ApplyId::parse)?,
+            },
+        },
+        _ => return Err(r.invalid(attr::OUTCOME, stored, "unknown force-unlock outcome")),
+    };
+    Ok(ForceUnlock {
+        job_id: r.string(attr::LOCK_COMMAND_ID)?.to_string(),
+        key: LockKey {
+            database: r.parsed(attr::DATABASE, Database::parse)?,
+            environment: r.parsed(attr::ENVIRONMENT, Environment::parse)?,
+        },
+        outcome,
+        actor: r.string(attr::ACTOR)?.to_string(),
+        at: r.time(attr::AT)?,
+    })
+}
+
+impl Store {
+    /// The recorded answer to the force-unlock request `job_id`, if it was answered. One
+    /// strongly consistent read.
+    pub async fn force_unlock_answer(
+        &self,
+        job_id: &str,
+    ) -> Result<Option<ForceUnlock>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(answer_key(job_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("GetItem", e))?;
+        decode_current(got.item(), decode_answer)
+    }
+
+    /// Releases `lock` — still planned and still its owner's, as read — recording `answer` (a
+    /// release) and `event`, all in one transaction: on any refusal nothing is written.
+    pub async fn force_release_lock(
+        &self,
+        lock: &Lock,
+        answer: &ForceUnlock,
+        event: &LockEvent,
+    ) -> Result<ForceRelease, StoreError> {
+        let mut expr = Expression::default();
+        let repo = expr.equals(attr::REPOSITORY, codec::s(lock.owner.repository.as_str()));
+        let pr = expr.equals(attr::PR, codec::n(lock.owner.pr.0));
+        let planned = expr.equals(attr::LOCK_STAGE, codec::s("planned"));
+        let as_read = Condition::new(format!("{repo} AND {pr} AND {planned}"), expr);
+        let actions = vec![
+            self.delete_action(lock_item_key(&lock.key), Some(&as_read))?,
+            self.put_action(encode_answer(answer), Some(&Condition::absent()))?,
+            self.delete_action(key(pr_locks_pk(&lock.owner), &pr_lock_sk(&lock.key)), None)?,
+            self.put_action(encode_lock_event(event), None)?,
+        ];
+        let cancelled = match self.transact(actions).await? {
+            Ok(()) => return Ok(ForceRelease::Released),
+            Err(cancelled) => cancelled,
+        };
+        if cancelled.condition_failed(1) {
+            if let Some(earlier) = decode_current(cancelled.item(1), decode_answer)? {
+                return Ok(ForceRelease::Answered(earlier));
+            }
+        }
+        let now = decode_current(cancelled.item(0), decode_lock)?;
+        Ok(ForceRelease::Changed(now.map(Box::new)))
+    }
+
+    /// Records `answer` (a lock kept, or no lock) with its audit `event`, unless this request
+    /// was answered before. Returns the answer on record: `answer`, or the earlier one.
+    pub async fn record_force_unlock(
+        &self,
+        answer: &ForceUnlock,
+        event: Option<&LockEvent>,
+    ) -> Result<ForceUnlock, StoreError> {
+        let mut actions = vec![self.put_action(encode_answer(answer), Some(&Condition::absent()))?];
+        if let Some(event) = event {
+            actions.push(self.put_action(encode_lock_event(event), None)?);
+        }
+        match self.transact(actions).await? {
+            Ok(()) => Ok(answer.clone()),
+            Err(cancelled) => {
+                Ok(decode_current(cancelled.item(0), decode_answer)?
+                    .unwrap_or_else(|| answer.clone()))
+            }
+        }
+    }
+}
