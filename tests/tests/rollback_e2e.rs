@@ -3,11 +3,15 @@
 //! had before it (captured by Tern when the apply was planned) and locks it; `rollback-confirm`
 //! applies it through the ordinary progress and cutover machinery, and the original schema is
 //! live again. Refusals (not terminal, wrong environment, not the latest, the other kind of
-//! confirmation) make no Tern call; redeliveries post one plan and apply once.
+//! confirmation) make no Tern call; redeliveries post one plan and apply once. The CLI's
+//! `rollback` sends the same job and plans on the apply's pull request.
 
 mod apply_support;
+mod cli_support;
 
 use apply_support::{attempt, Fixture};
+use cli_support::{cli, parse_json, with_worker};
+use schemabot_cli::Exit;
 use schemabot_domain::job::{CommandSource, CommentOrigin, Job, RollbackConfirmJob, RollbackJob};
 use schemabot_domain::lock::LockStage;
 use schemabot_domain::{
@@ -15,6 +19,7 @@ use schemabot_domain::{
 };
 use schemabot_tests::harness::{Stack, INSTALLATION, PR};
 use schemabot_tests::progress_support::apply_state;
+use schemabot_tests::services::EMULATOR_SENDER_ID;
 
 const ROLLBACK_PLAN: &str = "## ⏪ Schema Rollback Plan — Staging";
 const NOT_ALLOWED: &str = "## Rollback Not Allowed";
@@ -216,5 +221,71 @@ async fn rollback_needs_write_permission_and_an_apply_of_this_pr() {
         "{:#?}",
         fx.comments_on(PR)
     );
+    fx.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_cli_twin_plans_the_rollback_on_the_apply_pr() {
+    let fx = Fixture::start(|_| {}).await;
+    let stack = &fx.stack;
+    fx.say(PR, "alice", "schemabot apply -e staging").await;
+    fx.say(PR, "alice", "schemabot apply-confirm -e staging")
+        .await;
+    let applied = fx.applying_id("staging").await;
+
+    // Refused while running: exit 2, nothing planned.
+    let plans = stack.tern.counts().plan;
+    let running = with_worker(
+        stack,
+        cli(
+            stack,
+            &["rollback", applied.as_str(), "-e", "staging", "--json"],
+        ),
+    )
+    .await;
+    assert_eq!(running.exit, Exit::Refused, "{}", running.stderr);
+    assert_eq!(parse_json(&running)["outcome"], "not_terminal");
+    assert_eq!(stack.tern.counts().plan, plans);
+
+    until_completed(&fx, &applied).await;
+    let planned = with_worker(
+        stack,
+        cli(
+            stack,
+            &["rollback", applied.as_str(), "-e", "staging", "--json"],
+        ),
+    )
+    .await;
+    assert_eq!(planned.exit, Exit::Success, "{}", planned.stderr);
+    let report = parse_json(&planned);
+    assert_eq!(report["outcome"], "planned", "{report:#}");
+    assert_eq!(report["confirm"], "schemabot rollback-confirm -e staging");
+    assert_eq!(report["pr"], PR);
+    // Attributed to the sender SQS vouches for, on the apply's pull request.
+    assert_eq!(
+        report["actor"],
+        format!("cli:{EMULATOR_SENDER_ID}").as_str()
+    );
+    let plan = fx
+        .comments_on(PR)
+        .into_iter()
+        .find(|c| c.starts_with(ROLLBACK_PLAN))
+        .expect("the rollback plan on the apply's PR");
+    assert!(plan.contains(EMULATOR_SENDER_ID), "{plan}");
+    let lock = stack
+        .store
+        .get_lock(&fx.key("staging"))
+        .await
+        .unwrap()
+        .expect("locked for the PR");
+    assert_eq!(lock.owner.pr, PrNumber(PR));
+    assert_eq!(lock.plan.rollback_of.as_ref(), Some(&applied));
+
+    // Confirmed on the PR, as the reply says.
+    fx.say(PR, "alice", "schemabot rollback-confirm -e staging")
+        .await;
+    let rolled_back = fx.applying_id("staging").await;
+    until_completed(&fx, &rolled_back).await;
+    assert!(!fx.columns().await.contains(&"note".to_string()));
     fx.cleanup().await;
 }

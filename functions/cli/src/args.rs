@@ -74,6 +74,14 @@ pub enum Command {
     /// lock is released and its pull request told; a lock whose change is being confirmed or
     /// applied is kept (cancel the apply instead).
     Unlock(UnlockArgs),
+    /// Plan the schema the database had before an apply, lock it for the apply's pull request,
+    /// and wait for the outcome.
+    ///
+    /// The twin of the PR comment `schemabot rollback <apply-id> -e <env>`: the worker checks
+    /// that the apply completed and is still the latest on its database, plans the schema Tern
+    /// captured before it, and posts the rollback plan on the apply's pull request, where
+    /// `schemabot rollback-confirm -e <env>` applies it.
+    Rollback(RollbackArgs),
 }
 
 /// The lifecycle controls: each the twin of its PR comment, sent as the same job.
@@ -184,6 +192,16 @@ pub struct UnlockArgs {
     /// How long to wait for the worker's outcome (e.g. 60s, 2m).
     #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
     pub timeout: Duration,
+}
+
+/// `rollback <apply-id> -e <env> [--defer-cutover] [--timeout]`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Run the rollback with a deferred cutover (cut over with `cutover` once it is ready).
+    #[arg(long)]
+    pub defer_cutover: bool,
 }
 
 #[derive(Debug, Args)]

@@ -37,14 +37,15 @@ impl Exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0   success (cutover: triggered; stop/start/cancel/revert/skip-revert: accepted or
-      already done; unlock: released, or no lock to release; progress --watch: the apply
-      completed)
+      already done; unlock: released, or no lock to release; rollback: planned and locked,
+      or nothing to roll back; progress --watch: the apply completed)
   1   internal error
   2   cutover or control refused or not accepted (already triggered or requested,
       recovering, not available in the apply's state, environment mismatch, Tern did not
-      accept it); unlock: the lock's change is being confirmed or applied
-  3   cutover or control failed, or no outcome within --timeout (progress --watch: the
-      apply failed, was cancelled or reverted)
+      accept it); unlock: the lock's change is being confirmed or applied; rollback:
+      refused (not completed, not the latest apply, schema before it not captured, locked)
+  3   cutover or control failed, or no outcome within --timeout (rollback: Tern could not
+      plan it; progress --watch: the apply failed, was cancelled or reverted)
   4   apply not found
   5   configuration, credentials, permission or network error
   64  usage error

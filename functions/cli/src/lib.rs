@@ -81,6 +81,7 @@ async fn execute(cli: Cli, console: &mut Console<'_>) -> Result<Exit, CliError> 
         }
         Command::History(args) => commands::history::run(&mut cx, args).await,
         Command::Unlock(args) => commands::unlock::run(&mut cx, args).await,
+        Command::Rollback(args) => commands::rollback::run(&mut cx, args).await,
     }
 }
 

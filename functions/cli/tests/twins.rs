@@ -16,9 +16,9 @@ const PR_ONLY: &[(CommandName, &str)] = &[
     // Apply the PR's plan; the lock and the confirmation belong to the PR.
     (CommandName::Apply, "needs a PR"),
     (CommandName::ApplyConfirm, "needs a PR"),
-    // Plans the schema from before an apply, then confirms on the PR: not on the CLI yet.
-    (CommandName::Rollback, "not yet (issue 15)"),
-    (CommandName::RollbackConfirm, "not yet (issue 15)"),
+    // Confirms the rollback plan `rollback` locked for the apply's PR: the confirmation
+    // belongs to the PR, as `apply-confirm`'s does.
+    (CommandName::RollbackConfirm, "needs a PR"),
     // CLI-only upstream (it edits a checkout); the PR comment answers with a pointer.
     (CommandName::FixLint, "upstream CLI-only"),
 ];
@@ -142,6 +142,7 @@ fn twins_take_the_pr_commands_arguments_and_send_their_job() {
             Command::Control(control) => control.op().command(),
             // The twin of `unlock --force`: the force-unlock job.
             Command::Unlock(_) => CommandName::Unlock,
+            Command::Rollback(_) => CommandName::Rollback,
             other => panic!("`schemabot {name}` parsed as {other:?}"),
         };
         assert_eq!(

@@ -7,6 +7,7 @@ pub mod history;
 pub mod list;
 pub mod progress;
 pub mod request;
+pub mod rollback;
 pub mod unlock;
 
 use crate::aws::Aws;

@@ -2,7 +2,7 @@
 
 use crate::exit::Exit;
 use schemabot_domain::apply::AuditEvent;
-use schemabot_domain::audit::Outcome;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::control::ControlOp;
 use schemabot_domain::State;
 
@@ -25,7 +25,15 @@ impl Answer {
     /// The answer among `own` (this request's events, oldest first), if there is one yet: the
     /// event the worker writes for every answer to `op` (`stop_requested`, …).
     pub fn find<'e>(op: ControlOp, own: impl Iterator<Item = &'e AuditEvent>) -> Option<Answer> {
-        let answer = op.audit_event();
+        Answer::find_event(op.audit_event(), own)
+    }
+
+    /// The first event of kind `answer` among `own`: the worker writes one per answer to a
+    /// request (`<op>_requested`, `rollback_requested`).
+    pub fn find_event<'e>(
+        answer: EventKind,
+        own: impl Iterator<Item = &'e AuditEvent>,
+    ) -> Option<Answer> {
         own.into_iter()
             .find(|event| event.event == answer)
             .map(|event| Answer {
@@ -52,7 +60,6 @@ impl Answer {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use schemabot_domain::audit::EventKind;
     use schemabot_domain::ApplyId;
 
     fn event(event: EventKind, outcome: Outcome) -> AuditEvent {
