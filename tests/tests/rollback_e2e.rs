@@ -65,10 +65,7 @@ async fn a_completed_apply_is_rolled_back_to_the_schema_before_it() {
     let stack = &fx.stack;
 
     // The PR's change: adds `note` and an index (the fixture's schema directory).
-    fx.say(PR, "alice", "schemabot apply -e staging").await;
-    fx.say(PR, "alice", "schemabot apply-confirm -e staging")
-        .await;
-    let applied = fx.applying_id("staging").await;
+    let applied = fx.apply_and_confirm("staging").await;
 
     // Still running: refused, and Tern is not asked to plan anything.
     let plans = stack.tern.counts().plan;
@@ -201,10 +198,7 @@ async fn rollback_needs_write_permission_and_an_apply_of_this_pr() {
     .await;
     assert_eq!(fx.count(PR, "## Apply Not Found"), 1);
 
-    fx.say(PR, "alice", "schemabot apply -e staging").await;
-    fx.say(PR, "alice", "schemabot apply-confirm -e staging")
-        .await;
-    let applied = fx.applying_id("staging").await;
+    let applied = fx.apply_and_confirm("staging").await;
     until_completed(&fx, &applied).await;
     let plans = stack.tern.counts().plan;
     fx.say(
@@ -228,10 +222,7 @@ async fn rollback_needs_write_permission_and_an_apply_of_this_pr() {
 async fn the_cli_twin_plans_the_rollback_on_the_apply_pr() {
     let fx = Fixture::start(|_| {}).await;
     let stack = &fx.stack;
-    fx.say(PR, "alice", "schemabot apply -e staging").await;
-    fx.say(PR, "alice", "schemabot apply-confirm -e staging")
-        .await;
-    let applied = fx.applying_id("staging").await;
+    let applied = fx.apply_and_confirm("staging").await;
 
     // Refused while running: exit 2, nothing planned.
     let plans = stack.tern.counts().plan;

@@ -2,26 +2,11 @@
 //! bot (a mention inside a sentence is prose and answered by nobody), and a command that changes
 //! something runs only as written — a word it does not take is refused, named in the reply.
 
+mod common;
+
+use common::commands::{command, env, error};
+
 use schemabot_domain::command::{parse, Command, CommandName, ParseError, ParseOutcome};
-use schemabot_domain::Environment;
-
-fn command(body: &str) -> Command {
-    match parse(body) {
-        ParseOutcome::Command(command) => command,
-        other => panic!("{body:?} should be a command, got {other:?}"),
-    }
-}
-
-fn error(body: &str) -> ParseError {
-    match parse(body) {
-        ParseOutcome::Error { error, .. } => error,
-        other => panic!("{body:?} should be an error, got {other:?}"),
-    }
-}
-
-fn env(raw: &str) -> Environment {
-    Environment::parse(raw).unwrap()
-}
 
 // ---- The line rule ----
 

@@ -1,35 +1,15 @@
 //! `unlock` with `-e` and `--force`: `-e` narrows a PR's own unlock; `--force` (admins) names
 //! exactly one database and environment, and only `unlock` takes it.
 
+mod common;
+
+use common::commands::{command, db, env, error};
+
 use schemabot_domain::command::{parse, Command, CommandName, ParseError, ParseOutcome};
 use schemabot_domain::job::{
     CommandSource, CommentOrigin, ForceUnlockJob, Job, JobEnvelope, UnlockJob,
 };
-use schemabot_domain::{
-    CommentId, Database, DeliveryId, Environment, InstallationId, Login, PrNumber, Repository,
-};
-
-fn command(body: &str) -> Command {
-    match parse(body) {
-        ParseOutcome::Command(command) => command,
-        other => panic!("{body:?} should be a command, got {other:?}"),
-    }
-}
-
-fn error(body: &str) -> ParseError {
-    match parse(body) {
-        ParseOutcome::Error { error, .. } => error,
-        other => panic!("{body:?} should be an error, got {other:?}"),
-    }
-}
-
-fn db(raw: &str) -> Database {
-    Database::parse(raw).unwrap()
-}
-
-fn env(raw: &str) -> Environment {
-    Environment::parse(raw).unwrap()
-}
+use schemabot_domain::{CommentId, DeliveryId, InstallationId, Login, PrNumber, Repository};
 
 #[test]
 fn force_unlock_names_a_database_and_an_environment() {

@@ -103,6 +103,19 @@ impl Fixture {
         self.stack.deliver_all().await;
     }
 
+    /// `apply` then `apply-confirm` in `environment` by alice: the apply Tern started.
+    pub async fn apply_and_confirm(&self, environment: &str) -> ApplyId {
+        self.say(PR, "alice", &format!("schemabot apply -e {environment}"))
+            .await;
+        self.say(
+            PR,
+            "alice",
+            &format!("schemabot apply-confirm -e {environment}"),
+        )
+        .await;
+        self.applying_id(environment).await
+    }
+
     pub async fn applying_id(&self, environment: &str) -> ApplyId {
         let lock = self
             .stack

@@ -10,7 +10,9 @@
 
 use crate::errors;
 use crate::jobs::confirm;
-use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
+use crate::jobs::lock_common::{
+    apply_text, confirm_text, display_time, refusal_reply, CommandContext,
+};
 use crate::jobs::permission::PermissionCheck;
 use crate::jobs::plan_support::{
     original_files, plan_lint, plan_request, plan_tables, planned_changes, schema_dirs, Discovery,
@@ -28,7 +30,7 @@ use schemabot_domain::lock::{
     acquire_refusal, schema_digest, AcquireRefusal, AppliedSchema, Lock, LockKey, LockStage,
     LockedPlan, PlannedChange,
 };
-use schemabot_domain::{Database, Environment};
+use schemabot_domain::Database;
 use schemabot_render::{
     render_plan, render_plan_too_large, LockCommand, LockReply, PlanComment, PlanLock,
     PlanTriggerText,
@@ -295,7 +297,15 @@ async fn apply_one(
             )
             .await;
             return ctx
-                .reply(part, &refusal_reply(&key, refusal, environment, named))
+                .reply(
+                    part,
+                    &refusal_reply(
+                        LockCommand::Apply,
+                        &key,
+                        refusal,
+                        apply_text(environment, named),
+                    ),
+                )
                 .await;
         }
         WriteOutcome::ConditionFailed { current: None } => {
@@ -367,35 +377,5 @@ fn refused(key: &LockKey, reason: String, detail: Option<String>, retry: String)
         detail,
         locked: false,
         retry,
-    }
-}
-
-fn refusal_reply(
-    key: &LockKey,
-    refusal: AcquireRefusal,
-    environment: &Environment,
-    named: Option<&Database>,
-) -> LockReply {
-    match refusal {
-        AcquireRefusal::HeldByOther {
-            owner,
-            stage,
-            expires_at,
-        } => LockReply::HeldByOther {
-            command: LockCommand::Apply,
-            database: key.database.to_string(),
-            environment: key.environment.to_string(),
-            owner: owner.to_string(),
-            stage: stage.to_string(),
-            expires_at: expires_at.map(display_time),
-            retry: apply_text(environment, named),
-        },
-        AcquireRefusal::OwnApplyInProgress { apply_id } => LockReply::ApplyInProgress {
-            command: LockCommand::Apply,
-            database: key.database.to_string(),
-            environment: key.environment.to_string(),
-            apply_id: apply_id.map(|id| id.to_string()),
-            retry: apply_text(environment, named),
-        },
     }
 }

@@ -11,7 +11,7 @@ use crate::Worker;
 use chrono::{DateTime, Utc};
 use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::job::CommentOrigin;
-use schemabot_domain::lock::{unmet_prerequisite, LockKey, LockOwner};
+use schemabot_domain::lock::{unmet_prerequisite, AcquireRefusal, LockKey, LockOwner};
 use schemabot_domain::ownership::OwnershipRefusal;
 use schemabot_domain::{Database, Environment};
 use schemabot_github::{InstallationClient, Permission};
@@ -190,6 +190,38 @@ impl<'a> CommandContext<'a> {
                 .collect(),
             apply: command_text("apply", required.as_str(), None),
         }
+    }
+}
+
+/// The reply to a lock `command` could not take (another PR holds it, or this PR's own apply
+/// runs on it); `retry` is the command to run again later.
+pub(crate) fn refusal_reply(
+    command: LockCommand,
+    key: &LockKey,
+    refusal: AcquireRefusal,
+    retry: String,
+) -> LockReply {
+    match refusal {
+        AcquireRefusal::HeldByOther {
+            owner,
+            stage,
+            expires_at,
+        } => LockReply::HeldByOther {
+            command,
+            database: key.database.to_string(),
+            environment: key.environment.to_string(),
+            owner: owner.to_string(),
+            stage: stage.to_string(),
+            expires_at: expires_at.map(display_time),
+            retry,
+        },
+        AcquireRefusal::OwnApplyInProgress { apply_id } => LockReply::ApplyInProgress {
+            command,
+            database: key.database.to_string(),
+            environment: key.environment.to_string(),
+            apply_id: apply_id.map(|id| id.to_string()),
+            retry,
+        },
     }
 }
 

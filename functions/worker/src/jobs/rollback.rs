@@ -16,7 +16,7 @@ pub use confirm::confirm;
 
 use crate::errors;
 use crate::jobs::command::Command;
-use crate::jobs::lock_common::display_time;
+use crate::jobs::lock_common::{display_time, refusal_reply};
 use crate::jobs::permission::PermissionCheck;
 use crate::jobs::plan_support::{
     files_plan_request, original_files, plan_lint, plan_tables, planned_changes,
@@ -32,7 +32,7 @@ use schemabot_domain::audit::Outcome;
 use schemabot_domain::command::ApplyFlags;
 use schemabot_domain::job::{CommandSource, RollbackJob};
 use schemabot_domain::lock::{
-    acquire_refusal, schema_digest, AcquireRefusal, Lock, LockKey, LockOwner, LockStage, LockedPlan,
+    acquire_refusal, schema_digest, Lock, LockKey, LockOwner, LockStage, LockedPlan,
 };
 use schemabot_domain::rollback::decide_rollback;
 use schemabot_domain::Login;
@@ -249,29 +249,12 @@ async fn plan_and_lock(
         WriteOutcome::ConditionFailed {
             current: Some(current),
         } => {
-            let retry = rollback_command(&apply.id, &apply.environment);
-            let reply = match acquire_refusal(&current, &owner) {
-                AcquireRefusal::HeldByOther {
-                    owner,
-                    stage,
-                    expires_at,
-                } => LockReply::HeldByOther {
-                    command: LockCommand::Rollback,
-                    database: key.database.to_string(),
-                    environment: key.environment.to_string(),
-                    owner: owner.to_string(),
-                    stage: stage.to_string(),
-                    expires_at: expires_at.map(display_time),
-                    retry,
-                },
-                AcquireRefusal::OwnApplyInProgress { apply_id } => LockReply::ApplyInProgress {
-                    command: LockCommand::Rollback,
-                    database: key.database.to_string(),
-                    environment: key.environment.to_string(),
-                    apply_id: apply_id.map(|id| id.to_string()),
-                    retry,
-                },
-            };
+            let reply = refusal_reply(
+                LockCommand::Rollback,
+                &key,
+                acquire_refusal(&current, &owner),
+                rollback_command(&apply.id, &apply.environment),
+            );
             return answer.lock_reply(apply, &reply).await;
         }
         WriteOutcome::ConditionFailed { current: None } => {
