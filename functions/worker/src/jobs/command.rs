@@ -2,6 +2,10 @@
 //! the commenter's permission (fail closed), the audit trail (apply events and lock events), the
 //! `Commands` metric and replies posted once under their marker.
 
+mod apply_checks;
+
+pub(crate) use apply_checks::ApplyRefusal;
+
 use crate::jobs::permission::{self, PermissionCheck};
 use crate::outcome::{Attempt, JobError};
 use crate::post::{hidden_marker, post_once, ReplyTo};

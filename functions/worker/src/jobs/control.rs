@@ -15,8 +15,7 @@ mod execute;
 mod resolve;
 
 use crate::errors;
-use crate::jobs::command::Command;
-use crate::jobs::permission::PermissionCheck;
+use crate::jobs::command::{ApplyRefusal, Command};
 use crate::outcome::{Attempt, JobError};
 use crate::post::ReplyTo;
 use crate::Worker;
@@ -24,7 +23,7 @@ use schemabot_domain::apply::Apply;
 use schemabot_domain::audit::Outcome;
 use schemabot_domain::control::{decide_control, ControlDecision};
 use schemabot_domain::job::ControlJob;
-use schemabot_render::{render_control_reply, render_not_owned, ControlReply, CutoverTarget};
+use schemabot_render::{render_control_reply, ControlReply, CutoverTarget};
 
 /// One control command being carried out.
 pub(crate) struct ControlRun<'a> {
@@ -54,40 +53,40 @@ impl ControlRun<'_> {
         };
         let reply_to = self.cmd.reply_to(&apply);
         let target = CutoverTarget::of(&apply);
-        if let Some(origin) = self.cmd.origin() {
-            if apply.repository != origin.repository || apply.pr != origin.pr {
-                // Another PR's apply is reported as not found: never reveal it.
+        let op = self.job.op;
+        let refused = match self.cmd.check_apply(&apply, &self.job.environment).await? {
+            None => None,
+            Some(ApplyRefusal::OtherPullRequest) => {
                 let reply = ControlReply::NotFound {
-                    op: self.job.op,
+                    op,
                     apply_id: apply.id.clone(),
                 };
                 return self.answer_without_apply(&reply).await;
             }
-        }
-        if apply.environment != self.job.environment {
-            let reply = ControlReply::EnvironmentMismatch {
-                op: self.job.op,
-                target,
+            Some(ApplyRefusal::NotOwned(refusal)) => {
+                return self
+                    .cmd
+                    .refuse_not_owned(&reply_to, &apply, op.audit_event(), &refusal)
+                    .await;
+            }
+            Some(ApplyRefusal::EnvironmentMismatch) => Some(ControlReply::EnvironmentMismatch {
+                op,
+                target: target.clone(),
                 requested: self.job.environment.clone(),
-            };
-            return self.answer(&reply_to, &apply, &reply).await;
-        }
-        if let Err(refusal) = crate::ownership::check(
-            self.cmd.worker,
-            &apply.deployment,
-            &apply.database,
-            &apply.environment,
-            &apply.repository,
-            None,
-        ) {
-            self.audit(&apply, refusal.code(), Some(refusal.message()))
-                .await;
-            self.cmd.count(&refusal.code());
-            let body = render_not_owned(self.job.op.as_str(), &refusal, self.cmd.job_id)
-                .map_err(errors::render)?;
-            return self.cmd.post_once(&reply_to, self.cmd.job_id, &body).await;
-        }
-        if let Some(reply) = self.authorize(&apply).await? {
+            }),
+            Some(ApplyRefusal::PermissionDenied {
+                login,
+                required,
+                actual,
+            }) => Some(ControlReply::PermissionDenied {
+                op,
+                environment: apply.environment.clone(),
+                login: login.0,
+                required: required.as_str().to_string(),
+                actual: actual.map(|p| p.as_str().to_string()),
+            }),
+        };
+        if let Some(reply) = refused {
             return self.answer(&reply_to, &apply, &reply).await;
         }
         if let Some(reply) = self.answered_before(&apply).await? {
@@ -108,23 +107,6 @@ impl ControlRun<'_> {
             },
         };
         self.answer(&reply_to, &apply, &reply).await
-    }
-
-    /// The commenter's permission for the apply's environment; `Some(reply)` refuses.
-    async fn authorize(&self, apply: &Apply) -> Result<Option<ControlReply>, JobError> {
-        let permission = self.cmd.authorize(&apply.environment).await?;
-        let (PermissionCheck::Denied { required, actual }, Some(origin)) =
-            (permission, self.cmd.origin())
-        else {
-            return Ok(None);
-        };
-        Ok(Some(ControlReply::PermissionDenied {
-            op: self.job.op,
-            environment: apply.environment.clone(),
-            login: origin.commenter.0.clone(),
-            required: required.as_str().to_string(),
-            actual: actual.map(|p| p.as_str().to_string()),
-        }))
     }
 
     /// Answers on the commenting PR when there is no apply to name (CLI callers read the

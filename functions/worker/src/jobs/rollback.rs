@@ -15,9 +15,8 @@ mod reply;
 pub use confirm::confirm;
 
 use crate::errors;
-use crate::jobs::command::Command;
+use crate::jobs::command::{ApplyRefusal, Command};
 use crate::jobs::lock_common::{display_time, refusal_reply};
-use crate::jobs::permission::PermissionCheck;
 use crate::jobs::plan_support::{
     files_plan_request, original_files, plan_lint, plan_tables, planned_changes,
 };
@@ -28,9 +27,9 @@ use chrono::{TimeDelta, Utc};
 use reply::Answer;
 use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::Apply;
-use schemabot_domain::audit::Outcome;
+use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::command::ApplyFlags;
-use schemabot_domain::job::{CommandSource, RollbackJob};
+use schemabot_domain::job::RollbackJob;
 use schemabot_domain::lock::{
     acquire_refusal, schema_digest, Lock, LockKey, LockOwner, LockStage, LockedPlan,
 };
@@ -59,36 +58,48 @@ pub async fn run(
     else {
         return answer.without_apply(&job.apply_id).await;
     };
-    if let CommandSource::PrComment(origin) = &job.source {
-        // Another PR's apply is reported as not found: never reveal it.
-        if apply.repository != origin.repository || apply.pr != origin.pr {
-            return answer.without_apply(&job.apply_id).await;
-        }
-    }
     let target = RollbackTarget {
         apply_id: apply.id.clone(),
         database: apply.database.clone(),
         environment: apply.environment.clone(),
     };
-    if apply.environment != job.environment {
-        let reply = RollbackReply::EnvironmentMismatch {
-            target,
-            requested: job.environment.clone(),
-        };
-        return answer.reply(&apply, &reply).await;
-    }
-    if let Err(refusal) = crate::ownership::check(
-        worker,
-        &apply.deployment,
-        &apply.database,
-        &apply.environment,
-        &apply.repository,
-        None,
-    ) {
-        return answer.not_owned(&apply, &refusal).await;
-    }
-    if let Some(refusal) = authorize(&answer, &apply).await? {
-        return answer.lock_reply(&apply, &refusal).await;
+    let command = &answer.command;
+    let refused = match command.check_apply(&apply, &job.environment).await? {
+        None => None,
+        Some(ApplyRefusal::OtherPullRequest) => {
+            return answer.without_apply(&job.apply_id).await;
+        }
+        Some(ApplyRefusal::NotOwned(refusal)) => {
+            let reply_to = command.reply_to(&apply);
+            return command
+                .refuse_not_owned(&reply_to, &apply, EventKind::RollbackRequested, &refusal)
+                .await;
+        }
+        Some(ApplyRefusal::EnvironmentMismatch) => {
+            let reply = RollbackReply::EnvironmentMismatch {
+                target,
+                requested: job.environment.clone(),
+            };
+            return answer.reply(&apply, &reply).await;
+        }
+        Some(ApplyRefusal::PermissionDenied {
+            login,
+            required,
+            actual,
+        }) => Some(LockReply::PermissionDenied {
+            command: LockCommand::Rollback,
+            environment: apply.environment.to_string(),
+            login: login.0,
+            required: required.as_str().to_string(),
+            actual: actual.map(|p| p.as_str().to_string()),
+        }),
+    };
+    let refused = match refused {
+        Some(reply) => Some(reply),
+        None => review_refusal(command, &apply).await?,
+    };
+    if let Some(reply) = refused {
+        return answer.lock_reply(&apply, &reply).await;
     }
     let key = LockKey {
         database: apply.database.clone(),
@@ -113,24 +124,15 @@ pub async fn run(
     plan_and_lock(&answer, job, &apply, target, key, files).await
 }
 
-/// The commenter's permission, then the environment's review gate; `Some(reply)` refuses.
-/// The CLI was authorised by IAM and the queue's sender check.
-async fn authorize(answer: &Answer<'_>, apply: &Apply) -> Result<Option<LockReply>, JobError> {
-    let command = &answer.command;
+/// The environment's review gate for a PR comment (the CLI is authorised by IAM);
+/// `Some(reply)` refuses.
+async fn review_refusal(
+    command: &Command<'_>,
+    apply: &Apply,
+) -> Result<Option<LockReply>, JobError> {
     let Some(origin) = command.origin() else {
         return Ok(None);
     };
-    if let PermissionCheck::Denied { required, actual } =
-        command.authorize(&apply.environment).await?
-    {
-        return Ok(Some(LockReply::PermissionDenied {
-            command: LockCommand::Rollback,
-            environment: apply.environment.to_string(),
-            login: origin.commenter.0.clone(),
-            required: required.as_str().to_string(),
-            actual: actual.map(|p| p.as_str().to_string()),
-        }));
-    }
     let gate = review_gate::check(
         command.worker,
         origin,

@@ -4,7 +4,7 @@
 use super::tern_call::CallMark;
 use super::{ReplyTo, Run};
 use crate::errors;
-use crate::jobs::permission::PermissionCheck;
+use crate::jobs::command::ApplyRefusal;
 use crate::outcome::JobError;
 use chrono::Utc;
 use schemabot_aws::store::ClaimGranted;
@@ -29,9 +29,10 @@ impl Run<'_> {
         };
         let reply_to = self.cmd.reply_to(&apply);
 
-        // Another repository's (or PR's) apply is reported as not found: never reveal it.
-        if let Some(origin) = self.cmd.origin() {
-            if apply.repository != origin.repository || apply.pr != origin.pr {
+        let target = CutoverTarget::of(&apply);
+        let refused = match self.cmd.check_apply(&apply, &self.job.environment).await? {
+            None => None,
+            Some(ApplyRefusal::OtherPullRequest) => {
                 self.cmd
                     .audit(
                         &apply,
@@ -42,43 +43,35 @@ impl Run<'_> {
                     .await;
                 return self.refuse_without_apply().await;
             }
-        }
-        if apply.environment != self.job.environment {
-            return self
-                .refuse(
-                    &reply_to,
-                    &apply,
-                    Outcome::EnvironmentMismatch,
-                    CutoverReply::EnvironmentMismatch {
-                        target: CutoverTarget::of(&apply),
-                        requested: self.job.environment.clone(),
-                    },
-                )
-                .await;
-        }
-        if let Err(refusal) = crate::ownership::check(
-            worker,
-            &apply.deployment,
-            &apply.database,
-            &apply.environment,
-            &apply.repository,
-            None,
-        ) {
-            return self.refuse_not_owned(&reply_to, &apply, &refusal).await;
-        }
-        let permission = self.cmd.authorize(&apply.environment).await?;
-        if let (PermissionCheck::Denied { required, actual }, Some(origin)) =
-            (permission, self.cmd.origin())
-        {
-            let refusal = CutoverReply::PermissionDenied {
-                target: CutoverTarget::of(&apply),
-                login: origin.commenter.clone(),
-                required: required.as_str().to_string(),
-                actual: actual.map(|p| p.as_str().to_string()),
-            };
-            return self
-                .refuse(&reply_to, &apply, Outcome::PermissionDenied, refusal)
-                .await;
+            Some(ApplyRefusal::NotOwned(refusal)) => {
+                return self
+                    .cmd
+                    .refuse_not_owned(&reply_to, &apply, EventKind::CutoverRefused, &refusal)
+                    .await;
+            }
+            Some(ApplyRefusal::EnvironmentMismatch) => Some((
+                Outcome::EnvironmentMismatch,
+                CutoverReply::EnvironmentMismatch {
+                    target,
+                    requested: self.job.environment.clone(),
+                },
+            )),
+            Some(ApplyRefusal::PermissionDenied {
+                login,
+                required,
+                actual,
+            }) => Some((
+                Outcome::PermissionDenied,
+                CutoverReply::PermissionDenied {
+                    target,
+                    login,
+                    required: required.as_str().to_string(),
+                    actual: actual.map(|p| p.as_str().to_string()),
+                },
+            )),
+        };
+        if let Some((outcome, reply)) = refused {
+            return self.refuse(&reply_to, &apply, outcome, reply).await;
         }
         if let Some(refusal) = crate::jobs::review_gate::cutover_refusal(
             worker,

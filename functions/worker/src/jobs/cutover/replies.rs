@@ -7,11 +7,8 @@ use crate::post::{hidden_marker, post_guarded};
 use chrono::Utc;
 use schemabot_domain::apply::Apply;
 use schemabot_domain::audit::{EventKind, Outcome};
-use schemabot_domain::ownership::OwnershipRefusal;
 use schemabot_domain::CommentId;
-use schemabot_render::{
-    render_cutover_reply, render_cutover_triggered, render_not_owned, CutoverReply,
-};
+use schemabot_render::{render_cutover_reply, render_cutover_triggered, CutoverReply};
 
 impl Run<'_> {
     /// Posts Cutover Triggered, under a marker of its own (apart from the command's replies).
@@ -66,27 +63,6 @@ impl Run<'_> {
             .audit(apply, EventKind::CutoverRefused, outcome, None)
             .await;
         self.reply(reply_to, &reply).await
-    }
-
-    /// The apply's repository may no longer change its database (the configuration changed).
-    pub(super) async fn refuse_not_owned(
-        &self,
-        reply_to: &ReplyTo,
-        apply: &Apply,
-        refusal: &OwnershipRefusal,
-    ) -> Result<(), JobError> {
-        self.cmd.count(&refusal.code());
-        self.cmd
-            .audit(
-                apply,
-                EventKind::CutoverRefused,
-                refusal.code(),
-                Some(refusal.message()),
-            )
-            .await;
-        let body =
-            render_not_owned(self.cmd.name, refusal, self.cmd.job_id).map_err(errors::render)?;
-        self.cmd.post_once(reply_to, self.cmd.job_id, &body).await
     }
 
     pub(super) async fn reply(

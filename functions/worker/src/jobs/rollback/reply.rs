@@ -8,11 +8,10 @@ use crate::outcome::JobError;
 use schemabot_domain::apply::Apply;
 use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::lock::{LockKey, LockOwner};
-use schemabot_domain::ownership::OwnershipRefusal;
 use schemabot_domain::ApplyId;
 use schemabot_render::{
-    render_lock_reply, render_not_owned, render_rollback_plan, render_rollback_reply, LockReply,
-    RollbackPlan, RollbackReply,
+    render_lock_reply, render_rollback_plan, render_rollback_reply, LockReply, RollbackPlan,
+    RollbackReply,
 };
 
 pub(super) struct Answer<'a> {
@@ -46,18 +45,6 @@ impl Answer<'_> {
     pub async fn lock_reply(&self, apply: &Apply, reply: &LockReply) -> Result<(), JobError> {
         self.record(apply, reply.outcome(), None).await;
         let body = render_lock_reply(reply, self.command.job_id).map_err(errors::render)?;
-        self.post(apply, self.command.job_id, &body).await
-    }
-
-    pub async fn not_owned(
-        &self,
-        apply: &Apply,
-        refusal: &OwnershipRefusal,
-    ) -> Result<(), JobError> {
-        self.record(apply, refusal.code(), Some(refusal.message()))
-            .await;
-        let body =
-            render_not_owned("rollback", refusal, self.command.job_id).map_err(errors::render)?;
         self.post(apply, self.command.job_id, &body).await
     }
 
