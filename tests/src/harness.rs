@@ -505,6 +505,7 @@ impl Stack {
             cutover_triggered_by: None,
             cutover_triggered_at: None,
             desired_schema: Default::default(),
+            rollback_of: None,
         };
         let tasks: Vec<Task> = tables
             .iter()

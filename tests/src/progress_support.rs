@@ -85,6 +85,7 @@ pub fn register_job(
             })
             .collect(),
         desired_schema: Default::default(),
+        rollback_of: None,
     }
 }
 

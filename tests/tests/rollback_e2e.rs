@@ -153,7 +153,10 @@ async fn a_completed_apply_is_rolled_back_to_the_schema_before_it() {
     assert_eq!(stack.tern.apply_calls(), applies + 1);
     let rolled_back = fx.applying_id("staging").await;
     assert_ne!(rolled_back, applied);
+    let record = stack.store.get_apply(&rolled_back).await.unwrap().unwrap();
+    assert_eq!(record.rollback_of.as_ref(), Some(&applied));
     until_completed(&fx, &rolled_back).await;
+    assert_eq!(fx.count(PR, "## ⏪ Schema Rollback Applied"), 1);
 
     // The schema from before the apply is live again: `note` is gone, the rest kept.
     let columns = fx.columns().await;

@@ -165,6 +165,7 @@ pub(crate) async fn register(
         started_at: Utc::now(),
         tasks,
         desired_schema: desired_schema(lock),
+        rollback_of: lock.plan.rollback_of.clone(),
     };
     Box::pin(progress::register::run(worker, &job)).await?;
     record_rollback_source(worker, lock, apply_id).await?;

@@ -73,6 +73,8 @@ pub struct Apply {
     /// The declarative schema the apply was planned from, kept so that whether it is live can be
     /// checked later (recovery). Empty when unknown.
     pub desired_schema: SchemaFiles,
+    /// Set on a rollback: the apply whose schema change it takes back.
+    pub rollback_of: Option<ApplyId>,
 }
 
 /// Namespace → (file name → content).

@@ -151,6 +151,9 @@ pub struct RegisterApplyJob {
     /// The declarative schema the apply was planned from (namespace → file → content).
     #[serde(default)]
     pub desired_schema: crate::apply::SchemaFiles,
+    /// Set on a rollback: the apply whose schema change it takes back.
+    #[serde(default)]
+    pub rollback_of: Option<ApplyId>,
 }
 
 /// What asked for a plan.

@@ -34,6 +34,7 @@ fn apply(id: &str, state: State) -> Apply {
         cutover_triggered_by: None,
         cutover_triggered_at: None,
         desired_schema: Default::default(),
+        rollback_of: None,
     }
 }
 

@@ -20,8 +20,8 @@ use serde::Serialize;
 
 #[derive(Debug, Serialize)]
 struct ProgressView {
-    /// Heading text without the `## ` (static per state).
-    header: &'static str,
+    /// Heading text without the `## ` (per state, and whether the apply is a rollback).
+    header: String,
     meta: MetadataView,
     attribution: AttributionView,
     ready: Option<ReadySummaryView>,
@@ -56,7 +56,7 @@ struct TableLineView {
 
 #[derive(Debug, Serialize)]
 struct FinalizedView {
-    header: &'static str,
+    header: String,
     meta: MetadataView,
     attribution: AttributionView,
     /// The `📊` counts; `None` when the apply never had tables.
@@ -84,7 +84,7 @@ pub fn render_progress_with_deadline(
     marker: &str,
 ) -> Result<String, RenderError> {
     let view = ProgressView {
-        header: header(apply.state),
+        header: titled(apply, header(apply.state)),
         meta: MetadataView::of(apply, now, true, DurationLabel::Elapsed),
         attribution: AttributionView::of(apply),
         ready: ready_summary(apply.state, tasks),
@@ -108,12 +108,23 @@ pub fn render_progress_finalized(
     marker: &str,
 ) -> Result<String, RenderError> {
     let view = FinalizedView {
-        header: header(apply.state),
+        header: titled(apply, header(apply.state)),
         meta: MetadataView::of(apply, now, true, DurationLabel::Elapsed),
         attribution: AttributionView::of(apply),
         overview: (!tasks.is_empty()).then(|| overview(tasks)),
     };
     engine::render(Template::ProgressFinalized, &view, marker)
+}
+
+/// `header` as the heading of `apply`: a rollback says so ("Schema Rollback …").
+pub(crate) fn titled(apply: &Apply, header: &str) -> String {
+    if apply.rollback_of.is_some() {
+        header
+            .replace("✅ Schema Change Applied", "⏪ Schema Rollback Applied")
+            .replace("Schema Change", "Schema Rollback")
+    } else {
+        header.to_string()
+    }
 }
 
 /// The heading for an apply state.

@@ -8,6 +8,7 @@ use crate::error::RenderError;
 use crate::failure::failure_message;
 use crate::footer::{command_footer, FooterCommandView, FooterView};
 use crate::metadata::{AttributionView, DurationLabel, MetadataView};
+use crate::progress::titled;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::{Apply, Task};
 use schemabot_domain::state::reconcile::RECONCILE_RUNBOOK;
@@ -19,7 +20,7 @@ const MAX_UNFOLDED_TABLES: usize = 5;
 
 #[derive(Debug, Serialize)]
 struct SummaryView {
-    header: &'static str,
+    header: String,
     meta: MetadataView,
     attribution: Option<AttributionView>,
     /// A fixed or count-only sentence shown as a quote.
@@ -115,10 +116,15 @@ pub fn render_summary_ended_by(
     let full_meta = MetadataView::of(apply, now, true, DurationLabel::Duration);
     let view = match apply.state {
         State::Completed => SummaryView {
-            header: "✅ Schema Change Applied",
+            header: titled(apply, "✅ Schema Change Applied"),
             meta: MetadataView::of(apply, now, false, DurationLabel::Duration),
             attribution: None,
-            outcome: Some(if verified_live(tasks) {
+            outcome: Some(if let Some(original) = &apply.rollback_of {
+                format!(
+                    "Rolled back: the schema from before {} is live again.",
+                    crate::escape::code(original.as_str())
+                )
+            } else if verified_live(tasks) {
                 "Tern lost track of this change after a restart; SchemaBot verified against the \
                  live schema that the desired schema is in place — your changes are live!"
                     .to_string()
@@ -134,7 +140,7 @@ pub fn render_summary_ended_by(
             footer: None,
         },
         State::Failed => SummaryView {
-            header: "❌ Schema Change Failed",
+            header: titled(apply, "❌ Schema Change Failed"),
             meta: full_meta,
             attribution: Some(AttributionView::of(apply)),
             outcome: None,
@@ -144,12 +150,17 @@ pub fn render_summary_ended_by(
             closing_apply_id: None,
             footer: if needs_reconciliation(tasks) {
                 reconciliation_footer(format!("schemabot plan -e {env}"))
+            } else if let Some(original) = &apply.rollback_of {
+                command_footer(
+                    "To retry:",
+                    format!("schemabot rollback {original} -e {env}"),
+                )
             } else {
                 command_footer("To retry:", format!("schemabot apply -e {env}"))
             },
         },
         State::Stopped => SummaryView {
-            header: "⏹️ Schema Change Stopped",
+            header: titled(apply, "⏹️ Schema Change Stopped"),
             meta: full_meta,
             attribution: Some(AttributionView::of(apply)),
             outcome: None,
@@ -160,7 +171,7 @@ pub fn render_summary_ended_by(
             footer: command_footer("To resume:", format!("schemabot start {id} -e {env}")),
         },
         State::Cancelled => SummaryView {
-            header: "Schema Change Cancelled",
+            header: titled(apply, "Schema Change Cancelled"),
             meta: full_meta,
             attribution: Some(AttributionView::of(apply)),
             outcome: ended_by.map(|by| {
@@ -176,7 +187,7 @@ pub fn render_summary_ended_by(
             footer: None,
         },
         State::Reverted => SummaryView {
-            header: "↩️ Schema Change Reverted",
+            header: titled(apply, "↩️ Schema Change Reverted"),
             meta: full_meta,
             attribution: Some(AttributionView::of(apply)),
             outcome: Some(

@@ -404,3 +404,16 @@ fn reverting_is_shown_as_reverting() {
     assert!(body.contains("↩️ Reverting..."), "{body}");
     insta::assert_snapshot!("progress_reverting", body);
 }
+
+#[test]
+fn a_rollback_in_progress_is_titled_as_one() {
+    let rollback = with(apply(State::Running), |a| {
+        a.rollback_of = Some(schemabot_domain::ApplyId::parse("apply-00000000000000aa").unwrap());
+    });
+    let body = progress(&rollback, &[task("orders", State::Running)]);
+    assert!(
+        body.starts_with("## Schema Rollback In Progress\n"),
+        "{body}"
+    );
+    insta::assert_snapshot!("progress_rollback_running", body);
+}

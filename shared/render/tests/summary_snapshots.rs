@@ -166,3 +166,39 @@ fn unfinished_applies_have_no_summary() {
         assert!(matches!(err, RenderError::NotFinished { .. }), "{state}");
     }
 }
+
+#[test]
+fn a_rollback_says_so_in_its_heading_outcome_and_retry() {
+    let original = schemabot_domain::ApplyId::parse("apply-00000000000000aa").unwrap();
+    let rollback = |state| {
+        with(apply(state), |a| {
+            a.rollback_of = Some(original.clone());
+        })
+    };
+    let done = render_summary(
+        &rollback(State::Completed),
+        &[task("orders", State::Completed)],
+        now(),
+        MARKER,
+    )
+    .unwrap();
+    assert!(
+        done.starts_with("## ⏪ Schema Rollback Applied\n"),
+        "{done}"
+    );
+    assert!(done
+        .contains("> Rolled back: the schema from before `apply-00000000000000aa` is live again."));
+    insta::assert_snapshot!("summary_rollback_completed", done);
+    let failed = render_summary(
+        &rollback(State::Failed),
+        &[task("orders", State::Failed)],
+        now(),
+        MARKER,
+    )
+    .unwrap();
+    assert!(
+        failed.starts_with("## ❌ Schema Rollback Failed\n"),
+        "{failed}"
+    );
+    assert!(failed.contains("schemabot rollback apply-00000000000000aa -e staging"));
+}

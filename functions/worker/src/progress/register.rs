@@ -143,6 +143,7 @@ pub fn records_of(job: &RegisterApplyJob, now: DateTime<Utc>) -> (Apply, Vec<Tas
         cutover_triggered_by: None,
         cutover_triggered_at: None,
         desired_schema: job.desired_schema.clone(),
+        rollback_of: job.rollback_of.clone(),
     };
     let tasks = job
         .tasks

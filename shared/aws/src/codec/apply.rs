@@ -59,6 +59,10 @@ pub fn encode_apply(apply: &Apply) -> Item {
         .put_opt(
             attr::DESIRED_SCHEMA,
             (!apply.desired_schema.is_empty()).then(|| encode_schema(&apply.desired_schema)),
+        )
+        .put_opt(
+            attr::ROLLBACK_OF,
+            apply.rollback_of.as_ref().map(|id| s(id.as_str())),
         );
     if !apply.state.is_terminal() {
         w.put(attr::ACTIVE_PK, s(keys::ACTIVE_PARTITION)).put(
@@ -133,6 +137,10 @@ pub fn decode_apply(item: &Item) -> Result<Apply, DecodeError> {
             .map(decode_schema)
             .transpose()?
             .unwrap_or_default(),
+        rollback_of: r
+            .opt_string(attr::ROLLBACK_OF)?
+            .map(|id| ApplyId::parse(id).map_err(|e| r.invalid(attr::ROLLBACK_OF, id, e)))
+            .transpose()?,
     })
 }
 
@@ -294,6 +302,7 @@ mod tests {
             cutover_triggered_by: None,
             cutover_triggered_at: None,
             desired_schema: Default::default(),
+            rollback_of: None,
         }
     }
 

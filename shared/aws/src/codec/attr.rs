@@ -39,6 +39,7 @@ pub const CLAIM_TERN_CALL_OPEN: &str = "tern_call_open";
 pub const CUTOVER_TRIGGERED_BY: &str = "cutover_triggered_by";
 pub const CUTOVER_TRIGGERED_AT: &str = "cutover_triggered_at";
 pub const DESIRED_SCHEMA: &str = "desired_schema";
+pub const ROLLBACK_OF: &str = "rollback_of";
 
 pub const TASK_ID: &str = "task_id";
 pub const NAMESPACE: &str = "namespace";

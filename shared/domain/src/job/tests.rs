@@ -25,6 +25,7 @@ fn register_job() -> RegisterApplyJob {
             ddl: "ALTER TABLE orders ADD INDEX idx_status (status)".into(),
         }],
         desired_schema: Default::default(),
+        rollback_of: None,
     }
 }
 

@@ -53,6 +53,7 @@ pub fn apply(state: State) -> Apply {
         cutover_triggered_by: None,
         cutover_triggered_at: None,
         desired_schema: Default::default(),
+        rollback_of: None,
     }
 }
 

@@ -185,6 +185,7 @@ mod tests {
             cutover_triggered_by: None,
             cutover_triggered_at: None,
             desired_schema: Default::default(),
+            rollback_of: None,
         }
     }
 
