@@ -6,7 +6,7 @@
 //! `null` counts as absent. The body must be UTF-8 JSON, and a field that is read must appear at
 //! most once in its object and have the expected JSON type; otherwise the payload is invalid.
 
-use crate::autoplan::AuthorAssociation;
+use crate::association::AuthorAssociation;
 use schemabot_domain::{CommentId, InstallationId, Login, PrNumber, Repository};
 use serde::de::{value::MapAccessDeserializer, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;

@@ -1,6 +1,7 @@
 //! The GitHub webhook Lambda: verifies GitHub's signature, parses PR-comment commands, routes them
 //! to this stack, de-duplicates deliveries and enqueues typed jobs. It never calls GitHub or Tern.
 
+pub mod association;
 pub mod autoplan;
 pub mod config;
 pub mod front_door;

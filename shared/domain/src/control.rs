@@ -2,10 +2,43 @@
 //! pure decision of whether the apply's state allows one.
 
 use crate::audit::{EventKind, Outcome};
-use crate::command::CommandName;
-use crate::State;
+use crate::command::{Command, CommandName};
+use crate::{ApplyId, Environment, State};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+// The lifecycle controls among the parsed commands (kept beside the controls, so the
+// grammar does not depend on them).
+impl Command {
+    /// A lifecycle control: which one, the apply it names (if it names one) and the
+    /// environment.
+    pub fn control(&self) -> Option<(ControlOp, Option<&ApplyId>, &Environment)> {
+        let (op, apply_id, environment) = match self {
+            Command::Stop {
+                apply_id,
+                environment,
+            } => (ControlOp::Stop, apply_id, environment),
+            Command::Start {
+                apply_id,
+                environment,
+            } => (ControlOp::Start, apply_id, environment),
+            Command::Cancel {
+                apply_id,
+                environment,
+            } => (ControlOp::Cancel, apply_id, environment),
+            Command::Revert {
+                apply_id,
+                environment,
+            } => (ControlOp::Revert, apply_id, environment),
+            Command::SkipRevert {
+                apply_id,
+                environment,
+            } => (ControlOp::SkipRevert, apply_id, environment),
+            _ => return None,
+        };
+        Some((op, apply_id.as_ref(), environment))
+    }
+}
 
 /// A control a DBA can apply to a running schema change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ const LIFETIME_SECS: i64 = 9 * 60;
 /// `iat` is set this far in the past, as GitHub advises, to absorb clock drift.
 const BACKDATE_SECS: i64 = 60;
 
-/// Signs the App's JWTs with one key; built again when the key is rotated (`crate::app_key`).
+/// Signs the App's JWTs with one key; built again when the key is rotated.
 pub(crate) struct AppJwtSigner {
     app_id: u64,
     key_pair: RsaKeyPair,

@@ -3,7 +3,7 @@
 
 use crate::engine::{render, Template};
 use crate::error::RenderError;
-use crate::replies::CutoverTarget;
+use crate::target::CutoverTarget;
 use schemabot_domain::audit::Outcome;
 use schemabot_domain::control::{ControlOp, StateRefusal};
 use schemabot_domain::{ApplyId, Database, Environment, State};

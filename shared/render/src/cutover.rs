@@ -5,7 +5,7 @@ use crate::actor::{Actor, ActorView};
 use crate::engine::{self, Template};
 use crate::error::RenderError;
 use crate::format;
-use crate::replies::{CutoverTarget, TargetView};
+use crate::target::{CutoverTarget, TargetView};
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::Apply;
 use serde::Serialize;

@@ -16,6 +16,7 @@ pub mod bar;
 mod command_failed;
 mod control;
 mod cutover;
+mod cutover_reply;
 mod ddl;
 mod engine;
 mod error;
@@ -35,12 +36,14 @@ mod replies;
 mod review;
 mod rollback;
 mod summary;
+mod target;
 pub mod terminal;
 
 pub use actor::Actor;
 pub use command_failed::{render_command_failed, FailureCause};
 pub use control::{control_command, render_control_reply, ControlCandidate, ControlReply};
 pub use cutover::render_cutover_triggered;
+pub use cutover_reply::{render_cutover_reply, CutoverReply};
 pub use error::RenderError;
 pub use force_unlock::{
     render_force_unlock_reply, render_lock_released_notice, ForceUnlockReply, LockReleasedNotice,
@@ -50,10 +53,11 @@ pub use ownership::render_not_owned;
 pub use plan::{render_plan, PlanComment, PlanLint, PlanLock, PlanTable, PlanTriggerText};
 pub use plan_limits::{render_plan_too_large, PlanTooLarge};
 pub use progress::{render_progress, render_progress_finalized, render_progress_with_deadline};
-pub use replies::{render_cutover_reply, render_reply, CutoverReply, CutoverTarget};
+pub use replies::render_reply;
 pub use rollback::{
     render_rollback_plan, render_rollback_reply, rollback_command, rollback_confirm_command,
     RollbackPlan, RollbackReply, RollbackTarget,
 };
 pub use summary::{render_summary, render_summary_ended_by};
+pub use target::CutoverTarget;
 pub use terminal::{render_progress_terminal, TerminalColors};

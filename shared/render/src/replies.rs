@@ -1,132 +1,15 @@
-//! Replies to commands: the ones the webhook decides on its own ([`Reply`]: help, syntax
-//! errors, unknown environments, unregistered repositories, commands not available yet, applies on
-//! a pull request that is no longer open) and the
-//! outcomes of a cutover command that only the worker knows ([`CutoverReply`]).
+//! Replies the webhook decides on its own ([`Reply`]: help, syntax errors, unknown environments,
+//! unregistered repositories, commands not available yet, applies on a pull request that is no
+//! longer open), and the `reply` helper that command replies render through.
 //!
 //! Every reply ends with the usage line of the command it is about (when there is one) and a
 //! pointer to `schemabot help`; every echoed value is escaped by the templates.
 
-use crate::actor::{Actor, ActorView};
 use crate::engine::{self, Template};
 use crate::error::RenderError;
-use crate::escape;
-use crate::format;
-use chrono::{DateTime, Utc};
-use schemabot_domain::apply::Apply;
 use schemabot_domain::command::{CommandName, ParseError};
 use schemabot_domain::job::Reply;
-use schemabot_domain::review::Shortfall;
-use schemabot_domain::{ApplyId, Database, Environment, Login, State};
 use serde::Serialize;
-
-/// Messages from Tern and transport errors are cut to this many characters.
-const MAX_MESSAGE_CHARS: usize = 1_000;
-
-/// The apply a cutover reply is about, as its comment names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CutoverTarget {
-    pub apply_id: ApplyId,
-    pub database: Database,
-    /// The apply's own environment.
-    pub environment: Environment,
-}
-
-impl CutoverTarget {
-    pub fn of(apply: &Apply) -> Self {
-        CutoverTarget {
-            apply_id: apply.id.clone(),
-            database: apply.database.clone(),
-            environment: apply.environment.clone(),
-        }
-    }
-
-    pub(crate) fn view(&self) -> TargetView {
-        TargetView {
-            database: self.database.to_string(),
-            environment: self.environment.to_string(),
-        }
-    }
-}
-
-/// The `**Database**: … | **Environment**: …` line (raw; escaped by the partial).
-#[derive(Debug, Serialize)]
-pub(crate) struct TargetView {
-    database: String,
-    environment: String,
-}
-
-/// What the worker answers to a cutover command that did not lead to a Tern cutover (the
-/// accepted case is the Cutover Triggered comment).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CutoverReply {
-    /// No apply with this id on this pull request (other repositories' applies are never
-    /// revealed).
-    ApplyNotFound { apply_id: ApplyId },
-    /// The command named another environment than the apply's.
-    EnvironmentMismatch {
-        target: CutoverTarget,
-        requested: Environment,
-    },
-    /// The commenter lacks the permission the cutover requires; `actual` is `None` when GitHub
-    /// could not tell (the check fails closed).
-    PermissionDenied {
-        target: CutoverTarget,
-        login: Login,
-        required: String,
-        actual: Option<String>,
-    },
-    /// The apply is not waiting for cutover.
-    NotAvailable { target: CutoverTarget, state: State },
-    /// The apply is recovering after a Tern/Spirit restart; cutover is refused until it is ready
-    /// again.
-    Recovering { target: CutoverTarget },
-    /// Someone already triggered (or claimed) the cutover; no second Tern call was made.
-    AlreadyTriggered {
-        target: CutoverTarget,
-        state: State,
-        by: Option<Actor>,
-        at: Option<DateTime<Utc>>,
-    },
-    /// Tern answered but did not accept the cutover; `message` is Tern's.
-    NotAccepted {
-        target: CutoverTarget,
-        message: String,
-    },
-    /// Tern could not be reached (transport error) even after `attempts` tries.
-    Failed {
-        target: CutoverTarget,
-        error: String,
-        attempts: u32,
-    },
-    /// The environment's review gate is closed: what is missing and what to do next.
-    ReviewRequired {
-        target: CutoverTarget,
-        login: Login,
-        missing: Vec<Shortfall>,
-        /// The PR head approvals must be on, when it is known.
-        head: Option<String>,
-    },
-}
-
-impl CutoverReply {
-    /// The "already triggered" reply for `apply`, naming whoever triggered it, or else whoever
-    /// holds the claim, and when.
-    pub fn already_triggered(apply: &Apply) -> Self {
-        let claim = apply.claim.as_ref();
-        let by = apply
-            .cutover_triggered_by
-            .as_deref()
-            .or(claim.map(|c| c.actor.as_str()))
-            .map(Actor::from_stored);
-        let at = apply.cutover_triggered_at.or(claim.map(|c| c.claimed_at));
-        CutoverReply::AlreadyTriggered {
-            target: CutoverTarget::of(apply),
-            state: apply.state,
-            by,
-            at,
-        }
-    }
-}
 
 // ---- views ---------------------------------------------------------------------------------
 // One per template. Strings that came from outside are raw here and escaped by the templates;
@@ -141,7 +24,7 @@ struct ReplyView<T: Serialize> {
 }
 
 #[derive(Debug, Serialize)]
-struct NoDetails {}
+pub(crate) struct NoDetails {}
 
 #[derive(Debug, Serialize)]
 struct CommandView {
@@ -185,61 +68,11 @@ struct UnknownEnvironmentView {
     configured: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct ApplyNotFoundView {
-    apply_id: String,
-}
-
-#[derive(Debug, Serialize)]
-struct TargetedView<T: Serialize> {
-    target: TargetView,
-    apply_id: String,
-    #[serde(flatten)]
-    details: T,
-}
-
-#[derive(Debug, Serialize)]
-struct MismatchView {
-    requested: String,
-    command: String,
-}
-
-#[derive(Debug, Serialize)]
-struct PermissionView {
-    login: String,
-    required: String,
-    actual: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct StateView {
-    state: &'static str,
-    hint: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct AlreadyTriggeredView {
-    by: Option<ActorView>,
-    at: Option<String>,
-    state_note: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct MessageView {
-    message: String,
-}
-
-#[derive(Debug, Serialize)]
-struct FailedView {
-    error: String,
-    attempts: u32,
-}
-
 fn command_text(command: CommandName) -> String {
     format!("schemabot {command}")
 }
 
-fn reply<T: Serialize>(
+pub(crate) fn reply<T: Serialize>(
     template: Template,
     usage: Option<&'static str>,
     details: T,
@@ -370,164 +203,6 @@ fn render_parse_error(error: &ParseError, marker: &str) -> Result<String, Render
                 command: command_text(*command),
                 word: word.clone(),
             },
-            marker,
-        ),
-    }
-}
-
-/// Why a cutover is not available in `state`, and what to do (fixed wording).
-fn not_available_hint(state: State) -> &'static str {
-    match state {
-        State::Stopped => "The schema change is stopped; start it again, and run the cutover once every table is ready for cutover.",
-        State::Failed | State::Cancelled | State::Reverted => {
-            "The schema change has ended, so there is nothing to cut over."
-        }
-        State::CuttingOver | State::Completed | State::RevertWindow | State::Reverting => {
-            "The cutover has already happened."
-        }
-        State::Recovering => "The schema change is recovering after a restart; cutover will be available once recovery completes.",
-        _ => "Cutover becomes available once every table has copied its rows: the progress comment above then shows `⏸️ Ready for cutover` and the command to run.",
-    }
-}
-
-/// Where a cutover that was already triggered stands (fixed wording).
-fn already_triggered_note(state: State) -> &'static str {
-    match state {
-        State::CuttingOver => "The table swap is in progress.",
-        State::Completed => "The schema change has completed.",
-        State::Failed => "The schema change failed afterwards; see the summary comment.",
-        _ => "The cutover is under way; the progress comment above shows how it goes.",
-    }
-}
-
-/// A cutover reply's view: the apply it is about plus its own details.
-fn about<T: Serialize>(target: &CutoverTarget, details: T) -> TargetedView<T> {
-    TargetedView {
-        target: target.view(),
-        apply_id: target.apply_id.to_string(),
-        details,
-    }
-}
-
-/// Renders the worker's answer to a cutover command, ending with the hidden `marker`.
-pub fn render_cutover_reply(outcome: &CutoverReply, marker: &str) -> Result<String, RenderError> {
-    let usage = Some(CommandName::Cutover.usage());
-    match outcome {
-        CutoverReply::ApplyNotFound { apply_id } => reply(
-            Template::ApplyNotFound,
-            usage,
-            ApplyNotFoundView {
-                apply_id: apply_id.to_string(),
-            },
-            marker,
-        ),
-        CutoverReply::EnvironmentMismatch { target, requested } => {
-            let details = MismatchView {
-                requested: requested.to_string(),
-                command: format!(
-                    "schemabot cutover {} -e {}",
-                    target.apply_id, target.environment
-                ),
-            };
-            reply(
-                Template::EnvironmentMismatch,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
-        CutoverReply::PermissionDenied {
-            target,
-            login,
-            required,
-            actual,
-        } => {
-            let details = PermissionView {
-                login: login.0.clone(),
-                required: required.clone(),
-                actual: actual.clone(),
-            };
-            reply(
-                Template::PermissionDenied,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
-        CutoverReply::NotAvailable { target, state } => {
-            let details = StateView {
-                state: state.as_str(),
-                hint: not_available_hint(*state),
-            };
-            reply(
-                Template::CutoverNotAvailable,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
-        CutoverReply::Recovering { target } => reply(
-            Template::CutoverRecovering,
-            usage,
-            about(target, NoDetails {}),
-            marker,
-        ),
-        CutoverReply::AlreadyTriggered {
-            target,
-            state,
-            by,
-            at,
-        } => {
-            let details = AlreadyTriggeredView {
-                by: by.as_ref().map(Actor::view),
-                at: at.map(format::timestamp),
-                state_note: already_triggered_note(*state),
-            };
-            reply(
-                Template::CutoverAlreadyTriggered,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
-        CutoverReply::NotAccepted { target, message } => {
-            let details = MessageView {
-                message: escape::truncate_chars(message, MAX_MESSAGE_CHARS),
-            };
-            reply(
-                Template::CutoverNotAccepted,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
-        CutoverReply::Failed {
-            target,
-            error,
-            attempts,
-        } => {
-            let details = FailedView {
-                error: escape::truncate_chars(error, MAX_MESSAGE_CHARS),
-                attempts: *attempts,
-            };
-            reply(
-                Template::CutoverFailed,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
-        CutoverReply::ReviewRequired {
-            target,
-            login,
-            missing,
-            head,
-        } => crate::review::render_cutover_review_required(
-            target,
-            login,
-            missing,
-            head.as_deref(),
-            CommandName::Cutover.usage(),
             marker,
         ),
     }

@@ -3,7 +3,7 @@
 
 use crate::engine::{self, Template};
 use crate::error::RenderError;
-use crate::replies::{CutoverTarget, TargetView};
+use crate::target::{CutoverTarget, TargetView};
 use schemabot_domain::review::{Owner, Shortfall, CODEOWNERS_PATHS};
 use schemabot_domain::Login;
 use serde::Serialize;

@@ -1,6 +1,6 @@
 //! A login's repository permission, checked against a required minimum. Fails closed: when
 //! GitHub cannot answer, the job is retried, and the command refused on the final attempt.
-//! Commands reach it through [`super::command::Command::authorize`].
+//! Commands reach it through their shared command context's `authorize`.
 
 use crate::errors;
 use crate::outcome::{Attempt, JobError};

@@ -208,36 +208,6 @@ impl Command {
         }
     }
 
-    /// A lifecycle control: which one, the apply it names (if it names one) and the
-    /// environment.
-    pub fn control(&self) -> Option<(crate::control::ControlOp, Option<&ApplyId>, &Environment)> {
-        use crate::control::ControlOp;
-        let (op, apply_id, environment) = match self {
-            Command::Stop {
-                apply_id,
-                environment,
-            } => (ControlOp::Stop, apply_id, environment),
-            Command::Start {
-                apply_id,
-                environment,
-            } => (ControlOp::Start, apply_id, environment),
-            Command::Cancel {
-                apply_id,
-                environment,
-            } => (ControlOp::Cancel, apply_id, environment),
-            Command::Revert {
-                apply_id,
-                environment,
-            } => (ControlOp::Revert, apply_id, environment),
-            Command::SkipRevert {
-                apply_id,
-                environment,
-            } => (ControlOp::SkipRevert, apply_id, environment),
-            _ => return None,
-        };
-        Some((op, apply_id.as_ref(), environment))
-    }
-
     /// The environment the command targets, if it names one (for instance routing).
     pub fn environment(&self) -> Option<&Environment> {
         match self {

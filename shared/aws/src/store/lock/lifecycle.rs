@@ -5,6 +5,7 @@ use super::items::{
     decode_lock, decode_lock_key, encode_applied, encode_lock, lock_item_key, pr_lock_item,
     pr_lock_sk, pr_locks_pk,
 };
+use super::settle::{clear_lease, set_lease};
 use crate::codec::{self, attr, Item};
 use crate::condition::{Condition, Expression, UpdateSpec};
 use crate::error::StoreError;
@@ -17,24 +18,6 @@ fn owned_by(expr: &mut Expression, owner: &LockOwner) -> String {
     let repo = expr.equals(attr::REPOSITORY, codec::s(owner.repository.as_str()));
     let pr = expr.equals(attr::PR, codec::n(owner.pr.0));
     format!("{repo} AND {pr}")
-}
-
-/// Puts a `confirming`/`applying` lock on the sweep's list, due at `settle_after`.
-pub(super) fn set_lease(spec: &mut UpdateSpec, key: &LockKey, settle_after: DateTime<Utc>) {
-    spec.set(attr::ACTIVE_PK, codec::s(super::settle::SETTLE_PARTITION))
-        .set(
-            attr::ACTIVE_SK,
-            codec::s(super::settle::settle_sk(settle_after, key)),
-        )
-        .set(attr::SETTLE_AFTER, codec::time(settle_after));
-}
-
-/// Takes a lock off the sweep's list (back to `planned`, or its apply is tracked).
-pub(super) fn clear_lease(spec: &mut UpdateSpec) {
-    spec.remove(attr::ACTIVE_PK)
-        .remove(attr::ACTIVE_SK)
-        .remove(attr::SETTLE_AFTER)
-        .remove(attr::APPLY_CALLED_AT);
 }
 
 /// What releasing a lock did.

@@ -5,7 +5,6 @@
 
 use super::super::{decode_current, Store, WriteOutcome};
 use super::items::{decode_lock, lock_item_key, pr_lock_sk, pr_locks_pk};
-use super::lifecycle::clear_lease;
 use crate::codec::{self, attr, item_type, Item, ItemReader};
 use crate::condition::{Condition, Expression, UpdateSpec};
 use crate::error::StoreError;
@@ -45,6 +44,21 @@ fn decode_to_settle(item: &Item) -> Result<LockToSettle, StoreError> {
         settle_after: r.time(attr::SETTLE_AFTER)?,
         apply_called_at: r.opt_time(attr::APPLY_CALLED_AT)?,
     })
+}
+
+/// Puts a `confirming`/`applying` lock on the sweep's list, due at `settle_after`.
+pub(super) fn set_lease(spec: &mut UpdateSpec, key: &LockKey, settle_after: DateTime<Utc>) {
+    spec.set(attr::ACTIVE_PK, codec::s(SETTLE_PARTITION))
+        .set(attr::ACTIVE_SK, codec::s(settle_sk(settle_after, key)))
+        .set(attr::SETTLE_AFTER, codec::time(settle_after));
+}
+
+/// Takes a lock off the sweep's list (back to `planned`, or its apply is tracked).
+pub(super) fn clear_lease(spec: &mut UpdateSpec) {
+    spec.remove(attr::ACTIVE_PK)
+        .remove(attr::ACTIVE_SK)
+        .remove(attr::SETTLE_AFTER)
+        .remove(attr::APPLY_CALLED_AT);
 }
 
 impl Store {
