@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 unset AWS_ENDPOINT_URL SCHEMABOT_TEST_MYSQL_DSN SCHEMABOT_TEST_MYSQL_CA
 export INSTA_UPDATE="${INSTA_UPDATE:-no}"
 export PROPTEST_CASES="${PROPTEST_CASES:-500}"
+python3 scripts/module-cycles.py
 # Every crate's own unit tests, then the pure integration-test targets.
 cargo test --workspace --lib --bins "$@"
 cargo test -p schemabot-domain -p schemabot-render --tests "$@"

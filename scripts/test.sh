@@ -28,6 +28,8 @@ export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== import cycles"
+python3 scripts/module-cycles.py
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
