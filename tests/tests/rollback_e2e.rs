@@ -242,6 +242,29 @@ async fn the_cli_twin_plans_the_rollback_on_the_apply_pr() {
     assert_eq!(stack.tern.counts().plan, plans);
 
     until_completed(&fx, &applied).await;
+    // The apply's pull request was closed since: the plan could never be confirmed there.
+    stack
+        .github
+        .set_pull_state(&Stack::repository(), PrNumber(PR), "closed");
+    let closed = with_worker(
+        stack,
+        cli(
+            stack,
+            &["rollback", applied.as_str(), "-e", "staging", "--json"],
+        ),
+    )
+    .await;
+    assert_eq!(closed.exit, Exit::Refused, "{}", closed.stderr);
+    assert_eq!(parse_json(&closed)["outcome"], "pr_not_open");
+    assert_eq!(stack.tern.counts().plan, plans);
+    assert_eq!(
+        stack.store.get_lock(&fx.key("staging")).await.unwrap(),
+        None
+    );
+    stack
+        .github
+        .set_pull_state(&Stack::repository(), PrNumber(PR), "open");
+
     let planned = with_worker(
         stack,
         cli(
@@ -280,6 +303,53 @@ async fn the_cli_twin_plans_the_rollback_on_the_apply_pr() {
         .await;
     let rolled_back = fx.applying_id("staging").await;
     until_completed(&fx, &rolled_back).await;
+    assert!(!fx.columns().await.contains(&"note".to_string()));
+    fx.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancelled_rollback_can_be_asked_for_again() {
+    let fx = Fixture::start(|_| {}).await;
+    let stack = &fx.stack;
+    let applied = fx.apply_and_confirm("staging").await;
+    until_completed(&fx, &applied).await;
+    let rollback = format!("schemabot rollback {applied} -e staging");
+    fx.say(PR, "alice", &rollback).await;
+    fx.say(PR, "alice", "schemabot rollback-confirm -e staging")
+        .await;
+    let first = fx.applying_id("staging").await;
+
+    // While it runs, asking again is refused and names it.
+    fx.say(PR, "alice", &rollback).await;
+    let running = fx
+        .comments_on(PR)
+        .into_iter()
+        .rfind(|c| c.starts_with(NOT_ALLOWED))
+        .expect("refused while the rollback runs");
+    assert!(
+        running.contains(&format!("`{first}` already rolls this apply back")),
+        "{running}"
+    );
+
+    // Cancelled, it changed nothing: the same rollback can be planned and applied again.
+    stack.worker.sweep().await;
+    fx.say(PR, "alice", &format!("schemabot cancel {first} -e staging"))
+        .await;
+    for _ in 0..4 {
+        stack.worker.sweep().await;
+        if apply_state(stack, &first).await == State::Cancelled {
+            break;
+        }
+    }
+    assert_eq!(apply_state(stack, &first).await, State::Cancelled);
+    assert!(fx.columns().await.contains(&"note".to_string()));
+    fx.say(PR, "alice", &rollback).await;
+    assert_eq!(fx.count(PR, ROLLBACK_PLAN), 2, "{:#?}", fx.comments_on(PR));
+    fx.say(PR, "alice", "schemabot rollback-confirm -e staging")
+        .await;
+    let second = fx.applying_id("staging").await;
+    assert_ne!(second, first);
+    until_completed(&fx, &second).await;
     assert!(!fx.columns().await.contains(&"note".to_string()));
     fx.cleanup().await;
 }

@@ -167,8 +167,10 @@ pub(crate) async fn register(
         desired_schema: desired_schema(lock),
         rollback_of: lock.plan.rollback_of.clone(),
     };
-    Box::pin(progress::register::run(worker, &job)).await?;
+    // Recorded first: Tern runs the apply whether or not the registration below gets through
+    // (a GitHub outage fails it), and a rollback of an earlier apply must see this one.
     record_rollback_source(worker, lock, apply_id).await?;
+    Box::pin(progress::register::run(worker, &job)).await?;
     if let Err(error) = worker.store.lock_settled(&lock.key, apply_id).await {
         // The sweep finds the apply registered and settles the lease then.
         tracing::warn!(%error, "could not take the lock off the settle list");
@@ -179,7 +181,7 @@ pub(crate) async fn register(
 /// Records the apply as the latest on its database and environment, with the schema the plan
 /// captured before it (what `rollback` checks and plans back to). A rollback plan's own
 /// originals are recorded the same way, so a rollback can itself be rolled back.
-async fn record_rollback_source(
+pub(crate) async fn record_rollback_source(
     worker: &Worker,
     lock: &Lock,
     apply_id: &ApplyId,
@@ -191,6 +193,7 @@ async fn record_rollback_source(
         deployment: lock.plan.deployment.clone(),
         database_type: lock.plan.database_type.clone(),
         original_files: lock.plan.original_files.clone(),
+        rollback_of: lock.plan.rollback_of.clone(),
         registered_at: lock.acquired_at,
     };
     if !worker

@@ -162,6 +162,8 @@ vocabulary! {
         PlanErrors = "plan_errors",
         PlanFailed = "plan_failed",
         SeveralRollbackPlans = "several_rollback_plans",
+        PrNotOpen = "pr_not_open",
+        AlreadyRolledBack = "already_rolled_back",
         // Ownership refusals (`OwnershipRefusal::code`).
         DatabaseNotConfigured = "database_not_configured",
         RepositoryNotAllowed = "repository_not_allowed",

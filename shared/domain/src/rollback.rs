@@ -26,6 +26,8 @@ pub struct RollbackSource {
     /// File name → `CREATE TABLE` of the live schema when the apply was planned; `None` when the
     /// engine did not capture it (the apply then cannot be rolled back).
     pub original_files: Option<BTreeMap<String, String>>,
+    /// Set when the latest apply is itself a rollback: the apply it takes back.
+    pub rollback_of: Option<ApplyId>,
     pub registered_at: DateTime<Utc>,
 }
 
@@ -40,6 +42,8 @@ pub enum RollbackRefusal {
     NotLatest { latest: Option<ApplyId> },
     /// The schema before the apply was not recorded.
     NotCaptured,
+    /// A rollback of this apply runs or completed already.
+    AlreadyRolledBack { rollback: ApplyId, state: State },
 }
 
 impl RollbackRefusal {
@@ -50,15 +54,21 @@ impl RollbackRefusal {
             RollbackRefusal::NotCompleted { .. } => Outcome::NotCompleted,
             RollbackRefusal::NotLatest { .. } => Outcome::NotLatest,
             RollbackRefusal::NotCaptured => Outcome::NotCaptured,
+            RollbackRefusal::AlreadyRolledBack { .. } => Outcome::AlreadyRolledBack,
         }
     }
 }
 
 /// Decides whether `apply` may be rolled back, given the latest apply recorded for its
-/// database and environment; `Ok` carries the files to plan back to.
+/// database and environment (and, when that one is a rollback of `apply`, its record:
+/// `latest_apply`); `Ok` carries the files to plan back to.
+///
+/// A rollback that ended without changing the schema for good (failed, cancelled, reverted)
+/// leaves `apply` rollable again, to the same files — what that rollback wanted.
 pub fn decide_rollback(
     apply: &Apply,
     latest: Option<&RollbackSource>,
+    latest_apply: Option<&Apply>,
 ) -> Result<BTreeMap<String, String>, RollbackRefusal> {
     if !apply.state.is_terminal() {
         return Err(RollbackRefusal::NotTerminal { state: apply.state });
@@ -66,14 +76,38 @@ pub fn decide_rollback(
     if apply.state != State::Completed {
         return Err(RollbackRefusal::NotCompleted { state: apply.state });
     }
-    let Some(source) = latest.filter(|s| s.apply_id == apply.id) else {
-        return Err(RollbackRefusal::NotLatest {
-            latest: latest.map(|s| s.apply_id.clone()),
-        });
+    let not_latest = || RollbackRefusal::NotLatest {
+        latest: latest.map(|s| s.apply_id.clone()),
     };
-    source
-        .original_files
-        .clone()
+    let Some(source) = latest else {
+        return Err(not_latest());
+    };
+    if source.apply_id == apply.id {
+        return source
+            .original_files
+            .clone()
+            .ok_or(RollbackRefusal::NotCaptured);
+    }
+    if source.rollback_of.as_ref() != Some(&apply.id) {
+        return Err(not_latest());
+    }
+    let Some(rollback) = latest_apply.filter(|r| r.id == source.apply_id) else {
+        return Err(not_latest());
+    };
+    let ended_without_change = matches!(
+        rollback.state,
+        State::Failed | State::Cancelled | State::Reverted
+    );
+    if !ended_without_change {
+        return Err(RollbackRefusal::AlreadyRolledBack {
+            rollback: rollback.id.clone(),
+            state: rollback.state,
+        });
+    }
+    rollback
+        .desired_schema
+        .get(apply.database.as_str())
+        .cloned()
         .ok_or(RollbackRefusal::NotCaptured)
 }
 

@@ -48,6 +48,13 @@ pub enum RollbackReply {
     },
     /// The live schema already is the one before the apply.
     NothingToRollback { target: RollbackTarget },
+    /// The apply's pull request is closed or merged (a CLI request): the rollback plan is
+    /// locked and confirmed on an open one.
+    PrNotOpen {
+        target: RollbackTarget,
+        repository: String,
+        pr: u64,
+    },
     /// Tern could not plan; nothing was locked.
     PlanFailed {
         target: RollbackTarget,
@@ -70,6 +77,7 @@ impl RollbackReply {
             RollbackReply::EnvironmentMismatch { .. } => Outcome::EnvironmentMismatch,
             RollbackReply::NotAllowed { refusal, .. } => refusal.code(),
             RollbackReply::NothingToRollback { .. } => Outcome::NothingToRollback,
+            RollbackReply::PrNotOpen { .. } => Outcome::PrNotOpen,
             RollbackReply::PlanFailed { .. } => Outcome::PlanFailed,
             RollbackReply::NoRollbackPlan { .. } => Outcome::NoLock,
             RollbackReply::SeveralRollbackPlans { .. } => Outcome::SeveralRollbackPlans,
@@ -153,8 +161,13 @@ pub fn render_rollback_reply(reply: &RollbackReply, marker: &str) -> Result<Stri
             let mut view = target_view(target);
             view["state"] = json!(state);
             view["reason"] = json!(refusal.code().as_str());
-            if let RollbackRefusal::NotLatest { latest } = refusal {
-                view["latest"] = json!(latest);
+            match refusal {
+                RollbackRefusal::NotLatest { latest } => view["latest"] = json!(latest),
+                RollbackRefusal::AlreadyRolledBack { rollback, state } => {
+                    view["rollback"] = json!(rollback);
+                    view["rollback_state"] = json!(state);
+                }
+                _ => {}
             }
             let control = |op: &str| {
                 format!(
@@ -167,6 +180,15 @@ pub fn render_rollback_reply(reply: &RollbackReply, marker: &str) -> Result<Stri
             view
         }
         RollbackReply::NothingToRollback { target } => target_view(target),
+        RollbackReply::PrNotOpen {
+            target,
+            repository,
+            pr,
+        } => {
+            let mut view = target_view(target);
+            view["pull_request"] = json!(format!("{repository}#{pr}"));
+            view
+        }
         RollbackReply::PlanFailed { target, error } => {
             let mut view = target_view(target);
             view["error"] = json!(error);
@@ -184,6 +206,7 @@ pub fn render_rollback_reply(reply: &RollbackReply, marker: &str) -> Result<Stri
         RollbackReply::EnvironmentMismatch { .. } => "environment_mismatch",
         RollbackReply::NotAllowed { .. } => "not_allowed",
         RollbackReply::NothingToRollback { .. } => "nothing_to_rollback",
+        RollbackReply::PrNotOpen { .. } => "pr_not_open",
         RollbackReply::PlanFailed { .. } => "plan_failed",
         RollbackReply::NoRollbackPlan { .. } => "no_rollback_plan",
         RollbackReply::SeveralRollbackPlans { .. } => "several_rollback_plans",

@@ -110,7 +110,19 @@ pub async fn run(
         .rollback_source(&key)
         .await
         .map_err(errors::store)?;
-    let files = match decide_rollback(&apply, source.as_ref()) {
+    // The latest apply may be a rollback of this one that changed nothing: its record decides.
+    let rollback = match source
+        .as_ref()
+        .filter(|s| s.rollback_of.as_ref() == Some(&apply.id))
+    {
+        Some(latest) => worker
+            .store
+            .get_apply(&latest.apply_id)
+            .await
+            .map_err(errors::store)?,
+        None => None,
+    };
+    let files = match decide_rollback(&apply, source.as_ref(), rollback.as_ref()) {
         Ok(files) => files,
         Err(refusal) => {
             let reply = RollbackReply::NotAllowed {
@@ -121,7 +133,33 @@ pub async fn run(
             return answer.reply(&apply, &reply).await;
         }
     };
+    if let Some(reply) = pr_not_open(command, &apply, &target).await? {
+        return answer.reply(&apply, &reply).await;
+    }
     plan_and_lock(&answer, job, &apply, target, key, files).await
+}
+
+/// A CLI request for an apply whose pull request is closed or merged is refused: the rollback
+/// plan would be locked for a pull request that cannot confirm it. (A PR comment comes from an
+/// open pull request; the webhook checked.)
+async fn pr_not_open(
+    command: &Command<'_>,
+    apply: &Apply,
+    target: &RollbackTarget,
+) -> Result<Option<RollbackReply>, JobError> {
+    if command.origin().is_some() {
+        return Ok(None);
+    }
+    let github = command.reply_to(apply).github;
+    let pr = github
+        .get_pull_request(&apply.repository, apply.pr)
+        .await
+        .map_err(errors::github)?;
+    Ok((pr.state != "open").then(|| RollbackReply::PrNotOpen {
+        target: target.clone(),
+        repository: apply.repository.to_string(),
+        pr: apply.pr.0,
+    }))
 }
 
 /// The environment's review gate for a PR comment (the CLI is authorised by IAM);

@@ -10,7 +10,7 @@
 //! * an `applying` lock whose apply was never registered is registered from Tern's report; one
 //!   whose apply is tracked just leaves the list.
 
-use crate::apply_start::{apply_spec, register};
+use crate::apply_start::{apply_spec, record_rollback_source, register};
 use crate::errors;
 use crate::jobs::lock_common::apply_text;
 use crate::outcome::JobError;
@@ -127,6 +127,8 @@ async fn settle_one(worker: &Worker, candidate: LockToSettle) -> Result<Settled,
                 .map_err(errors::store)?
                 .is_some()
             {
+                // Registered, perhaps only partly: make sure a rollback sees it as the latest.
+                record_rollback_source(worker, lock, apply_id).await?;
                 worker
                     .store
                     .lock_settled(&lock.key, apply_id)

@@ -36,6 +36,12 @@ fn encode(source: &RollbackSource) -> Result<Item, StoreError> {
     ] {
         item.insert(name.to_string(), value);
     }
+    if let Some(rollback_of) = &source.rollback_of {
+        item.insert(
+            attr::ROLLBACK_OF.to_string(),
+            codec::s(rollback_of.as_str()),
+        );
+    }
     if let Some(files) = &source.original_files {
         let json = serde_json::to_string(files).map_err(|e| {
             StoreError::InvalidRequest(format!("original files not serializable: {e}"))
@@ -67,6 +73,10 @@ fn decode(item: &Item) -> Result<RollbackSource, DecodeError> {
         deployment: r.string(attr::DEPLOYMENT)?.to_string(),
         database_type: r.string(attr::DATABASE_TYPE)?.to_string(),
         original_files,
+        rollback_of: r
+            .opt_string(attr::ROLLBACK_OF)?
+            .map(|id| ApplyId::parse(id).map_err(|e| r.invalid(attr::ROLLBACK_OF, id, e)))
+            .transpose()?,
         registered_at: r.time(attr::CREATED_AT)?,
     })
 }
@@ -119,13 +129,14 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     #[test]
-    fn a_source_round_trips_with_and_without_original_files() {
-        for files in [
-            None,
-            Some(BTreeMap::from([(
-                "orders.sql".to_string(),
-                "CREATE TABLE `orders` (\n  `id` int\n)".to_string(),
-            )])),
+    fn a_source_round_trips_with_and_without_its_optional_parts() {
+        let files = BTreeMap::from([(
+            "orders.sql".to_string(),
+            "CREATE TABLE `orders` (\n  `id` int\n)".to_string(),
+        )]);
+        for (original_files, rollback_of) in [
+            (None, None),
+            (Some(files), Some(ApplyId::parse("apply-00bb").unwrap())),
         ] {
             let source = RollbackSource {
                 key: LockKey {
@@ -139,7 +150,8 @@ mod tests {
                 },
                 deployment: "payments".into(),
                 database_type: "mysql".into(),
-                original_files: files,
+                original_files,
+                rollback_of,
                 registered_at: Utc.with_ymd_and_hms(2026, 12, 6, 8, 0, 0).unwrap(),
             };
             assert_eq!(decode(&encode(&source).unwrap()).unwrap(), source);

@@ -87,6 +87,14 @@ fn every_refusal_names_the_apply_and_the_next_step() {
             State::Completed,
         ),
         (
+            "rollback_already_rolled_back",
+            RollbackRefusal::AlreadyRolledBack {
+                rollback: ApplyId::parse("apply-00000000000000bb").unwrap(),
+                state: State::Running,
+            },
+            State::Completed,
+        ),
+        (
             "rollback_not_captured",
             RollbackRefusal::NotCaptured,
             State::Completed,
@@ -121,6 +129,14 @@ fn other_replies() {
     insta::assert_snapshot!(
         "rollback_nothing_to_roll_back",
         reply(RollbackReply::NothingToRollback { target: target() })
+    );
+    insta::assert_snapshot!(
+        "rollback_pr_not_open",
+        reply(RollbackReply::PrNotOpen {
+            target: target(),
+            repository: "acme/payments".into(),
+            pr: 42,
+        })
     );
     insta::assert_snapshot!(
         "rollback_plan_failed",

@@ -47,20 +47,35 @@ pub(crate) fn planned_changes(response: &proto::PlanResponse) -> Vec<PlannedChan
         .collect()
 }
 
+/// At most this much captured schema (file names and contents) is kept with a locked plan: the
+/// lock is one DynamoDB item (400 KB at most) that also holds the plan and the PR's files.
+const MAX_ORIGINAL_BYTES: usize = 128 * 1024;
+
 /// The live schema Tern captured with the plan (file name → content), when it captured it for
-/// every namespace that changes: what a rollback of the resulting apply plans back to.
+/// every namespace that changes and it fits beside the plan: what a rollback of the resulting
+/// apply plans back to.
 pub(crate) fn original_files(response: &proto::PlanResponse) -> Option<BTreeMap<String, String>> {
     if response.changes.is_empty() || !response.changes.iter().all(|c| c.original_files_captured) {
         return None;
     }
-    Some(
-        response
-            .changes
-            .iter()
-            .flat_map(|c| c.original_files.iter())
-            .map(|(name, content)| (name.clone(), content.clone()))
-            .collect(),
-    )
+    let files: BTreeMap<String, String> = response
+        .changes
+        .iter()
+        .flat_map(|c| c.original_files.iter())
+        .map(|(name, content)| (name.clone(), content.clone()))
+        .collect();
+    let bytes: usize = files
+        .iter()
+        .map(|(name, content)| name.len() + content.len())
+        .sum();
+    if bytes > MAX_ORIGINAL_BYTES {
+        tracing::warn!(
+            bytes,
+            "the captured schema is too large to keep: this apply cannot be rolled back"
+        );
+        return None;
+    }
+    Some(files)
 }
 
 /// The lint violations of a Tern plan.
@@ -114,5 +129,38 @@ pub(crate) fn files_plan_request(
         pull_request: i32::try_from(pr.0).unwrap_or(i32::MAX),
         environment: environment.to_string(),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn captured(files: &[(&str, String)], captured: bool) -> proto::PlanResponse {
+        proto::PlanResponse {
+            changes: vec![proto::SchemaChange {
+                namespace: "payments".into(),
+                original_files: files
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+                original_files_captured: captured,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_captured_schema_is_kept_only_when_whole_and_small_enough() {
+        let small = [("orders.sql", "CREATE TABLE orders (id int)".to_string())];
+        assert_eq!(
+            original_files(&captured(&small, true)).map(|f| f.len()),
+            Some(1)
+        );
+        assert_eq!(original_files(&captured(&small, false)), None);
+        assert_eq!(original_files(&proto::PlanResponse::default()), None);
+        let large = [("orders.sql", "x".repeat(MAX_ORIGINAL_BYTES + 1))];
+        assert_eq!(original_files(&captured(&large, true)), None);
     }
 }

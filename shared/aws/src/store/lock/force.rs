@@ -130,8 +130,9 @@ impl Store {
         decode_current(got.item(), decode_answer)
     }
 
-    /// Releases `lock` — still planned and still its owner's, as read — recording `answer` (a
-    /// release) and `event`, all in one transaction: on any refusal nothing is written.
+    /// Releases `lock` — still planned, still its owner's and the same acquisition, as read —
+    /// recording `answer` (a release) and `event`, all in one transaction: on any refusal
+    /// nothing is written.
     pub async fn force_release_lock(
         &self,
         lock: &Lock,
@@ -142,7 +143,9 @@ impl Store {
         let repo = expr.equals(attr::REPOSITORY, codec::s(lock.owner.repository.as_str()));
         let pr = expr.equals(attr::PR, codec::n(lock.owner.pr.0));
         let planned = expr.equals(attr::LOCK_STAGE, codec::s("planned"));
-        let as_read = Condition::new(format!("{repo} AND {pr} AND {planned}"), expr);
+        // The very lock read: the same PR may have released it and taken a new one since.
+        let taken = expr.equals(attr::ACQUIRED_AT, codec::time(lock.acquired_at));
+        let as_read = Condition::new(format!("{repo} AND {pr} AND {planned} AND {taken}"), expr);
         let actions = vec![
             self.delete_action(lock_item_key(&lock.key), Some(&as_read))?,
             self.put_action(encode_answer(answer), Some(&Condition::absent()))?,
