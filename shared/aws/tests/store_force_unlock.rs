@@ -62,7 +62,7 @@ fn event(of: &LockOwner) -> LockEvent {
     LockEvent {
         key: key(),
         at: Utc::now(),
-        event: EventKind::parse("lock_force_released"),
+        event: EventKind::LockForceReleased,
         actor: "alice".into(),
         owner: of.clone(),
         delivery_id: None,
@@ -172,4 +172,37 @@ async fn a_lock_confirmed_since_it_was_read_is_not_released() {
             .outcome,
         kept.outcome
     );
+}
+
+#[tokio::test]
+async fn a_lock_the_same_pr_took_again_since_it_was_read_is_not_released() {
+    let (store, _) = fresh_store().await;
+    let read = planned(43);
+    assert!(store
+        .acquire_lock(&read, Utc::now())
+        .await
+        .unwrap()
+        .is_written());
+    // The PR re-runs `apply`: the same owner, still planned, a new acquisition.
+    let mut again = planned(43);
+    again.acquired_at = read.acquired_at + TimeDelta::seconds(5);
+    assert!(store
+        .acquire_lock(&again, Utc::now())
+        .await
+        .unwrap()
+        .is_written());
+
+    let outcome = store
+        .force_release_lock(
+            &read,
+            &answer("unlock:acme/schemas:3", Some(&read)),
+            &event(&read.owner),
+        )
+        .await
+        .unwrap();
+    let ForceRelease::Changed(Some(now)) = outcome else {
+        panic!("the lock was taken again: {outcome:?}");
+    };
+    assert_eq!(now.acquired_at, again.acquired_at);
+    assert!(store.get_lock(&key()).await.unwrap().is_some());
 }
