@@ -226,6 +226,15 @@ fn not_available_yet() {
 }
 
 #[test]
+fn fix_lint_points_to_the_branch() {
+    let body = reply(Reply::NotAvailableYet {
+        command: CommandName::FixLint,
+    });
+    assert!(body.starts_with("## Not Run From Pull Requests\n\n`schemabot fix-lint` rewrites"));
+    insta::assert_snapshot!("reply_fix_lint", body);
+}
+
+#[test]
 fn repository_not_registered() {
     let body = reply(Reply::RepositoryNotRegistered);
     assert!(body.starts_with("**Repository not registered.** "));
