@@ -158,12 +158,7 @@ pub struct ProgressArgs {
 pub struct RequestArgs {
     pub apply_id: ApplyId,
     /// The apply's environment (must match it, as in the PR command).
-    #[arg(
-        long = "env",
-        short = 'e',
-        visible_alias = "environment",
-        value_name = "ENV"
-    )]
+    #[arg(long = "env", short, visible_alias = "environment", value_name = "ENV")]
     pub environment: Environment,
     /// How long to wait for the worker's outcome (e.g. 60s, 2m).
     #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
@@ -174,20 +169,10 @@ pub struct RequestArgs {
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
     /// The database whose lock to release.
-    #[arg(
-        long = "database",
-        short = 'd',
-        visible_alias = "db",
-        value_name = "DB"
-    )]
+    #[arg(long, short, visible_alias = "db", value_name = "DB")]
     pub database: Database,
     /// The environment of the lock.
-    #[arg(
-        long = "env",
-        short = 'e',
-        visible_alias = "environment",
-        value_name = "ENV"
-    )]
+    #[arg(long = "env", short, visible_alias = "environment", value_name = "ENV")]
     pub environment: Environment,
     /// How long to wait for the worker's outcome (e.g. 60s, 2m).
     #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]

@@ -2,6 +2,7 @@
 //! `kind` for `--json`. Messages say what to do, not just what failed.
 
 use crate::exit::Exit;
+use schemabot_aws::queue::QueueError;
 use schemabot_aws::StoreError;
 use schemabot_domain::ApplyId;
 
@@ -103,8 +104,7 @@ impl CliError {
     }
 
     /// Maps a queue failure.
-    pub fn from_queue(error: schemabot_aws::queue::QueueError, queue_url: &str) -> CliError {
-        use schemabot_aws::queue::QueueError;
+    pub fn from_queue(error: QueueError, queue_url: &str) -> CliError {
         match error {
             QueueError::Transient {
                 operation,

@@ -38,17 +38,15 @@ where
                 console.note(text.trim_end());
                 return Exit::Usage;
             }
-            return match console.print(&text) {
-                Ok(()) => Exit::Success,
-                Err(_) => Exit::Internal,
-            };
+            return console
+                .print(&text)
+                .map_or(Exit::Internal, |()| Exit::Success);
         }
     };
     let json = cli.global.json;
-    match execute(cli, console).await {
-        Ok(exit) => exit,
-        Err(error) => console.report_error(&error, json),
-    }
+    execute(cli, console)
+        .await
+        .unwrap_or_else(|error| console.report_error(&error, json))
 }
 
 async fn execute(cli: Cli, console: &mut Console<'_>) -> Result<Exit, CliError> {

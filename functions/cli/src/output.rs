@@ -20,15 +20,10 @@ pub struct Console<'a> {
 
 impl Console<'_> {
     pub fn colors(&self, choice: ColorChoice) -> TerminalColors {
-        let on = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => self.stdout_is_terminal && !self.no_color,
-        };
-        if on {
-            TerminalColors::On
-        } else {
-            TerminalColors::Off
+        match choice {
+            ColorChoice::Always => TerminalColors::On,
+            ColorChoice::Auto if self.stdout_is_terminal && !self.no_color => TerminalColors::On,
+            ColorChoice::Auto | ColorChoice::Never => TerminalColors::Off,
         }
     }
 

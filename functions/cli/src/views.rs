@@ -7,19 +7,6 @@ use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::State;
 use serde::Serialize;
 
-/// Tables whose copy is done and that wait for (or went through) the cutover — the same count
-/// as the PR comment's "N/M table(s) ready for cutover".
-pub fn tables_ready(tasks: &[Task]) -> usize {
-    tasks.iter().filter(|t| t.ready_to_complete).count()
-}
-
-/// Seconds from the apply's start (or creation) to its completion, or to `now`.
-pub fn elapsed_seconds(apply: &Apply, now: DateTime<Utc>) -> i64 {
-    let from = apply.started_at.unwrap_or(apply.created_at);
-    let to = apply.completed_at.unwrap_or(now);
-    (to - from).num_seconds().max(0)
-}
-
 #[derive(Debug, Serialize)]
 pub struct ApplySummaryView {
     pub apply_id: String,
@@ -29,11 +16,14 @@ pub struct ApplySummaryView {
     pub pr: u64,
     pub environment: String,
     pub database: String,
+    /// Tables whose copy is done and that wait for (or went through) the cutover — the same
+    /// count as the PR comment's "N/M table(s) ready for cutover".
     pub tables_ready: usize,
     pub tables_total: usize,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Seconds from the apply's start (or creation) to its completion, or to now.
     pub elapsed_seconds: i64,
     pub cutover_triggered_by: Option<String>,
     pub cutover_triggered_at: Option<DateTime<Utc>>,
@@ -49,12 +39,15 @@ impl ApplySummaryView {
             pr: apply.pr.0,
             environment: apply.environment.to_string(),
             database: apply.database.to_string(),
-            tables_ready: tables_ready(tasks),
+            tables_ready: tasks.iter().filter(|t| t.ready_to_complete).count(),
             tables_total: tasks.len(),
             created_at: apply.created_at,
             started_at: apply.started_at,
             completed_at: apply.completed_at,
-            elapsed_seconds: elapsed_seconds(apply, now),
+            elapsed_seconds: (apply.completed_at.unwrap_or(now)
+                - apply.started_at.unwrap_or(apply.created_at))
+            .num_seconds()
+            .max(0),
             cutover_triggered_by: apply.cutover_triggered_by.clone(),
             cutover_triggered_at: apply.cutover_triggered_at,
         }
@@ -157,10 +150,8 @@ pub fn table(
 ) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if let Some(width) = widths.get_mut(i) {
-                *width = (*width).max(cell.chars().count());
-            }
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
         }
     }
     let line = |cells: &[&str], decorate: &dyn Fn(usize, &str) -> String| {
@@ -173,10 +164,7 @@ pub fn table(
             }
         }
         // An empty last column would leave the padding of the one before it.
-        let trimmed = out.trim_end().len();
-        out.truncate(trimmed);
-        out.push('\n');
-        out
+        format!("{}\n", out.trim_end())
     };
     let mut out = line(header, &|_, cell| cell.to_string());
     for row in rows {

@@ -71,23 +71,24 @@ fn required(vars: Vars<'_>, var: &'static str) -> Result<String, ConfigError> {
         .ok_or(ConfigError::Missing(var))
 }
 
-fn environment_list(vars: Vars<'_>, var: &'static str) -> Result<Vec<Environment>, ConfigError> {
+/// The comma-separated list in `var`, each entry parsed with `parse`.
+fn parsed_list<T>(
+    vars: Vars<'_>,
+    var: &'static str,
+    parse: impl Fn(&str) -> Result<T, IdError>,
+) -> Result<Vec<T>, ConfigError> {
     list(vars, var)
         .iter()
-        .map(|e| Environment::parse(e).map_err(|source| ConfigError::Invalid { name: var, source }))
+        .map(|item| parse(item).map_err(|source| ConfigError::Invalid { name: var, source }))
         .collect()
 }
 
+fn environment_list(vars: Vars<'_>, var: &'static str) -> Result<Vec<Environment>, ConfigError> {
+    parsed_list(vars, var, Environment::parse)
+}
+
 fn repository_list(vars: Vars<'_>) -> Result<Vec<Repository>, ConfigError> {
-    let repositories = list(vars, REPOSITORIES_VAR)
-        .iter()
-        .map(|r| {
-            Repository::parse(r).map_err(|source| ConfigError::Invalid {
-                name: REPOSITORIES_VAR,
-                source,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let repositories = parsed_list(vars, REPOSITORIES_VAR, Repository::parse)?;
     if repositories.is_empty() {
         return Err(ConfigError::NoRepositories);
     }

@@ -106,12 +106,11 @@ pub fn json_response(
 ) -> ApiGatewayV2httpResponse {
     let mut object = serde_json::Map::new();
     object.insert(key.to_string(), serde_json::Value::String(text.to_string()));
-    for (k, v) in extra {
-        object.insert(
-            (*k).to_string(),
-            serde_json::Value::String((*v).to_string()),
-        );
-    }
+    object.extend(
+        extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string().into())),
+    );
     let mut body = serde_json::Value::Object(object).to_string();
     body.push('\n');
     let mut headers = HeaderMap::new();

@@ -161,10 +161,11 @@ fn read<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, PayloadError> {
 fn installation_id(
     installation: Option<Object<InstallationFields>>,
 ) -> Result<InstallationId, PayloadError> {
-    match fields(installation).id {
-        Some(id) if id > 0 => Ok(InstallationId(id)),
-        _ => Err(PayloadError::MissingInstallation),
-    }
+    fields(installation)
+        .id
+        .filter(|id| *id > 0)
+        .map(InstallationId)
+        .ok_or(PayloadError::MissingInstallation)
 }
 
 fn repository(full_name: &str) -> Result<Repository, PayloadError> {
@@ -225,6 +226,7 @@ fn pr_state(state: Option<&str>, merged_at: Option<&str>) -> Result<PrState, Pay
 /// not on a PR, then bot authors.
 pub fn parse_issue_comment(body: &[u8]) -> Result<CommentEvent<'_>, PayloadError> {
     let payload: CommentPayload<'_> = read(body)?;
+    let ignored = |why| Ok(CommentEvent::Ignored(why));
     let issue = payload.issue.map(|o| o.0);
     let comment = fields(payload.comment);
     let user = fields(comment.user);
@@ -236,27 +238,19 @@ pub fn parse_issue_comment(body: &[u8]) -> Result<CommentEvent<'_>, PayloadError
         text(user.login),
         full_name,
     ) else {
-        return Ok(CommentEvent::Ignored(
-            "event ignored (not a PR comment creation)",
-        ));
+        return ignored("event ignored (not a PR comment creation)");
     };
     if action != "created" {
-        return Ok(CommentEvent::Ignored(
-            "event ignored (comment edited or deleted)",
-        ));
+        return ignored("event ignored (comment edited or deleted)");
     }
     let Some(issue_number) = issue.number else {
-        return Ok(CommentEvent::Ignored(
-            "event ignored (not a PR comment creation)",
-        ));
+        return ignored("event ignored (not a PR comment creation)");
     };
     let Some(pull_request) = issue.pull_request.map(|o| o.0) else {
-        return Ok(CommentEvent::Ignored(
-            "event ignored (comment on an issue, not a pull request)",
-        ));
+        return ignored("event ignored (comment on an issue, not a pull request)");
     };
     if text(user.kind).as_deref() == Some("Bot") {
-        return Ok(CommentEvent::Ignored("event ignored (comment from bot)"));
+        return ignored("event ignored (comment from bot)");
     }
     let repository = repository(&full_name)?;
     let installation_id = installation_id(payload.installation)?;

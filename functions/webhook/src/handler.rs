@@ -33,12 +33,10 @@ impl Answer {
         }
     }
 
-    fn error(status: u16, text: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn error(status: u16, text: impl Into<Cow<'static, str>>) -> Self {
         Answer {
-            status,
             is_error: true,
-            text: text.into(),
-            job_kind: None,
+            ..Answer::message(status, text)
         }
     }
 }
@@ -117,13 +115,7 @@ fn admit_comment(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[u8]) 
     let (comment, command) = match read_comment(body) {
         Ok(CommentIntake::Comment { comment, command }) => (comment, command),
         Ok(CommentIntake::Ignored(why)) => return Admission::Answer(Answer::message(200, why)),
-        Err(PayloadError::MissingInstallation) => {
-            return Admission::Answer(Answer::error(
-                400,
-                "missing installation ID in webhook payload",
-            ))
-        }
-        Err(_) => return Admission::Answer(Answer::error(400, "invalid webhook payload")),
+        Err(error) => return refuse_payload(&error),
     };
     let span = tracing::Span::current();
     span.record("repo", comment.repository.as_str());
@@ -137,13 +129,7 @@ fn admit_comment(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[u8]) 
 fn admit_pull_request(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[u8]) -> Admission {
     let event = match parse_pull_request(body) {
         Ok(event) => event,
-        Err(PayloadError::MissingInstallation) => {
-            return Admission::Answer(Answer::error(
-                400,
-                "missing installation ID in webhook payload",
-            ))
-        }
-        Err(_) => return Admission::Answer(Answer::error(400, "invalid webhook payload")),
+        Err(error) => return refuse_payload(&error),
     };
     let span = tracing::Span::current();
     span.record("repo", event.repository.as_str());
@@ -162,6 +148,15 @@ fn admit_pull_request(routing: &RoutingConfig, delivery_id: DeliveryId, body: &[
         }
         Routed::Enqueue(job) => Admission::Enqueue(Ready { delivery_id, job }),
     }
+}
+
+/// The 400 answer to a payload that cannot be read.
+fn refuse_payload(error: &PayloadError) -> Admission {
+    let text = match error {
+        PayloadError::MissingInstallation => "missing installation ID in webhook payload",
+        _ => "invalid webhook payload",
+    };
+    Admission::Answer(Answer::error(400, text))
 }
 
 /// Event names are echoed back; keep them to a short, printable form.

@@ -30,20 +30,10 @@ impl Webhook {
         let request = match event.into_request() {
             Ok(request) => request,
             Err(front_door::FrontDoorError::TooLarge) => {
-                return to_response(&Answer {
-                    status: 413,
-                    is_error: true,
-                    text: "request body too large".into(),
-                    job_kind: None,
-                })
+                return to_response(&Answer::error(413, "request body too large"))
             }
             Err(front_door::FrontDoorError::BadBase64) => {
-                return to_response(&Answer {
-                    status: 400,
-                    is_error: true,
-                    text: "request body is not valid base64".into(),
-                    job_kind: None,
-                })
+                return to_response(&Answer::error(400, "request body is not valid base64"))
             }
         };
         let span = tracing::info_span!(
@@ -90,8 +80,6 @@ fn outcome_class(answer: &Answer) -> &'static str {
 
 fn to_response(answer: &Answer) -> ApiGatewayV2httpResponse {
     let key = if answer.is_error { "error" } else { "message" };
-    match answer.job_kind {
-        Some(kind) => json_response(answer.status, key, &answer.text, &[("job", kind)]),
-        None => json_response(answer.status, key, &answer.text, &[]),
-    }
+    let job = answer.job_kind.map(|kind| ("job", kind));
+    json_response(answer.status, key, &answer.text, job.as_slice())
 }

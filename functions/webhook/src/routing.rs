@@ -131,20 +131,20 @@ pub fn route(
             merged: comment.pr_state == PrState::Merged,
         });
     }
-    match command {
-        Command::Help => reply(Reply::Help),
+    let job = match command {
+        Command::Help => return reply(Reply::Help),
         Command::Cutover {
             apply_id,
             environment,
-        } => Routed::Enqueue(Box::new(Job::Cutover(CutoverJob {
+        } => Job::Cutover(CutoverJob {
             source: CommandSource::PrComment(origin),
             apply_id,
             environment,
-        }))),
+        }),
         Command::Plan {
             environment,
             database,
-        } => Routed::Enqueue(Box::new(Job::Plan(PlanJob {
+        } => Job::Plan(PlanJob {
             delivery_id: origin.delivery_id.clone(),
             installation_id: origin.installation_id,
             repository: origin.repository.clone(),
@@ -156,75 +156,74 @@ pub fn route(
                 comment_id: origin.comment_id,
                 commenter: origin.commenter.clone(),
             },
-        }))),
+        }),
         Command::Apply {
             environment,
             database,
             flags,
-        } => Routed::Enqueue(Box::new(Job::Apply(ApplyJob {
+        } => Job::Apply(ApplyJob {
             origin,
             environment,
             database,
             flags,
-        }))),
+        }),
         Command::ApplyConfirm {
             environment,
             database,
             allow_unsafe,
-        } => Routed::Enqueue(Box::new(Job::ApplyConfirm(ApplyConfirmJob {
+        } => Job::ApplyConfirm(ApplyConfirmJob {
             origin,
             environment,
             database,
             allow_unsafe,
-        }))),
+        }),
         Command::Unlock {
             database,
             environment,
-        } => Routed::Enqueue(Box::new(Job::Unlock(UnlockJob {
+        } => Job::Unlock(UnlockJob {
             trigger: UnlockTrigger::Command {
                 origin,
                 database,
                 environment,
             },
-        }))),
+        }),
         Command::ForceUnlock {
             database,
             environment,
-        } => Routed::Enqueue(Box::new(Job::ForceUnlock(ForceUnlockJob {
+        } => Job::ForceUnlock(ForceUnlockJob {
             source: CommandSource::PrComment(origin),
             database,
             environment,
-        }))),
+        }),
         Command::Rollback {
             apply_id,
             environment,
             defer_cutover,
-        } => Routed::Enqueue(Box::new(Job::Rollback(RollbackJob {
+        } => Job::Rollback(RollbackJob {
             source: CommandSource::PrComment(origin),
             apply_id,
             environment,
             defer_cutover,
-        }))),
-        Command::RollbackConfirm { environment } => {
-            Routed::Enqueue(Box::new(Job::RollbackConfirm(RollbackConfirmJob {
-                origin,
-                environment,
-            })))
-        }
+        }),
+        Command::RollbackConfirm { environment } => Job::RollbackConfirm(RollbackConfirmJob {
+            origin,
+            environment,
+        }),
         other => match other.control() {
-            Some((op, apply_id, environment)) => {
-                Routed::Enqueue(Box::new(Job::Control(ControlJob {
-                    source: CommandSource::PrComment(origin),
-                    op,
-                    apply_id: apply_id.cloned(),
-                    environment: environment.clone(),
-                })))
-            }
-            None => reply(Reply::NotAvailableYet {
-                command: other.name(),
+            Some((op, apply_id, environment)) => Job::Control(ControlJob {
+                source: CommandSource::PrComment(origin),
+                op,
+                apply_id: apply_id.cloned(),
+                environment: environment.clone(),
             }),
+            None => {
+                return reply(Reply::NotAvailableYet {
+                    command: other.name(),
+                })
+            }
         },
-    }
+    };
+    Routed::Enqueue(Box::new(job))
 }
 
 /// Decides what a `pull_request` event means for this stack: an automatic plan of every

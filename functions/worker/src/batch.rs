@@ -123,45 +123,37 @@ where
     let mut results = Vec::with_capacity(messages.len());
     for message in messages {
         let id = message.message_id.clone();
-        if let Some(retry) = message
+        let held = message
             .group
             .as_ref()
             .and_then(|g| held_groups.get(g))
-            .copied()
-        {
+            .copied();
+        let (result, retry) = if let Some(retry) = held {
+            (ItemResult::SkippedAfterGroupFailure, Some(retry))
+        } else if !budget.allows_another_job() {
+            (ItemResult::NotStartedNearDeadline, Some(RetryAt::Now))
+        } else {
+            match handle(message.clone()).await {
+                Ok(()) => (ItemResult::Done, None),
+                Err(JobError::Permanent(error)) => {
+                    tracing::error!(message_id = %id, %error, "job failed permanently; removed");
+                    (ItemResult::Dropped, None)
+                }
+                Err(error) => {
+                    tracing::warn!(message_id = %id, error = %error, "job failed; handed back");
+                    let retry = error.retry_after().map_or(RetryAt::Backoff, RetryAt::After);
+                    (ItemResult::Failed { transient: true }, Some(retry))
+                }
+            }
+        };
+        if let Some(retry) = retry {
+            if let Some(group) = &message.group {
+                held_groups.insert(group.clone(), retry);
+            }
             on_retry(message, retry).await;
             response.batch_item_failures.push(failure(id));
-            results.push(ItemResult::SkippedAfterGroupFailure);
-            continue;
         }
-        if !budget.allows_another_job() {
-            if let Some(group) = &message.group {
-                held_groups.insert(group.clone(), RetryAt::Now);
-            }
-            on_retry(message, RetryAt::Now).await;
-            response.batch_item_failures.push(failure(id));
-            results.push(ItemResult::NotStartedNearDeadline);
-            continue;
-        }
-        let group = message.group.clone();
-        let retry_copy = message.clone();
-        match handle(message).await {
-            Ok(()) => results.push(ItemResult::Done),
-            Err(JobError::Permanent(error)) => {
-                tracing::error!(message_id = %id, %error, "job failed permanently; removed");
-                results.push(ItemResult::Dropped);
-            }
-            Err(error) => {
-                tracing::warn!(message_id = %id, error = %error, "job failed; handed back");
-                let retry = error.retry_after().map_or(RetryAt::Backoff, RetryAt::After);
-                if let Some(group) = group {
-                    held_groups.insert(group, retry);
-                }
-                on_retry(retry_copy, retry).await;
-                response.batch_item_failures.push(failure(id));
-                results.push(ItemResult::Failed { transient: true });
-            }
-        }
+        results.push(result);
     }
     (response, results)
 }

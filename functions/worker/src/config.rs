@@ -3,7 +3,7 @@
 
 use crate::deployments::Deployments;
 use crate::trust::TrustedSenders;
-use schemabot_domain::{Environment, Repository};
+use schemabot_domain::{Environment, IdError, Repository};
 use schemabot_github::Permission;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -94,37 +94,24 @@ impl WorkerConfig {
 
     pub fn from_env() -> Result<Self, ConfigError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let text = |name: &str| var(name).unwrap_or_default();
         let required = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
-        let environments = var("SCHEMABOT_ENVIRONMENTS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|e| {
-                Environment::parse(e).map_err(|source| ConfigError::Id {
-                    name: "SCHEMABOT_ENVIRONMENTS",
-                    source,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let permission_minimums =
-            parse_permission_minimums(&var("SCHEMABOT_PERMISSION_MINIMUMS").unwrap_or_default())?;
-        check_minimums(
-            "SCHEMABOT_PERMISSION_MINIMUMS",
-            &permission_minimums,
-            &environments,
-            Permission::Write,
+        let number = |name: &'static str, default: u64| {
+            positive_number(name, var(name), "not a positive whole number")
+                .map(|n| n.unwrap_or(default))
+        };
+        let seconds = |name: &'static str, default| number(name, default).map(Duration::from_secs);
+        let environments = parse_list(
+            "SCHEMABOT_ENVIRONMENTS",
+            &text("SCHEMABOT_ENVIRONMENTS"),
+            Environment::parse,
         )?;
-        let read_minimums = parse_minimums(
-            "SCHEMABOT_READ_MINIMUMS",
-            &var("SCHEMABOT_READ_MINIMUMS").unwrap_or_default(),
-        )?;
-        check_minimums(
-            "SCHEMABOT_READ_MINIMUMS",
-            &read_minimums,
-            &environments,
-            Permission::Read,
-        )?;
+        let minimums = |name: &'static str, floor| {
+            let minimums = parse_minimums(name, &text(name))?;
+            check_minimums(name, &minimums, &environments, floor).map(|()| minimums)
+        };
+        let permission_minimums = minimums("SCHEMABOT_PERMISSION_MINIMUMS", Permission::Write)?;
+        let read_minimums = minimums("SCHEMABOT_READ_MINIMUMS", Permission::Read)?;
         let max_receive_count = match var("SCHEMABOT_MAX_RECEIVE_COUNT") {
             Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
                 name: "SCHEMABOT_MAX_RECEIVE_COUNT",
@@ -133,63 +120,35 @@ impl WorkerConfig {
             None => 5,
         };
         let deployments = Deployments::from_json(&required("SCHEMABOT_DEPLOYMENTS")?)?;
-        let lock_lease = match var("SCHEMABOT_LOCK_LEASE_MINUTES") {
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(minutes) if minutes > 0 => Duration::from_secs(minutes * 60),
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "SCHEMABOT_LOCK_LEASE_MINUTES",
-                        reason: "not a positive number of minutes".into(),
-                    })
-                }
-            },
-            None => Duration::from_secs(24 * 60 * 60),
-        };
-        let promotion_order = parse_promotion_order(
-            &var("SCHEMABOT_PROMOTION_ORDER").unwrap_or_default(),
-            &environments,
+        let lease_minutes = positive_number(
+            "SCHEMABOT_LOCK_LEASE_MINUTES",
+            var("SCHEMABOT_LOCK_LEASE_MINUTES"),
+            "not a positive number of minutes",
         )?;
-        let repositories = parse_repositories(&var("SCHEMABOT_REPOSITORIES").unwrap_or_default())?;
+        let promotion_order =
+            parse_promotion_order(&text("SCHEMABOT_PROMOTION_ORDER"), &environments)?;
+        let repositories = parse_repositories(&text("SCHEMABOT_REPOSITORIES"))?;
         let trusted_senders = TrustedSenders::from_json(&required("SCHEMABOT_TRUSTED_SENDERS")?)
             .map_err(|reason| ConfigError::Invalid {
                 name: "SCHEMABOT_TRUSTED_SENDERS",
                 reason,
             })?;
         let review_gates = crate::review_config::ReviewGates::parse(
-            &var("SCHEMABOT_REVIEW_GATES").unwrap_or_default(),
+            &text("SCHEMABOT_REVIEW_GATES"),
             &environments,
         )?;
+        let defaults = PlanLimits::default();
         Ok(WorkerConfig {
             repositories,
             trusted_senders,
             accept_test_jobs: false,
             plan_limits: PlanLimits {
-                max_dirs: positive_number(
-                    "SCHEMABOT_PLAN_MAX_DIRS",
-                    var("SCHEMABOT_PLAN_MAX_DIRS"),
-                    PlanLimits::default().max_dirs as u64,
-                )? as usize,
-                max_files: positive_number(
-                    "SCHEMABOT_PLAN_MAX_FILES",
-                    var("SCHEMABOT_PLAN_MAX_FILES"),
-                    PlanLimits::default().max_files as u64,
-                )? as usize,
+                max_dirs: number("SCHEMABOT_PLAN_MAX_DIRS", defaults.max_dirs as u64)? as usize,
+                max_files: number("SCHEMABOT_PLAN_MAX_FILES", defaults.max_files as u64)? as usize,
             },
-            lock_settle_interval: Duration::from_secs(positive_number(
-                "SCHEMABOT_LOCK_SETTLE_INTERVAL_SECONDS",
-                var("SCHEMABOT_LOCK_SETTLE_INTERVAL_SECONDS"),
-                120,
-            )?),
-            confirm_lease: Duration::from_secs(positive_number(
-                "SCHEMABOT_CONFIRM_LEASE_SECONDS",
-                var("SCHEMABOT_CONFIRM_LEASE_SECONDS"),
-                600,
-            )?),
-            job_budget: Duration::from_secs(positive_number(
-                "SCHEMABOT_JOB_BUDGET_SECONDS",
-                var("SCHEMABOT_JOB_BUDGET_SECONDS"),
-                20,
-            )?),
+            lock_settle_interval: seconds("SCHEMABOT_LOCK_SETTLE_INTERVAL_SECONDS", 120)?,
+            confirm_lease: seconds("SCHEMABOT_CONFIRM_LEASE_SECONDS", 600)?,
+            job_budget: seconds("SCHEMABOT_JOB_BUDGET_SECONDS", 20)?,
             table: required("SCHEMABOT_TABLE")?,
             queue_url: required("SCHEMABOT_QUEUE_URL")?,
             poll_queue_url: var("SCHEMABOT_POLL_QUEUE_URL"),
@@ -202,45 +161,47 @@ impl WorkerConfig {
             poll_interval: Duration::from_secs(12),
             sweep_concurrency: 16,
             min_edit_interval: Duration::from_secs(5),
-            lock_lease,
+            lock_lease: Duration::from_secs(lease_minutes.unwrap_or(24 * 60) * 60),
             promotion_order,
             review_gates,
         })
     }
 }
 
-/// A positive whole number from `value`, or `default` when unset.
+/// A positive whole number from `value` (`None` when unset); `reason` says what is wrong.
 fn positive_number(
     name: &'static str,
     value: Option<String>,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(v) => match v.trim().parse::<u64>() {
+    reason: &str,
+) -> Result<Option<u64>, ConfigError> {
+    value
+        .map(|v| match v.trim().parse::<u64>() {
             Ok(n) if n > 0 => Ok(n),
             _ => Err(ConfigError::Invalid {
                 name,
-                reason: "not a positive whole number".into(),
+                reason: reason.into(),
             }),
-        },
-    }
+        })
+        .transpose()
+}
+
+/// `a, b` → the listed ids (blank entries skipped), each parsed by `parse`.
+fn parse_list<T>(
+    name: &'static str,
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, IdError>,
+) -> Result<Vec<T>, ConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| parse(item).map_err(|source| ConfigError::Id { name, source }))
+        .collect()
 }
 
 /// `acme/payments,acme/orders` → the repository allowlist. Empty is a configuration error: a
 /// worker serving "every repository the App is installed on" is not a safe default.
 pub fn parse_repositories(text: &str) -> Result<Vec<Repository>, ConfigError> {
-    let repositories = text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|r| {
-            Repository::parse(r).map_err(|source| ConfigError::Id {
-                name: "SCHEMABOT_REPOSITORIES",
-                source,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let repositories = parse_list("SCHEMABOT_REPOSITORIES", text, Repository::parse)?;
     if repositories.is_empty() {
         return Err(ConfigError::Invalid {
             name: "SCHEMABOT_REPOSITORIES",
@@ -256,17 +217,7 @@ pub fn parse_promotion_order(
     text: &str,
     configured: &[Environment],
 ) -> Result<Vec<Environment>, ConfigError> {
-    let order = text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|e| {
-            Environment::parse(e).map_err(|source| ConfigError::Id {
-                name: "SCHEMABOT_PROMOTION_ORDER",
-                source,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let order = parse_list("SCHEMABOT_PROMOTION_ORDER", text, Environment::parse)?;
     if let Some(unknown) = order.iter().find(|e| !configured.contains(e)) {
         return Err(ConfigError::Invalid {
             name: "SCHEMABOT_PROMOTION_ORDER",

@@ -132,29 +132,7 @@ impl Deployments {
         Ok(())
     }
 
-    /// A single-deployment map (tests, demo).
-    pub fn single(deployment: &str, environment: &str, tern_endpoint: &str, dsn: &str) -> Self {
-        let mut by_name = BTreeMap::new();
-        by_name
-            .entry(deployment.to_string())
-            .or_insert_with(BTreeMap::new)
-            .insert(
-                environment.to_string(),
-                DeploymentEnvironment {
-                    tern_endpoint: EndpointSetting::from(tern_endpoint),
-                    dsn: Some(dsn.to_string()),
-                    dsn_secret_arn: None,
-                    repositories: vec![],
-                    schema_dirs: vec![],
-                },
-            );
-        Deployments {
-            by_name,
-            ..Deployments::default()
-        }
-    }
-
-    /// Adds (or replaces) one environment of a deployment.
+    /// Adds (or replaces) one environment of a deployment, with an inline DSN.
     pub fn with(
         mut self,
         deployment: &str,
@@ -255,7 +233,6 @@ pub struct DeploymentDsns {
     deployments: Deployments,
     secrets: Option<aws_sdk_secretsmanager::Client>,
     cache: Mutex<HashMap<String, (TargetDsn, Instant)>>,
-    ttl: Duration,
 }
 
 /// How long a DSN read from Secrets Manager is reused.
@@ -267,14 +244,7 @@ impl DeploymentDsns {
             deployments,
             secrets,
             cache: Mutex::new(HashMap::new()),
-            ttl: DSN_CACHE_TTL,
         }
-    }
-
-    /// The same with another cache lifetime (tests).
-    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
     }
 }
 
@@ -294,7 +264,7 @@ impl DsnSource for DeploymentDsns {
             .ok_or_else(|| SentinelError::UnknownDeployment(deployment.to_string()))?;
         let mut cache = self.cache.lock().await;
         if let Some((dsn, read_at)) = cache.get(&arn) {
-            if read_at.elapsed() < self.ttl {
+            if read_at.elapsed() < DSN_CACHE_TTL {
                 return Ok(dsn.clone());
             }
         }
@@ -428,7 +398,7 @@ mod tests {
 
     #[test]
     fn added_environments_are_seen_by_the_endpoints() {
-        let d = Deployments::single("p", "staging", "http://x:1", "mysql://a@b/c");
+        let d = Deployments::default().with("p", "staging", "http://x:1", "mysql://a@b/c");
         assert!(d
             .tern_endpoints()
             .unwrap()
@@ -447,7 +417,7 @@ mod tests {
     #[tokio::test]
     async fn inline_dsns_resolve_and_unknown_targets_fail() {
         let d = DeploymentDsns::new(
-            Deployments::single("p", "staging", "http://x:1", "mysql://a@b/c"),
+            Deployments::default().with("p", "staging", "http://x:1", "mysql://a@b/c"),
             None,
         );
         assert_eq!(

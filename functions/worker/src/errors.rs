@@ -2,12 +2,17 @@
 
 use crate::outcome::JobError;
 
-pub fn store(error: schemabot_aws::StoreError) -> JobError {
-    if error.is_retryable() {
-        JobError::transient(format!("DynamoDB: {error}"))
+/// `message` as a job error: retried when `transient`, permanent otherwise.
+pub(crate) fn classify(transient: bool, message: String) -> JobError {
+    if transient {
+        JobError::Transient(message)
     } else {
-        JobError::permanent(format!("DynamoDB: {error}"))
+        JobError::Permanent(message)
     }
+}
+
+pub fn store(error: schemabot_aws::StoreError) -> JobError {
+    classify(error.is_retryable(), format!("DynamoDB: {error}"))
 }
 
 pub fn github(error: schemabot_github::GithubError) -> JobError {
@@ -19,11 +24,7 @@ pub fn github(error: schemabot_github::GithubError) -> JobError {
             reason: format!("GitHub: {error}"),
         };
     }
-    if error.is_transient() {
-        JobError::transient(format!("GitHub: {error}"))
-    } else {
-        JobError::permanent(format!("GitHub: {error}"))
-    }
+    classify(error.is_transient(), format!("GitHub: {error}"))
 }
 
 pub fn render(error: schemabot_render::RenderError) -> JobError {
@@ -31,14 +32,25 @@ pub fn render(error: schemabot_render::RenderError) -> JobError {
 }
 
 pub fn queue(error: schemabot_aws::queue::QueueError) -> JobError {
-    if error.is_retryable() {
-        JobError::transient(format!("SQS: {error}"))
-    } else {
-        JobError::permanent(format!("SQS: {error}"))
-    }
+    classify(error.is_retryable(), format!("SQS: {error}"))
 }
 
 /// Counts a failed Tern call (the caller decides retry or reply).
 pub fn tern_failed() {
     schemabot_aws::emf::count("DependencyErrors", &[("Dependency", "Tern")]);
+}
+
+/// A failed Tern `call`, counted: retried through SQS (`Err`) while it is transient and `retry`
+/// allows; otherwise handed back (`Ok`) for the job to answer.
+pub fn tern(
+    error: schemabot_tern::TernError,
+    call: &str,
+    retry: bool,
+) -> Result<schemabot_tern::TernError, JobError> {
+    tern_failed();
+    if error.is_transient() && retry {
+        Err(JobError::transient(format!("{call}: {error}")))
+    } else {
+        Ok(error)
+    }
 }

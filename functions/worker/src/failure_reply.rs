@@ -5,7 +5,7 @@
 use crate::outcome::{Attempt, JobError};
 use crate::post::{hidden_marker, post_once};
 use crate::{errors, Worker};
-use schemabot_domain::job::{CommandSource, CommentOrigin, Job, PlanTrigger, UnlockTrigger};
+use schemabot_domain::job::{CommentOrigin, Job, PlanTrigger, UnlockTrigger};
 use schemabot_render::{render_command_failed, FailureCause};
 
 /// Answers a permanently failed `job`. A failure to post is returned (the job is retried, and
@@ -76,42 +76,30 @@ impl From<&CommentOrigin> for ReplyTarget {
 /// Where a job's answer goes: the PR of the comment that asked. Automatic work (polls, plans on
 /// push, a closed PR) was not asked for by anyone.
 fn reply_target(job: &Job) -> Option<ReplyTarget> {
-    match job {
-        Job::Cutover(j) => match &j.source {
-            CommandSource::PrComment(origin) => Some(origin.into()),
-            CommandSource::Cli { .. } => None,
-        },
-        Job::Control(j) => match &j.source {
-            CommandSource::PrComment(origin) => Some(origin.into()),
-            CommandSource::Cli { .. } => None,
-        },
-        Job::Rollback(j) => match &j.source {
-            CommandSource::PrComment(origin) => Some(origin.into()),
-            CommandSource::Cli { .. } => None,
-        },
-        Job::RollbackConfirm(j) => Some((&j.origin).into()),
-        Job::Reply(j) => Some((&j.origin).into()),
-        Job::ForceUnlock(j) => match &j.source {
-            CommandSource::PrComment(origin) => Some(origin.into()),
-            CommandSource::Cli { .. } => None,
-        },
-        Job::Apply(j) => Some((&j.origin).into()),
-        Job::ApplyConfirm(j) => Some((&j.origin).into()),
+    let origin = match job {
+        Job::Cutover(j) => j.source.origin(),
+        Job::Control(j) => j.source.origin(),
+        Job::Rollback(j) => j.source.origin(),
+        Job::ForceUnlock(j) => j.source.origin(),
+        Job::RollbackConfirm(j) => Some(&j.origin),
+        Job::Reply(j) => Some(&j.origin),
+        Job::Apply(j) => Some(&j.origin),
+        Job::ApplyConfirm(j) => Some(&j.origin),
         Job::Unlock(j) => match &j.trigger {
-            UnlockTrigger::Command { origin, .. } => Some(origin.into()),
+            UnlockTrigger::Command { origin, .. } => Some(origin),
             UnlockTrigger::PullRequestClosed { .. } => None,
         },
-        Job::Plan(j) => match &j.trigger {
-            PlanTrigger::Comment { .. } => Some(ReplyTarget {
+        Job::Plan(j) => {
+            return matches!(j.trigger, PlanTrigger::Comment { .. }).then(|| ReplyTarget {
                 origin_installation: j.installation_id,
                 repository: j.repository.clone(),
                 pr: j.pr,
                 delivery: j.delivery_id.to_string(),
-            }),
-            PlanTrigger::PullRequest { .. } => None,
-        },
+            })
+        }
         Job::Poll(_) | Job::RegisterApply(_) => None,
-    }
+    };
+    origin.map(ReplyTarget::from)
 }
 
 #[cfg(test)]

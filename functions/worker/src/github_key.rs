@@ -88,15 +88,14 @@ pub async fn github_client(
         })?;
     let api_base = non_empty(ENV_API_URL).unwrap_or_else(|| DEFAULT_API_BASE.to_string());
     let key = SecretsManagerKey::new(secrets.clone(), arn.trim());
-    let client = GithubClient::with_key_source(
+    Ok(GithubClient::with_key_source(
         app_id,
         &api_base,
         Arc::new(key),
         KEY_REREAD_INTERVAL,
         RetryPolicy::default(),
     )
-    .await?;
-    Ok(client)
+    .await?)
 }
 
 #[cfg(test)]

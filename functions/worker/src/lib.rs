@@ -197,7 +197,6 @@ fn visibility_seconds(wait: std::time::Duration) -> i32 {
 
 /// The correlation fields of a job's log lines: delivery_id, apply_id, repo, pr.
 fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
-    use schemabot_domain::job::CommandSource;
     let span = tracing::info_span!(
         "job",
         job = %job.id(),
@@ -211,31 +210,19 @@ fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
     let origin = match job {
         Job::Cutover(j) => {
             span.record("apply_id", j.apply_id.as_str());
-            match &j.source {
-                CommandSource::PrComment(origin) => Some(origin),
-                CommandSource::Cli { .. } => None,
-            }
+            j.source.origin()
         }
         Job::Control(j) => {
             if let Some(apply_id) = &j.apply_id {
                 span.record("apply_id", apply_id.as_str());
             }
-            match &j.source {
-                CommandSource::PrComment(origin) => Some(origin),
-                CommandSource::Cli { .. } => None,
-            }
+            j.source.origin()
         }
         Job::Reply(j) => Some(&j.origin),
-        Job::ForceUnlock(j) => match &j.source {
-            CommandSource::PrComment(origin) => Some(origin),
-            CommandSource::Cli { .. } => None,
-        },
+        Job::ForceUnlock(j) => j.source.origin(),
         Job::Rollback(j) => {
             span.record("apply_id", j.apply_id.as_str());
-            match &j.source {
-                CommandSource::PrComment(origin) => Some(origin),
-                CommandSource::Cli { .. } => None,
-            }
+            j.source.origin()
         }
         Job::RollbackConfirm(j) => Some(&j.origin),
         Job::Apply(j) => Some(&j.origin),

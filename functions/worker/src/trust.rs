@@ -5,7 +5,7 @@
 //! (`AROA…`) followed by `:` and the session name, or an IAM user's unique id (`AIDA…`). The
 //! body cannot forge it, so the worker classifies each job by who may send it and compares.
 
-use schemabot_domain::job::{CommandSource, Job, PlanTrigger, UnlockTrigger};
+use schemabot_domain::job::{CommandSource, Job};
 use schemabot_domain::Repository;
 use serde::Deserialize;
 
@@ -152,33 +152,11 @@ pub fn admit(policy: TrustPolicy<'_>, job: Job, sender: Option<&str>) -> Result<
             return Err(Untrusted::RepositoryNotAllowed(repository.clone()));
         }
     }
-    Ok(match job {
-        Job::Cutover(mut cutover) => {
-            if let CommandSource::Cli { actor, .. } = &mut cutover.source {
-                *actor = sender.to_string();
-            }
-            Job::Cutover(cutover)
-        }
-        Job::Control(mut control) => {
-            if let CommandSource::Cli { actor, .. } = &mut control.source {
-                *actor = sender.to_string();
-            }
-            Job::Control(control)
-        }
-        Job::ForceUnlock(mut force) => {
-            if let CommandSource::Cli { actor, .. } = &mut force.source {
-                *actor = sender.to_string();
-            }
-            Job::ForceUnlock(force)
-        }
-        Job::Rollback(mut rollback) => {
-            if let CommandSource::Cli { actor, .. } = &mut rollback.source {
-                *actor = sender.to_string();
-            }
-            Job::Rollback(rollback)
-        }
-        other => other,
-    })
+    let mut job = job;
+    if let Some(CommandSource::Cli { actor, .. }) = command_source_mut(&mut job) {
+        *actor = sender.to_string();
+    }
+    Ok(job)
 }
 
 fn required_role(job: &Job) -> SenderRole {
@@ -189,10 +167,8 @@ fn required_role(job: &Job) -> SenderRole {
         // the operator role.
         Job::ForceUnlock(force) => role_of(&force.source),
         Job::Rollback(rollback) => role_of(&rollback.source),
-        Job::RollbackConfirm(_) => SenderRole::Webhook,
-        Job::Reply(_) | Job::Plan(_) | Job::Apply(_) | Job::ApplyConfirm(_) | Job::Unlock(_) => {
-            SenderRole::Webhook
-        }
+        Job::Reply(_) | Job::Plan(_) | Job::Apply(_) | Job::Unlock(_) => SenderRole::Webhook,
+        Job::ApplyConfirm(_) | Job::RollbackConfirm(_) => SenderRole::Webhook,
         Job::Poll(_) | Job::RegisterApply(_) => SenderRole::Worker,
     }
 }
@@ -204,37 +180,38 @@ fn role_of(source: &CommandSource) -> SenderRole {
     }
 }
 
+/// The source of a job that may come from a PR comment or the CLI.
+fn command_source_mut(job: &mut Job) -> Option<&mut CommandSource> {
+    match job {
+        Job::Cutover(j) => Some(&mut j.source),
+        Job::Control(j) => Some(&mut j.source),
+        Job::ForceUnlock(j) => Some(&mut j.source),
+        Job::Rollback(j) => Some(&mut j.source),
+        _ => None,
+    }
+}
+
 /// The repository a GitHub-derived job acts for.
 fn github_repository(job: &Job) -> Option<&Repository> {
     match job {
-        Job::Cutover(cutover) => match &cutover.source {
-            CommandSource::PrComment(origin) => Some(&origin.repository),
-            CommandSource::Cli { .. } => None,
-        },
-        Job::Control(control) => match &control.source {
-            CommandSource::PrComment(origin) => Some(&origin.repository),
-            CommandSource::Cli { .. } => None,
-        },
+        Job::Cutover(j) => pr_repository(&j.source),
+        Job::Control(j) => pr_repository(&j.source),
+        Job::ForceUnlock(j) => pr_repository(&j.source),
+        Job::Rollback(j) => pr_repository(&j.source),
         Job::Reply(j) => Some(&j.origin.repository),
-        Job::ForceUnlock(j) => match &j.source {
-            CommandSource::PrComment(origin) => Some(&origin.repository),
-            CommandSource::Cli { .. } => None,
-        },
         Job::Apply(j) => Some(&j.origin.repository),
         Job::ApplyConfirm(j) => Some(&j.origin.repository),
-        Job::Rollback(j) => match &j.source {
-            CommandSource::PrComment(origin) => Some(&origin.repository),
-            CommandSource::Cli { .. } => None,
-        },
         Job::RollbackConfirm(j) => Some(&j.origin.repository),
-        Job::Plan(j) => match &j.trigger {
-            PlanTrigger::Comment { .. } | PlanTrigger::PullRequest { .. } => Some(&j.repository),
-        },
-        Job::Unlock(j) => match &j.trigger {
-            UnlockTrigger::Command { origin, .. } => Some(&origin.repository),
-            UnlockTrigger::PullRequestClosed { .. } => Some(j.repository()),
-        },
+        Job::Plan(j) => Some(&j.repository),
+        Job::Unlock(j) => Some(j.repository()),
         Job::Poll(_) | Job::RegisterApply(_) => None,
+    }
+}
+
+fn pr_repository(source: &CommandSource) -> Option<&Repository> {
+    match source {
+        CommandSource::PrComment(origin) => Some(&origin.repository),
+        CommandSource::Cli { .. } => None,
     }
 }
 

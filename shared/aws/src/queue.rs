@@ -6,6 +6,8 @@
 use crate::error::classify_sdk_error;
 use crate::SqsClient;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::operation::create_queue::builders::CreateQueueFluentBuilder;
+use aws_sdk_sqs::operation::send_message::{builders::SendMessageFluentBuilder, SendMessageOutput};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use schemabot_domain::job::{Job, JobEnvelope};
 use sha2::{Digest, Sha256};
@@ -163,17 +165,13 @@ impl JobQueue {
 
     /// Sends a job to the FIFO queue (group = its apply or PR, deduplicated by its job id).
     pub async fn send(&self, envelope: &JobEnvelope) -> Result<SentMessage, QueueError> {
-        let body = serde_json::to_string(envelope).map_err(QueueError::Encode)?;
-        let sent = self
+        let request = self
             .client
             .send_message()
             .queue_url(&self.queue_url)
-            .message_body(body)
             .message_group_id(message_group_id(&envelope.job))
-            .message_deduplication_id(deduplication_id(&envelope.job))
-            .send()
-            .await
-            .map_err(|e| QueueError::from_sdk("SendMessage", e))?;
+            .message_deduplication_id(deduplication_id(&envelope.job));
+        let sent = send_message(request, envelope).await?;
         Ok(SentMessage {
             message_id: sent.message_id().map(str::to_string),
             sequence_number: sent.sequence_number().map(str::to_string),
@@ -195,16 +193,12 @@ impl JobQueue {
         }
         let delay_seconds =
             i32::try_from(delay.as_secs()).map_err(|_| QueueError::DelayTooLong(delay))?;
-        let body = serde_json::to_string(envelope).map_err(QueueError::Encode)?;
-        let sent = self
+        let request = self
             .client
             .send_message()
             .queue_url(queue_url)
-            .message_body(body)
-            .delay_seconds(delay_seconds)
-            .send()
-            .await
-            .map_err(|e| QueueError::from_sdk("SendMessage", e))?;
+            .delay_seconds(delay_seconds);
+        let sent = send_message(request, envelope).await?;
         Ok(SentMessage {
             message_id: sent.message_id().map(str::to_string),
             sequence_number: None,
@@ -212,31 +206,37 @@ impl JobQueue {
     }
 }
 
+/// Sends `envelope` as the body of `request`.
+async fn send_message(
+    request: SendMessageFluentBuilder,
+    envelope: &JobEnvelope,
+) -> Result<SendMessageOutput, QueueError> {
+    let body = serde_json::to_string(envelope).map_err(QueueError::Encode)?;
+    request
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| QueueError::from_sdk("SendMessage", e))
+}
+
 /// Creates (or finds) a FIFO queue; `name` must end in `.fifo`. Deduplication is by explicit
 /// id, never by content. Returns the queue URL.
 pub async fn create_fifo_queue(client: &SqsClient, name: &str) -> Result<String, QueueError> {
-    let created = client
+    let request = client
         .create_queue()
         .queue_name(name)
         .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
-        .send()
-        .await
-        .map_err(|e| QueueError::from_sdk("CreateQueue", e))?;
-    created
-        .queue_url()
-        .map(str::to_string)
-        .ok_or(QueueError::MissingField {
-            operation: "CreateQueue",
-            what: "a queue URL",
-        })
+        .attributes(QueueAttributeName::ContentBasedDeduplication, "false");
+    create_queue(request).await
 }
 
 /// Creates (or finds) a standard queue. Returns the queue URL.
 pub async fn create_standard_queue(client: &SqsClient, name: &str) -> Result<String, QueueError> {
-    let created = client
-        .create_queue()
-        .queue_name(name)
+    create_queue(client.create_queue().queue_name(name)).await
+}
+
+async fn create_queue(request: CreateQueueFluentBuilder) -> Result<String, QueueError> {
+    let created = request
         .send()
         .await
         .map_err(|e| QueueError::from_sdk("CreateQueue", e))?;

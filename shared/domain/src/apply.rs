@@ -133,22 +133,14 @@ impl Checksum {
     }
 }
 
-/// The kinds of PR comment SchemaBot keeps per apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommentKind {
-    Progress,
-    Cutover,
-    Summary,
-}
-
-impl CommentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommentKind::Progress => "progress",
-            CommentKind::Cutover => "cutover",
-            CommentKind::Summary => "summary",
-        }
+named_enum! {
+    /// The kinds of PR comment SchemaBot keeps per apply.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum CommentKind {
+        Progress = "progress",
+        Cutover = "cutover",
+        Summary = "summary",
     }
 }
 

@@ -5,7 +5,6 @@ use crate::audit::{EventKind, Outcome};
 use crate::command::{Command, CommandName};
 use crate::{ApplyId, Environment, State};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 // The lifecycle controls among the parsed commands (kept beside the controls, so the
 // grammar does not depend on them).
@@ -13,62 +12,38 @@ impl Command {
     /// A lifecycle control: which one, the apply it names (if it names one) and the
     /// environment.
     pub fn control(&self) -> Option<(ControlOp, Option<&ApplyId>, &Environment)> {
-        let (op, apply_id, environment) = match self {
-            Command::Stop {
-                apply_id,
-                environment,
-            } => (ControlOp::Stop, apply_id, environment),
-            Command::Start {
-                apply_id,
-                environment,
-            } => (ControlOp::Start, apply_id, environment),
-            Command::Cancel {
-                apply_id,
-                environment,
-            } => (ControlOp::Cancel, apply_id, environment),
-            Command::Revert {
-                apply_id,
-                environment,
-            } => (ControlOp::Revert, apply_id, environment),
-            Command::SkipRevert {
-                apply_id,
-                environment,
-            } => (ControlOp::SkipRevert, apply_id, environment),
+        let apply_id = match self {
+            Command::Stop { apply_id, .. }
+            | Command::Start { apply_id, .. }
+            | Command::Cancel { apply_id, .. }
+            | Command::Revert { apply_id, .. }
+            | Command::SkipRevert { apply_id, .. } => apply_id.as_ref(),
             _ => return None,
         };
-        Some((op, apply_id.as_ref(), environment))
+        let op = ControlOp::from_command(self.name())?;
+        Some((op, apply_id, self.environment()?))
     }
 }
 
-/// A control a DBA can apply to a running schema change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ControlOp {
-    /// Pause at a checkpoint (Spirit can resume within its binlog retention).
-    Stop,
-    /// Resume a stopped change from its checkpoint.
-    Start,
-    /// Abandon the change for good.
-    Cancel,
-    /// Undo a cut-over change during its revert window.
-    Revert,
-    /// End the revert window now, keeping the change.
-    SkipRevert,
+named_enum! {
+    /// A control a DBA can apply to a running schema change.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum ControlOp {
+        /// Pause at a checkpoint (Spirit can resume within its binlog retention).
+        Stop = "stop",
+        /// Resume a stopped change from its checkpoint.
+        Start = "start",
+        /// Abandon the change for good.
+        Cancel = "cancel",
+        /// Undo a cut-over change during its revert window.
+        Revert = "revert",
+        /// End the revert window now, keeping the change.
+        SkipRevert = "skip-revert",
+    }
 }
 
 impl ControlOp {
-    pub const ALL: [ControlOp; 5] = [
-        ControlOp::Stop,
-        ControlOp::Start,
-        ControlOp::Cancel,
-        ControlOp::Revert,
-        ControlOp::SkipRevert,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        self.command().as_str()
-    }
-
     /// The PR-comment command word.
     pub fn command(self) -> CommandName {
         match self {
@@ -118,12 +93,6 @@ impl ControlOp {
             ControlOp::Revert => State::Reverting,
             ControlOp::SkipRevert => State::Completed,
         }
-    }
-}
-
-impl fmt::Display for ControlOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -203,10 +172,7 @@ pub fn decide_control(op: ControlOp, state: State) -> ControlDecision {
 /// Whether an apply in `state` is one a control without an apply id may mean: not ended, or
 /// stopped (which `start` and `cancel` act on).
 pub fn controllable(state: State) -> bool {
-    !matches!(
-        state,
-        State::Completed | State::Failed | State::Cancelled | State::Reverted
-    )
+    !state.is_terminal()
 }
 
 #[cfg(test)]
@@ -299,6 +265,7 @@ mod tests {
                 ControlDecision::Refuse(StateRefusal::Recovering)
             );
             assert_eq!(ControlOp::from_command(op.command()), Some(op));
+            assert_eq!(op.as_str(), op.command().as_str());
         }
     }
 }

@@ -25,7 +25,7 @@ pub fn cutover_evidence(
     sentinel_present: Option<bool>,
 ) -> CutoverEvidence {
     let state = report.and_then(Normalized::state);
-    if matches!(
+    let past_the_wait = matches!(
         state,
         Some(
             State::CuttingOver
@@ -34,11 +34,9 @@ pub fn cutover_evidence(
                 | State::Reverting
                 | State::Reverted
         )
-    ) {
-        return CutoverEvidence::Happened;
-    }
-    if sentinel_present == Some(false) {
-        // Spirit drops the sentinel only to cut over.
+    );
+    // Spirit drops the sentinel only to cut over.
+    if past_the_wait || sentinel_present == Some(false) {
         return CutoverEvidence::Happened;
     }
     match (state, sentinel_present) {

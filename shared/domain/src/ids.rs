@@ -22,8 +22,23 @@ pub enum IdError {
     Database(String),
 }
 
-fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
+/// `raw` lower-cased, when that is one of `prefixes` followed by hex digits, 80 bytes at most.
+fn prefixed_hex(raw: &str, prefixes: &[&str]) -> Option<String> {
+    let lower = raw.to_ascii_lowercase();
+    let is_hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let valid = lower.len() <= 80
+        && prefixes
+            .iter()
+            .any(|p| lower.strip_prefix(p).is_some_and(is_hex));
+    valid.then_some(lower)
+}
+
+/// Non-empty, at most `max` bytes, and only ASCII letters, digits and the bytes of `extra`.
+fn is_name(s: &str, max: usize, extra: &[u8]) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
 }
 
 macro_rules! string_newtype {
@@ -75,14 +90,9 @@ string_newtype!(
 
 impl ApplyId {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
-        let lower = raw.to_ascii_lowercase();
-        let rest = lower
-            .strip_prefix("apply-")
-            .or_else(|| lower.strip_prefix("apply_"));
-        match rest {
-            Some(hex) if is_hex(hex) && lower.len() <= 80 => Ok(ApplyId(lower)),
-            _ => Err(IdError::ApplyId(raw.to_string())),
-        }
+        prefixed_hex(raw, &["apply-", "apply_"])
+            .map(ApplyId)
+            .ok_or_else(|| IdError::ApplyId(raw.to_string()))
     }
 
     /// A fresh id in Tern's format: `apply-` + 16 lower-case hex characters.
@@ -98,11 +108,9 @@ string_newtype!(
 
 impl TaskId {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
-        let lower = raw.to_ascii_lowercase();
-        match lower.strip_prefix("task-") {
-            Some(hex) if is_hex(hex) && lower.len() <= 80 => Ok(TaskId(lower)),
-            _ => Err(IdError::TaskId(raw.to_string())),
-        }
+        prefixed_hex(raw, &["task-"])
+            .map(TaskId)
+            .ok_or_else(|| IdError::TaskId(raw.to_string()))
     }
 
     pub fn from_random(random: u64) -> Self {
@@ -119,16 +127,9 @@ string_newtype!(
 impl Environment {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
         let lower = raw.to_ascii_lowercase();
-        let ok = !lower.is_empty()
-            && lower.len() <= 64
-            && lower
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-        if ok {
-            Ok(Environment(lower))
-        } else {
-            Err(IdError::Environment(raw.to_string()))
-        }
+        is_name(&lower, 64, b"-_.")
+            .then_some(Environment(lower))
+            .ok_or_else(|| IdError::Environment(raw.to_string()))
     }
 }
 
@@ -140,16 +141,9 @@ string_newtype!(
 
 impl DeliveryId {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
-        let ok = !raw.is_empty()
-            && raw.len() <= 128
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-        if ok {
-            Ok(DeliveryId(raw.to_string()))
-        } else {
-            Err(IdError::DeliveryId(raw.to_string()))
-        }
+        is_name(raw, 128, b"-_.:")
+            .then(|| DeliveryId(raw.to_string()))
+            .ok_or_else(|| IdError::DeliveryId(raw.to_string()))
     }
 }
 
@@ -162,12 +156,7 @@ string_newtype!(
 impl Repository {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
         let lower = raw.to_ascii_lowercase();
-        let valid_part = |p: &str| {
-            !p.is_empty()
-                && p.len() <= 100
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        };
+        let valid_part = |p: &str| is_name(p, 100, b"-_.");
         match lower.split_once('/') {
             Some((owner, name)) if valid_part(owner) && valid_part(name) => Ok(Repository(lower)),
             _ => Err(IdError::Repository(raw.to_string())),
@@ -190,16 +179,9 @@ string_newtype!(
 
 impl Database {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
-        let ok = !raw.is_empty()
-            && raw.len() <= 64
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
-            Ok(Database(raw.to_string()))
-        } else {
-            Err(IdError::Database(raw.to_string()))
-        }
+        is_name(raw, 64, b"_-")
+            .then(|| Database(raw.to_string()))
+            .ok_or_else(|| IdError::Database(raw.to_string()))
     }
 }
 
@@ -223,23 +205,18 @@ pub struct InstallationId(pub u64);
 #[serde(transparent)]
 pub struct Login(pub String);
 
-impl fmt::Display for PrNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
+/// `Display` as the wrapped value.
+macro_rules! display_inner {
+    ($($name:ident),+) => {$(
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    )+};
 }
 
-impl fmt::Display for CommentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl fmt::Display for Login {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+display_inner!(PrNumber, CommentId, Login);
 
 #[cfg(test)]
 mod tests {

@@ -42,6 +42,13 @@ pub struct CommentOrigin {
     pub commenter: Login,
 }
 
+impl CommentOrigin {
+    /// `<kind>:<repository>:<comment id>`: the [`Job::id`] of a job one comment asked for.
+    fn job_id(&self, kind: &str) -> String {
+        format!("{kind}:{}:{}", self.repository, self.comment_id)
+    }
+}
+
 /// Where a cutover command came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -53,6 +60,23 @@ pub enum CommandSource {
         request_id: String,
         actor: String,
     },
+}
+
+impl CommandSource {
+    /// The comment that asked, unless the CLI did.
+    pub fn origin(&self) -> Option<&CommentOrigin> {
+        match self {
+            CommandSource::PrComment(origin) => Some(origin),
+            CommandSource::Cli { .. } => None,
+        }
+    }
+
+    fn job_id(&self, kind: &str) -> String {
+        match self {
+            CommandSource::PrComment(origin) => origin.job_id(kind),
+            CommandSource::Cli { request_id, .. } => format!("{kind}:cli:{request_id}"),
+        }
+    }
 }
 
 /// `schemabot stop|start|cancel|revert|skip-revert [<apply-id>] -e <env>`, from a PR comment or
@@ -307,17 +331,9 @@ impl Job {
     /// deduplication id, the claim's command id and the hidden marker in comments.
     pub fn id(&self) -> String {
         match self {
-            Job::Cutover(j) => match &j.source {
-                CommandSource::PrComment(o) => format!("cutover:{}:{}", o.repository, o.comment_id),
-                CommandSource::Cli { request_id, .. } => format!("cutover:cli:{request_id}"),
-            },
-            Job::Control(j) => match &j.source {
-                CommandSource::PrComment(o) => {
-                    format!("{}:{}:{}", j.op, o.repository, o.comment_id)
-                }
-                CommandSource::Cli { request_id, .. } => format!("{}:cli:{request_id}", j.op),
-            },
-            Job::Reply(j) => format!("reply:{}:{}", j.origin.repository, j.origin.comment_id),
+            Job::Cutover(j) => j.source.job_id("cutover"),
+            Job::Control(j) => j.source.job_id(j.op.as_str()),
+            Job::Reply(j) => j.origin.job_id("reply"),
             Job::Poll(j) => format!("poll:{}:{}", j.apply_id, j.chain_seq),
             Job::RegisterApply(j) => format!("register:{}", j.apply_id),
             Job::Plan(j) => match &j.trigger {
@@ -328,15 +344,10 @@ impl Job {
                     format!("plan:{}:{}:delivery:{}", j.repository, j.pr, j.delivery_id)
                 }
             },
-            Job::Apply(j) => format!("apply:{}:{}", j.origin.repository, j.origin.comment_id),
-            Job::ApplyConfirm(j) => format!(
-                "apply-confirm:{}:{}",
-                j.origin.repository, j.origin.comment_id
-            ),
+            Job::Apply(j) => j.origin.job_id("apply"),
+            Job::ApplyConfirm(j) => j.origin.job_id("apply-confirm"),
             Job::Unlock(j) => match &j.trigger {
-                UnlockTrigger::Command { origin, .. } => {
-                    format!("unlock:{}:{}", origin.repository, origin.comment_id)
-                }
+                UnlockTrigger::Command { origin, .. } => origin.job_id("unlock"),
                 UnlockTrigger::PullRequestClosed {
                     repository,
                     pr,
@@ -344,20 +355,9 @@ impl Job {
                     ..
                 } => format!("unlock:{repository}:{}:delivery:{delivery_id}", pr.0),
             },
-            Job::ForceUnlock(j) => match &j.source {
-                CommandSource::PrComment(o) => format!("unlock:{}:{}", o.repository, o.comment_id),
-                CommandSource::Cli { request_id, .. } => format!("unlock:cli:{request_id}"),
-            },
-            Job::Rollback(j) => match &j.source {
-                CommandSource::PrComment(o) => {
-                    format!("rollback:{}:{}", o.repository, o.comment_id)
-                }
-                CommandSource::Cli { request_id, .. } => format!("rollback:cli:{request_id}"),
-            },
-            Job::RollbackConfirm(j) => format!(
-                "rollback-confirm:{}:{}",
-                j.origin.repository, j.origin.comment_id
-            ),
+            Job::ForceUnlock(j) => j.source.job_id("unlock"),
+            Job::Rollback(j) => j.source.job_id("rollback"),
+            Job::RollbackConfirm(j) => j.origin.job_id("rollback-confirm"),
         }
     }
 

@@ -1,6 +1,9 @@
 //! SchemaBot's pure domain core: typed ids, the command grammar, states and their transitions,
 //! the progress-reconciliation decision, records and jobs. No AWS, GitHub or MySQL here.
 
+#[macro_use]
+mod macros;
+
 pub mod apply;
 pub mod audit;
 pub mod command;
@@ -18,4 +21,4 @@ pub use ids::{
     ApplyId, CommentId, Database, DeliveryId, Environment, IdError, InstallationId, Login,
     PrNumber, Repository, TaskId,
 };
-pub use state::{ApplyState, State, TaskState};
+pub use state::State;

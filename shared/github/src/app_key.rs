@@ -62,21 +62,12 @@ impl fmt::Debug for AppKey {
 impl AppKey {
     /// A key that never changes (tests, local runs with the key in the environment).
     pub fn fixed(app_id: u64, signer: AppJwtSigner) -> Self {
-        Self::build(app_id, signer, None, Duration::MAX)
+        Self::from_source(app_id, signer, None, Duration::MAX)
     }
 
-    /// `signer` holds the key just read from `source`; the source is asked again after
+    /// `signer` holds the key just read from `source` (if any); the source is asked again after
     /// `reread_every` and after a refusal.
     pub fn from_source(
-        app_id: u64,
-        signer: AppJwtSigner,
-        source: Arc<dyn KeySource>,
-        reread_every: Duration,
-    ) -> Self {
-        Self::build(app_id, signer, Some(source), reread_every)
-    }
-
-    fn build(
         app_id: u64,
         signer: AppJwtSigner,
         source: Option<Arc<dyn KeySource>>,
@@ -222,7 +213,7 @@ mod tests {
     }
 
     fn key(source: &Arc<FakeSource>, reread_every: Duration) -> AppKey {
-        AppKey::from_source(7, signer(FIRST), source.clone(), reread_every)
+        AppKey::from_source(7, signer(FIRST), Some(source.clone()), reread_every)
     }
 
     /// Whether `jwt` carries a valid signature by the key in `pem`.

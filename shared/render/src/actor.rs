@@ -28,15 +28,13 @@ impl Actor {
     }
 
     pub(crate) fn view(&self) -> ActorView {
-        match self {
-            Actor::GitHub(login) => ActorView {
-                cli: false,
-                name: login.0.clone(),
-            },
-            Actor::Cli { identity } => ActorView {
-                cli: true,
-                name: identity.clone(),
-            },
+        let (cli, name) = match self {
+            Actor::GitHub(login) => (false, &login.0),
+            Actor::Cli { identity } => (true, identity),
+        };
+        ActorView {
+            cli,
+            name: name.clone(),
         }
     }
 }

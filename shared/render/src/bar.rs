@@ -27,6 +27,14 @@ pub enum BarColor {
 }
 
 impl BarColor {
+    pub const ALL: [BarColor; 5] = [
+        BarColor::Blue,
+        BarColor::Yellow,
+        BarColor::Green,
+        BarColor::Orange,
+        BarColor::Red,
+    ];
+
     fn cell(self) -> &'static str {
         match self {
             BarColor::Blue => "🟦",
@@ -41,26 +49,16 @@ impl BarColor {
 /// How many of the 20 cells a percentage fills: `clamp(percent, 0..=100) / 5`, but at least
 /// one as soon as anything happened.
 pub fn filled_cells(percent: u8) -> usize {
-    let percent = usize::from(percent.min(100));
-    let filled = percent / 5;
-    if percent > 0 && filled == 0 {
-        1
-    } else {
-        filled
+    match usize::from(percent.min(100)) {
+        0 => 0,
+        percent => (percent / 5).max(1),
     }
 }
 
 /// A bar of `color` filled to `percent`.
 pub fn bar(color: BarColor, percent: u8) -> String {
     let filled = filled_cells(percent);
-    let mut out = String::with_capacity(CELLS * 4);
-    for _ in 0..filled {
-        out.push_str(color.cell());
-    }
-    for _ in filled..CELLS {
-        out.push_str(EMPTY_CELL);
-    }
-    out
+    color.cell().repeat(filled) + &EMPTY_CELL.repeat(CELLS - filled)
 }
 
 /// The bar a table in `state` shows at `percent`, following the colour rules above. States that
@@ -117,13 +115,7 @@ mod tests {
 
     #[test]
     fn bars_always_have_twenty_cells() {
-        for color in [
-            BarColor::Blue,
-            BarColor::Yellow,
-            BarColor::Green,
-            BarColor::Orange,
-            BarColor::Red,
-        ] {
+        for color in BarColor::ALL {
             for percent in [0, 3, 45, 100, 200] {
                 let b = bar(color, percent);
                 assert_eq!(count(&b, color.cell()) + count(&b, EMPTY_CELL), CELLS);

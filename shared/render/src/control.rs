@@ -3,7 +3,7 @@
 
 use crate::engine::{render, Template};
 use crate::error::RenderError;
-use crate::target::CutoverTarget;
+use crate::target::{apply_command, CutoverTarget};
 use schemabot_domain::audit::Outcome;
 use schemabot_domain::control::{ControlOp, StateRefusal};
 use schemabot_domain::{ApplyId, Database, Environment, State};
@@ -116,11 +116,6 @@ impl ControlReply {
     }
 }
 
-/// The exact command for `op` on an apply.
-pub fn control_command(op: ControlOp, apply_id: &ApplyId, environment: &Environment) -> String {
-    format!("schemabot {op} {apply_id} -e {environment}")
-}
-
 fn title(op: ControlOp) -> &'static str {
     match op {
         ControlOp::Stop => "Stop",
@@ -143,8 +138,7 @@ pub fn render_control_reply(reply: &ControlReply, marker: &str) -> Result<String
         } => json!({
             "kind": "accepted", "target": target, "requested_by": requested_by,
             "resume_deadline": resume_deadline,
-            "start": control_command(ControlOp::Start, &target.apply_id, &target.environment),
-            "cancel": control_command(ControlOp::Cancel, &target.apply_id, &target.environment),
+            "start": target.command(ControlOp::Start), "cancel": target.command(ControlOp::Cancel),
         }),
         ControlReply::AlreadyDone { target, state, .. } => {
             json!({ "kind": "already_done", "target": target, "state": state })
@@ -159,7 +153,7 @@ pub fn render_control_reply(reply: &ControlReply, marker: &str) -> Result<String
             ..
         } => json!({
             "kind": "refused", "target": target, "reason": refusal.code(), "state": state,
-            "cutover": format!("schemabot cutover {} -e {}", target.apply_id, target.environment),
+            "cutover": target.command("cutover"),
         }),
         ControlReply::NotAccepted {
             target, message, ..
@@ -180,7 +174,7 @@ pub fn render_control_reply(reply: &ControlReply, marker: &str) -> Result<String
                 .map(|c| {
                     json!({
                         "database": c.database, "state": c.state,
-                        "command": control_command(op, &c.apply_id, environment),
+                        "command": apply_command(op, &c.apply_id, environment),
                     })
                 })
                 .collect();
@@ -193,7 +187,7 @@ pub fn render_control_reply(reply: &ControlReply, marker: &str) -> Result<String
             target, requested, ..
         } => json!({
             "kind": "environment_mismatch", "target": target, "requested": requested,
-            "retry": control_command(op, &target.apply_id, &target.environment),
+            "retry": target.command(op),
         }),
         ControlReply::PermissionDenied {
             environment,
@@ -206,11 +200,9 @@ pub fn render_control_reply(reply: &ControlReply, marker: &str) -> Result<String
             "required": required, "actual": actual,
         }),
     };
-    if let Some(fields) = view.as_object_mut() {
-        fields.insert("name".into(), json!(op.as_str()));
-        fields.insert("op_title".into(), json!(title(op)));
-        fields.insert("usage".into(), json!(op.command().usage()));
-    }
+    view["name"] = json!(op.as_str());
+    view["op_title"] = json!(title(op));
+    view["usage"] = json!(op.command().usage());
     render(Template::ControlReply, &view, marker)
 }
 

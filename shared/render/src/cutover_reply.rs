@@ -1,20 +1,19 @@
 //! The worker's answers to a cutover command that did not lead to a Tern cutover
 //! ([`CutoverReply`]), each naming the apply it is about.
 
-use crate::actor::{Actor, ActorView};
+use crate::actor::Actor;
 use crate::engine::Template;
 use crate::error::RenderError;
 use crate::escape;
 use crate::format;
-use crate::replies::{reply, NoDetails};
+use crate::replies::reply;
 use crate::target::CutoverTarget;
-use crate::target::TargetView;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::Apply;
 use schemabot_domain::command::CommandName;
 use schemabot_domain::review::Shortfall;
 use schemabot_domain::{ApplyId, Environment, Login, State};
-use serde::Serialize;
+use serde_json::json;
 
 /// Messages from Tern and transport errors are cut to this many characters.
 const MAX_MESSAGE_CHARS: usize = 1_000;
@@ -92,60 +91,6 @@ impl CutoverReply {
     }
 }
 
-// ---- views ---------------------------------------------------------------------------------
-// One per template. Strings that came from outside are raw here and escaped by the templates;
-// the `&'static str` fields are fixed wording.
-
-#[derive(Debug, Serialize)]
-struct ApplyNotFoundView {
-    apply_id: String,
-}
-
-#[derive(Debug, Serialize)]
-struct TargetedView<T: Serialize> {
-    target: TargetView,
-    apply_id: String,
-    #[serde(flatten)]
-    details: T,
-}
-
-#[derive(Debug, Serialize)]
-struct MismatchView {
-    requested: String,
-    command: String,
-}
-
-#[derive(Debug, Serialize)]
-struct PermissionView {
-    login: String,
-    required: String,
-    actual: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct StateView {
-    state: &'static str,
-    hint: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct AlreadyTriggeredView {
-    by: Option<ActorView>,
-    at: Option<String>,
-    state_note: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct MessageView {
-    message: String,
-}
-
-#[derive(Debug, Serialize)]
-struct FailedView {
-    error: String,
-    attempts: u32,
-}
-
 /// Why a cutover is not available in `state`, and what to do (fixed wording).
 fn not_available_hint(state: State) -> &'static str {
     match state {
@@ -171,135 +116,82 @@ fn already_triggered_note(state: State) -> &'static str {
     }
 }
 
-/// A cutover reply's view: the apply it is about plus its own details.
-fn about<T: Serialize>(target: &CutoverTarget, details: T) -> TargetedView<T> {
-    TargetedView {
-        target: target.view(),
-        apply_id: target.apply_id.to_string(),
-        details,
-    }
-}
-
 /// Renders the worker's answer to a cutover command, ending with the hidden `marker`.
 pub fn render_cutover_reply(outcome: &CutoverReply, marker: &str) -> Result<String, RenderError> {
-    let usage = Some(CommandName::Cutover.usage());
-    match outcome {
-        CutoverReply::ApplyNotFound { apply_id } => reply(
-            Template::ApplyNotFound,
-            usage,
-            ApplyNotFoundView {
-                apply_id: apply_id.to_string(),
-            },
-            marker,
-        ),
-        CutoverReply::EnvironmentMismatch { target, requested } => {
-            let details = MismatchView {
-                requested: requested.to_string(),
-                command: format!(
-                    "schemabot cutover {} -e {}",
-                    target.apply_id, target.environment
-                ),
-            };
-            reply(
-                Template::EnvironmentMismatch,
-                usage,
-                about(target, details),
-                marker,
-            )
+    let usage = CommandName::Cutover.usage();
+    // Every reply but "not found" is about an apply: its target, id and its own details.
+    let (template, target, mut view) = match outcome {
+        CutoverReply::ApplyNotFound { apply_id } => {
+            let view = json!({ "apply_id": apply_id.to_string() });
+            return reply(Template::ApplyNotFound, Some(usage), view, marker);
         }
+        CutoverReply::EnvironmentMismatch { target, requested } => (
+            Template::EnvironmentMismatch,
+            target,
+            json!({ "requested": requested.to_string(), "command": target.command("cutover") }),
+        ),
         CutoverReply::PermissionDenied {
             target,
             login,
             required,
             actual,
-        } => {
-            let details = PermissionView {
-                login: login.0.clone(),
-                required: required.clone(),
-                actual: actual.clone(),
-            };
-            reply(
-                Template::PermissionDenied,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
-        CutoverReply::NotAvailable { target, state } => {
-            let details = StateView {
-                state: state.as_str(),
-                hint: not_available_hint(*state),
-            };
-            reply(
-                Template::CutoverNotAvailable,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
-        CutoverReply::Recovering { target } => reply(
-            Template::CutoverRecovering,
-            usage,
-            about(target, NoDetails {}),
-            marker,
+        } => (
+            Template::PermissionDenied,
+            target,
+            json!({ "login": login.0, "required": required, "actual": actual }),
         ),
+        CutoverReply::NotAvailable { target, state } => (
+            Template::CutoverNotAvailable,
+            target,
+            json!({ "state": state.as_str(), "hint": not_available_hint(*state) }),
+        ),
+        CutoverReply::Recovering { target } => (Template::CutoverRecovering, target, json!({})),
         CutoverReply::AlreadyTriggered {
             target,
             state,
             by,
             at,
-        } => {
-            let details = AlreadyTriggeredView {
-                by: by.as_ref().map(Actor::view),
-                at: at.map(format::timestamp),
-                state_note: already_triggered_note(*state),
-            };
-            reply(
-                Template::CutoverAlreadyTriggered,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
-        CutoverReply::NotAccepted { target, message } => {
-            let details = MessageView {
-                message: escape::truncate_chars(message, MAX_MESSAGE_CHARS),
-            };
-            reply(
-                Template::CutoverNotAccepted,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
+        } => (
+            Template::CutoverAlreadyTriggered,
+            target,
+            json!({
+                "by": by.as_ref().map(Actor::view), "at": at.map(format::timestamp),
+                "state_note": already_triggered_note(*state),
+            }),
+        ),
+        CutoverReply::NotAccepted { target, message } => (
+            Template::CutoverNotAccepted,
+            target,
+            json!({ "message": escape::truncate_chars(message, MAX_MESSAGE_CHARS) }),
+        ),
         CutoverReply::Failed {
             target,
             error,
             attempts,
-        } => {
-            let details = FailedView {
-                error: escape::truncate_chars(error, MAX_MESSAGE_CHARS),
-                attempts: *attempts,
-            };
-            reply(
-                Template::CutoverFailed,
-                usage,
-                about(target, details),
-                marker,
-            )
-        }
+        } => (
+            Template::CutoverFailed,
+            target,
+            json!({
+                "error": escape::truncate_chars(error, MAX_MESSAGE_CHARS), "attempts": attempts,
+            }),
+        ),
         CutoverReply::ReviewRequired {
             target,
             login,
             missing,
             head,
-        } => crate::review::render_cutover_review_required(
-            target,
-            login,
-            missing,
-            head.as_deref(),
-            CommandName::Cutover.usage(),
-            marker,
-        ),
-    }
+        } => {
+            return crate::review::render_cutover_review_required(
+                target,
+                login,
+                missing,
+                head.as_deref(),
+                usage,
+                marker,
+            )
+        }
+    };
+    view["target"] = json!(target.view());
+    view["apply_id"] = json!(target.apply_id.to_string());
+    reply(template, Some(usage), view, marker)
 }

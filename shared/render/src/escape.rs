@@ -36,21 +36,27 @@ fn is_bidi_control(c: char) -> bool {
 /// become one space (so a value can never start a new Markdown block), bidi controls vanish,
 /// and the result is trimmed.
 pub fn single_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
-    for c in text.chars() {
-        if is_bidi_control(c) {
-            continue;
+    let visible: String = text.chars().filter(|&c| !is_bidi_control(c)).collect();
+    visible
+        .split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Makes text one line with `<`, `>` and `&` as HTML entities and every `@` broken; every other
+/// character goes through `other`.
+fn escape_line(text: &str, other: impl Fn(&mut String, char)) -> String {
+    let line = single_line(text);
+    let mut out = String::with_capacity(line.len() + 8);
+    for c in line.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '@' => out.extend(['@', MENTION_BREAKER]),
+            c => other(&mut out, c),
         }
-        if c.is_control() || c.is_whitespace() {
-            pending_space = true;
-            continue;
-        }
-        if pending_space && !out.is_empty() {
-            out.push(' ');
-        }
-        pending_space = false;
-        out.push(c);
     }
     out
 }
@@ -59,62 +65,27 @@ pub fn single_line(text: &str) -> String {
 /// and `&` as HTML entities (so neither raw HTML nor entity tricks such as `&#64;` get through),
 /// and every `@` broken so it cannot mention a user or team.
 pub fn md(text: &str) -> String {
-    let line = single_line(text);
-    let mut out = String::with_capacity(line.len() + 8);
-    for c in line.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '@' => {
-                out.push('@');
-                out.push(MENTION_BREAKER);
-            }
-            c if MARKDOWN_SPECIALS.contains(&c) => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
+    escape_line(text, |out, c| {
+        if MARKDOWN_SPECIALS.contains(&c) {
+            out.push('\\');
         }
-    }
-    out
+        out.push(c);
+    })
 }
 
 /// Escapes text for the content of an HTML element: one line, `& < > " '` as entities, `@`
 /// broken. Markdown is not interpreted inside the HTML we emit, so nothing else is needed.
 pub fn html(text: &str) -> String {
-    let line = single_line(text);
-    let mut out = String::with_capacity(line.len() + 8);
-    for c in line.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '@' => {
-                out.push('@');
-                out.push(MENTION_BREAKER);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    escape_line(text, |out, c| match c {
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        c => out.push(c),
+    })
 }
 
-/// The longest run of `fence_char` in `text`.
-fn longest_run(text: &str, fence_char: char) -> usize {
-    let mut longest = 0;
-    let mut current = 0;
-    for c in text.chars() {
-        if c == fence_char {
-            current += 1;
-            longest = longest.max(current);
-        } else {
-            current = 0;
-        }
-    }
-    longest
+/// The longest run of backticks in `text`.
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
 /// Renders text as an inline code span, backticks included. Inside a code span Markdown, HTML
@@ -128,7 +99,7 @@ pub fn code(text: &str) -> String {
         // An empty span would render as literal backticks; a span of one space is valid.
         return "` `".to_string();
     }
-    let delimiter = "`".repeat(longest_run(&line, '`') + 1);
+    let delimiter = "`".repeat(longest_backtick_run(&line) + 1);
     let needs_padding = line.starts_with('`')
         || line.ends_with('`')
         || (line.starts_with(' ') && line.ends_with(' '));
@@ -146,21 +117,18 @@ pub fn code_block(content: &str, info: &str, indent: &str) -> String {
         .chars()
         .filter(|&c| c == '\n' || c == '\t' || !(c.is_control() || is_bidi_control(c)))
         .collect();
-    let fence = "`".repeat((longest_run(&cleaned, '`') + 1).max(3));
+    let fence = "`".repeat((longest_backtick_run(&cleaned) + 1).max(3));
     let info = single_line(info).replace('`', "");
     let mut out = format!("{indent}{fence}{info}\n");
     for line in cleaned.lines() {
-        if line.is_empty() {
-            out.push('\n');
-        } else {
+        // Blank lines stay empty rather than carrying the indentation.
+        if !line.is_empty() {
             out.push_str(indent);
             out.push_str(line);
-            out.push('\n');
         }
+        out.push('\n');
     }
-    out.push_str(indent);
-    out.push_str(&fence);
-    out
+    out + indent + &fence
 }
 
 /// Whether `login` is a well-formed GitHub user name: 1–39 ASCII letters, digits and single

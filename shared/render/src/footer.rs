@@ -20,15 +20,26 @@ pub(crate) struct FooterCommandView {
     pub until: Option<String>,
 }
 
-pub(crate) fn command_footer(label: &'static str, command: String) -> Option<FooterView> {
-    Some(FooterView {
-        note: None,
-        commands: vec![FooterCommandView {
+impl FooterCommandView {
+    /// `command` under `label`, without a time.
+    pub(crate) fn new(label: &'static str, command: String) -> Self {
+        FooterCommandView {
             label,
             command,
             until: None,
-        }],
+        }
+    }
+}
+
+pub(crate) fn commands_footer(commands: Vec<FooterCommandView>) -> Option<FooterView> {
+    Some(FooterView {
+        note: None,
+        commands,
     })
+}
+
+pub(crate) fn command_footer(label: &'static str, command: String) -> Option<FooterView> {
+    commands_footer(vec![FooterCommandView::new(label, command)])
 }
 
 pub(crate) fn note_footer(note: &'static str) -> Option<FooterView> {

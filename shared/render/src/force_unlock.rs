@@ -60,7 +60,7 @@ pub fn render_force_unlock_reply(
     reply: &ForceUnlockReply,
     marker: &str,
 ) -> Result<String, RenderError> {
-    let view = match reply {
+    let mut view = match reply {
         ForceUnlockReply::Released {
             database,
             environment,
@@ -90,10 +90,7 @@ pub fn render_force_unlock_reply(
             "command": "schemabot unlock --force", "required": "admin",
         }),
     };
-    let mut view = view;
-    if let Some(fields) = view.as_object_mut() {
-        fields.insert("usage".into(), json!(USAGE));
-    }
+    view["usage"] = json!(USAGE);
     render(Template::ForceUnlock, &view, marker)
 }
 

@@ -41,7 +41,7 @@ pub mod terminal;
 
 pub use actor::Actor;
 pub use command_failed::{render_command_failed, FailureCause};
-pub use control::{control_command, render_control_reply, ControlCandidate, ControlReply};
+pub use control::{render_control_reply, ControlCandidate, ControlReply};
 pub use cutover::render_cutover_triggered;
 pub use cutover_reply::{render_cutover_reply, CutoverReply};
 pub use error::RenderError;

@@ -4,8 +4,9 @@
 
 use crate::engine::{self, Template};
 use crate::error::RenderError;
-use crate::review::GateView;
+use crate::review::{short, GateView};
 use schemabot_domain::audit::Outcome;
+use schemabot_domain::lock::LockKey;
 use schemabot_domain::review::Shortfall;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -60,12 +61,8 @@ impl LockCommand {
 
 /// The command text to suggest: `schemabot <command> -e <env>` plus `-d <db>` when given.
 pub fn command_text(command: &str, environment: &str, database: Option<&str>) -> String {
-    let mut text = format!("schemabot {command} -e {environment}");
-    if let Some(database) = database {
-        text.push_str(" -d ");
-        text.push_str(database);
-    }
-    text
+    let database = database.map(|d| format!(" -d {d}")).unwrap_or_default();
+    format!("schemabot {command} -e {environment}{database}")
 }
 
 /// Every reply of the apply lifecycle.
@@ -74,8 +71,7 @@ pub enum LockReply {
     /// Another PR holds the lock.
     HeldByOther {
         command: LockCommand,
-        database: String,
-        environment: String,
+        key: LockKey,
         /// `owner/repo#123`.
         owner: String,
         /// `planned`, `confirming`, `applying`.
@@ -88,8 +84,7 @@ pub enum LockReply {
     /// This PR's own apply holds the lock.
     ApplyInProgress {
         command: LockCommand,
-        database: String,
-        environment: String,
+        key: LockKey,
         apply_id: Option<String>,
         retry: String,
     },
@@ -97,8 +92,7 @@ pub enum LockReply {
     NoSchemaChanges { database: Option<String> },
     /// The plan is empty: nothing to lock.
     UpToDate {
-        database: String,
-        environment: String,
+        key: LockKey,
         commit: Option<String>,
     },
     /// `apply-confirm` without a locked plan.
@@ -108,22 +102,19 @@ pub enum LockReply {
         apply: String,
     },
     Stale {
-        database: String,
-        environment: String,
+        key: LockKey,
         planned: String,
         current: String,
         apply: String,
     },
     UnsafeNeedsFlag {
-        database: String,
-        environment: String,
+        key: LockKey,
         tables: Vec<String>,
         confirm: String,
     },
     /// Promotion order: `required` must apply this schema before `environment`.
     PromotionRequired {
-        database: String,
-        environment: String,
+        key: LockKey,
         required: String,
         order: Vec<String>,
         apply: String,
@@ -131,8 +122,7 @@ pub enum LockReply {
     /// Tern refused or could not be reached; `locked` says whether the plan stays locked.
     Refused {
         command: LockCommand,
-        database: String,
-        environment: String,
+        key: LockKey,
         reason: String,
         detail: Option<String>,
         locked: bool,
@@ -191,8 +181,7 @@ pub fn render_lock_reply(reply: &LockReply, marker: &str) -> Result<String, Rend
     let (template, view): (Template, Value) = match reply {
         LockReply::HeldByOther {
             command,
-            database,
-            environment,
+            key,
             owner,
             stage,
             expires_at,
@@ -200,21 +189,20 @@ pub fn render_lock_reply(reply: &LockReply, marker: &str) -> Result<String, Rend
         } => (
             Template::LockHeld,
             json!({
-                "command": command.name(), "usage": command.usage(), "database": database,
-                "environment": environment, "owner": owner, "stage": stage,
+                "command": command.name(), "usage": command.usage(), "database": key.database,
+                "environment": key.environment, "owner": owner, "stage": stage,
                 "expires_at": expires_at, "retry": retry,
             }),
         ),
         LockReply::ApplyInProgress {
             command,
-            database,
-            environment,
+            key,
             apply_id,
             retry,
         } => (
             Template::ApplyInProgress,
             json!({
-                "usage": command.usage(), "database": database, "environment": environment,
+                "usage": command.usage(), "database": key.database, "environment": key.environment,
                 "apply_id": apply_id, "retry": retry,
             }),
         ),
@@ -222,15 +210,11 @@ pub fn render_lock_reply(reply: &LockReply, marker: &str) -> Result<String, Rend
             Template::ApplyNoSchema,
             json!({ "database": database, "usage": LockCommand::Apply.usage() }),
         ),
-        LockReply::UpToDate {
-            database,
-            environment,
-            commit,
-        } => (
+        LockReply::UpToDate { key, commit } => (
             Template::ApplyUpToDate,
             json!({
-                "database": database, "environment": environment,
-                "commit": commit.as_ref().map(|c| c.chars().take(12).collect::<String>()),
+                "database": key.database, "environment": key.environment,
+                "commit": commit.as_deref().map(short),
             }),
         ),
         LockReply::NoLock {
@@ -245,49 +229,44 @@ pub fn render_lock_reply(reply: &LockReply, marker: &str) -> Result<String, Rend
             }),
         ),
         LockReply::Stale {
-            database,
-            environment,
+            key,
             planned,
             current,
             apply,
         } => (
             Template::PlanStale,
             json!({
-                "database": database, "environment": environment,
-                "planned": planned.chars().take(12).collect::<String>(),
-                "current": current.chars().take(12).collect::<String>(),
+                "database": key.database, "environment": key.environment,
+                "planned": short(planned), "current": short(current),
                 "apply": apply,
             }),
         ),
         LockReply::UnsafeNeedsFlag {
-            database,
-            environment,
+            key,
             tables,
             confirm,
         } => (
             Template::UnsafeNeedsFlag,
             json!({
-                "database": database, "environment": environment, "tables": tables,
+                "database": key.database, "environment": key.environment, "tables": tables,
                 "confirm": confirm, "usage": LockCommand::ApplyConfirm.usage(),
             }),
         ),
         LockReply::PromotionRequired {
-            database,
-            environment,
+            key,
             required,
             order,
             apply,
         } => (
             Template::PromotionRequired,
             json!({
-                "database": database, "environment": environment, "required": required,
+                "database": key.database, "environment": key.environment, "required": required,
                 "order": order.join(" → "), "apply": apply,
             }),
         ),
         LockReply::Refused {
             command,
-            database,
-            environment,
+            key,
             reason,
             detail,
             locked,
@@ -295,7 +274,7 @@ pub fn render_lock_reply(reply: &LockReply, marker: &str) -> Result<String, Rend
         } => (
             Template::ApplyRefused,
             json!({
-                "usage": command.usage(), "database": database, "environment": environment,
+                "usage": command.usage(), "database": key.database, "environment": key.environment,
                 "reason": reason, "detail": detail, "locked": locked, "retry": retry,
             }),
         ),

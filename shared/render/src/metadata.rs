@@ -18,29 +18,20 @@ pub(crate) struct MetadataView {
     pub duration: Option<String>,
 }
 
-/// Which label the time spent so far gets.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum DurationLabel {
-    Elapsed,
-    Duration,
-}
-
 impl MetadataView {
-    /// The metadata of `apply`; the time runs from its start to its completion, or to `now`.
+    /// The metadata of `apply`; the time (under `duration_label`) runs from its start to its
+    /// completion, or to `now`.
     pub(crate) fn of(
         apply: &Apply,
         now: DateTime<Utc>,
         with_apply_id: bool,
-        label: DurationLabel,
+        duration_label: &'static str,
     ) -> Self {
         MetadataView {
             database: apply.database.to_string(),
             environment: apply.environment.to_string(),
             apply_id: with_apply_id.then(|| apply.id.to_string()),
-            duration_label: match label {
-                DurationLabel::Elapsed => "Elapsed",
-                DurationLabel::Duration => "Duration",
-            },
+            duration_label,
             duration: apply
                 .started_at
                 .map(|started| format::elapsed(started, apply.completed_at.unwrap_or(now))),

@@ -16,15 +16,12 @@ pub fn render_not_owned(
         template: "not_owned.md.tera",
         message: e.to_string(),
     })?;
-    if let Some(fields) = view.as_object_mut() {
-        fields.insert("command".into(), json!(format!("schemabot {command}")));
-        fields.insert("database".into(), json!(database.as_str()));
-        fields.insert("environment".into(), json!(environment.as_str()));
-        if let Some(directory) = fields.get_mut("directory") {
-            if directory.as_str() == Some("") {
-                *directory = json!(".");
-            }
-        }
+    // An internally tagged enum of struct variants: always an object.
+    view["command"] = json!(format!("schemabot {command}"));
+    view["database"] = json!(database.as_str());
+    view["environment"] = json!(environment.as_str());
+    if view["directory"] == "" {
+        view["directory"] = json!(".");
     }
     render(Template::NotOwned, &view, marker)
 }

@@ -4,6 +4,7 @@
 use crate::engine::{self, Template};
 use crate::error::RenderError;
 use crate::escape;
+use crate::review::short;
 use serde::Serialize;
 
 /// One table change of a plan.
@@ -31,7 +32,7 @@ impl From<schemabot_domain::lock::PlannedChange> for PlanTable {
 }
 
 /// One lint violation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanLint {
     pub severity: String,
     pub table: String,
@@ -89,20 +90,13 @@ struct UnsafeView {
     reason: String,
 }
 
-#[derive(Serialize)]
-struct LintView {
-    severity: String,
-    table: String,
-    message: String,
-}
-
 /// What the plan body partial shows: errors, table changes, unsafe changes, lint.
 #[derive(Serialize)]
 pub(crate) struct PlanBody {
     tables: Vec<TableView>,
     #[serde(rename = "unsafe")]
     unsafe_changes: Vec<UnsafeView>,
-    lint: Vec<LintView>,
+    lint: Vec<PlanLint>,
     errors: Vec<String>,
 }
 
@@ -131,14 +125,7 @@ impl PlanBody {
                     })
                 })
                 .collect(),
-            lint: lint
-                .iter()
-                .map(|l| LintView {
-                    severity: l.severity.clone(),
-                    table: l.table.clone(),
-                    message: l.message.clone(),
-                })
-                .collect(),
+            lint: lint.to_vec(),
             errors: errors.to_vec(),
         }
     }
@@ -189,10 +176,7 @@ pub fn render_plan(plan: &PlanComment, marker: &str) -> Result<String, RenderErr
     let view = PlanView {
         database: plan.database.clone(),
         environment: plan.environment.clone(),
-        commit: plan
-            .commit
-            .as_ref()
-            .map(|sha| sha.chars().take(12).collect()),
+        commit: plan.commit.as_deref().map(short),
         trigger,
         body: PlanBody::new(&plan.tables, &plan.lint, &plan.errors),
         lock: plan.lock.clone(),

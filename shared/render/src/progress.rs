@@ -10,9 +10,9 @@ use crate::ddl::DdlBudget;
 use crate::engine::{self, Template};
 use crate::error::RenderError;
 use crate::failure::failure_message;
-use crate::footer::{command_footer, note_footer, FooterCommandView, FooterView};
+use crate::footer::{command_footer, commands_footer, note_footer, FooterCommandView, FooterView};
 use crate::format;
-use crate::metadata::{AttributionView, DurationLabel, MetadataView};
+use crate::metadata::{AttributionView, MetadataView};
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::{Apply, Task};
 use schemabot_domain::State;
@@ -85,7 +85,7 @@ pub fn render_progress_with_deadline(
 ) -> Result<String, RenderError> {
     let view = ProgressView {
         header: titled(apply, header(apply.state)),
-        meta: MetadataView::of(apply, now, true, DurationLabel::Elapsed),
+        meta: MetadataView::of(apply, now, true, "Elapsed"),
         attribution: AttributionView::of(apply),
         ready: ready_summary(apply.state, tasks),
         overview: (tasks.len() > 1).then(|| overview(tasks)),
@@ -109,7 +109,7 @@ pub fn render_progress_finalized(
 ) -> Result<String, RenderError> {
     let view = FinalizedView {
         header: titled(apply, header(apply.state)),
-        meta: MetadataView::of(apply, now, true, DurationLabel::Elapsed),
+        meta: MetadataView::of(apply, now, true, "Elapsed"),
         attribution: AttributionView::of(apply),
         overview: (!tasks.is_empty()).then(|| overview(tasks)),
     };
@@ -169,13 +169,13 @@ fn ready_summary(state: State, tasks: &[Task]) -> Option<ReadySummaryView> {
 /// Recovering tables count as running. The percentage is shown only when exactly one table is
 /// copying rows, where it cannot mislead.
 fn overview(tasks: &[Task]) -> String {
-    let count = |states: &[State]| tasks.iter().filter(|t| states.contains(&t.state)).count();
+    let count = |state: State| tasks.iter().filter(|t| t.state == state).count();
     let mut parts = vec![format!(
         "{}/{} complete",
-        count(&[State::Completed]),
+        count(State::Completed),
         tasks.len()
     )];
-    let running = count(&[State::Running, State::Recovering]);
+    let running = count(State::Running) + count(State::Recovering);
     if running > 0 {
         let copying: Vec<&Task> = tasks.iter().filter(|t| t.state == State::Running).collect();
         match copying.as_slice() {
@@ -185,15 +185,15 @@ fn overview(tasks: &[Task]) -> String {
             _ => parts.push(format!("{running} running")),
         }
     }
-    for (states, label) in [
-        (&[State::Pending][..], "queued"),
-        (&[State::WaitingForCutover][..], "waiting for cutover"),
-        (&[State::CuttingOver][..], "cutting over"),
-        (&[State::Failed][..], "failed"),
-        (&[State::Stopped][..], "stopped"),
-        (&[State::Cancelled][..], "cancelled"),
+    for (state, label) in [
+        (State::Pending, "queued"),
+        (State::WaitingForCutover, "waiting for cutover"),
+        (State::CuttingOver, "cutting over"),
+        (State::Failed, "failed"),
+        (State::Stopped, "stopped"),
+        (State::Cancelled, "cancelled"),
     ] {
-        let n = count(states);
+        let n = count(state);
         if n > 0 {
             parts.push(format!("{n} {label}"));
         }
@@ -232,10 +232,7 @@ fn rows(task: &Task) -> String {
 }
 
 fn with_bar(state: State, percent: u8, label: &str) -> String {
-    match bar_for_state(state, percent) {
-        Some(bar) => format!("{bar} {label}"),
-        None => label.to_string(),
-    }
+    bar_for_state(state, percent).map_or_else(|| label.to_string(), |bar| format!("{bar} {label}"))
 }
 
 fn table_line(task: &Task, budget: &mut DdlBudget) -> TableLineView {
@@ -298,7 +295,8 @@ fn table_line(task: &Task, budget: &mut DdlBudget) -> TableLineView {
             } else if task.rows_total > 0 {
                 progress_detail = Some(match task.eta_seconds {
                     Some(eta) => {
-                        format!("{} · ETA: {}", rows(task), format::duration(eta_secs(eta)))
+                        let eta = format::duration(i64::try_from(eta).unwrap_or(i64::MAX));
+                        format!("{} · ETA: {eta}", rows(task))
                     }
                     None => rows(task),
                 });
@@ -315,10 +313,6 @@ fn table_line(task: &Task, budget: &mut DdlBudget) -> TableLineView {
         ddl: budget.take(&task.ddl),
         progress_detail,
     }
-}
-
-fn eta_secs(eta: u64) -> i64 {
-    i64::try_from(eta).unwrap_or(i64::MAX)
 }
 
 /// What to do next, by apply state.
@@ -344,33 +338,21 @@ fn footer(apply: &Apply, resume_deadline: Option<&str>) -> Option<FooterView> {
         State::Stopped => {
             let start = format!("schemabot start {id} -e {env}");
             match resume_deadline.filter(|d| !d.trim().is_empty()) {
-                Some(deadline) => Some(FooterView {
-                    note: None,
-                    commands: vec![FooterCommandView {
-                        label: "Resume before",
-                        command: start,
-                        until: Some(deadline.to_string()),
-                    }],
-                }),
+                Some(deadline) => commands_footer(vec![FooterCommandView {
+                    until: Some(deadline.to_string()),
+                    ..FooterCommandView::new("Resume before", start)
+                }]),
                 None => command_footer("To resume:", start),
             }
         }
         State::Failed => command_footer("To retry:", format!("schemabot apply -e {env}")),
-        State::RevertWindow => Some(FooterView {
-            note: None,
-            commands: vec![
-                FooterCommandView {
-                    label: "To revert:",
-                    command: format!("schemabot revert {id} -e {env}"),
-                    until: None,
-                },
-                FooterCommandView {
-                    label: "To skip revert and keep changes:",
-                    command: format!("schemabot skip-revert {id} -e {env}"),
-                    until: None,
-                },
-            ],
-        }),
+        State::RevertWindow => commands_footer(vec![
+            FooterCommandView::new("To revert:", format!("schemabot revert {id} -e {env}")),
+            FooterCommandView::new(
+                "To skip revert and keep changes:",
+                format!("schemabot skip-revert {id} -e {env}"),
+            ),
+        ]),
         State::Completed => note_footer("*See completion summary below*"),
         // A deploy cannot be triggered from a PR comment (only `waiting_for_cutover` is), so no
         // command is offered; the setup phases and the other ended states need no action.

@@ -10,66 +10,16 @@ use crate::error::RenderError;
 use schemabot_domain::command::{CommandName, ParseError};
 use schemabot_domain::job::Reply;
 use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeSet;
 
-// ---- views ---------------------------------------------------------------------------------
-// One per template. Strings that came from outside are raw here and escaped by the templates;
-// the `&'static str` fields are fixed wording.
-
-/// Adds the footer's usage line to a reply's own fields.
+/// Adds the footer's usage line to a reply's own fields (strings that came from outside are raw
+/// there and escaped by the templates).
 #[derive(Debug, Serialize)]
 struct ReplyView<T: Serialize> {
     usage: Option<&'static str>,
     #[serde(flatten)]
     details: T,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct NoDetails {}
-
-#[derive(Debug, Serialize)]
-struct CommandView {
-    /// `schemabot <command>`.
-    command: String,
-}
-
-#[derive(Debug, Serialize)]
-struct GivenView {
-    command: String,
-    given: String,
-}
-
-#[derive(Debug, Serialize)]
-struct InvalidCommandView {
-    /// `schemabot <word>` as typed, when a word followed `schemabot`.
-    typed: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct UnsupportedFlagView {
-    command: String,
-    flag: String,
-}
-
-#[derive(Debug, Serialize)]
-struct UnexpectedWordView {
-    command: String,
-    word: String,
-}
-
-#[derive(Debug, Serialize)]
-struct ApplyBlockedView {
-    command: String,
-    merged: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct UnknownEnvironmentView {
-    given: String,
-    configured: Vec<String>,
-}
-
-fn command_text(command: CommandName) -> String {
-    format!("schemabot {command}")
 }
 
 pub(crate) fn reply<T: Serialize>(
@@ -81,128 +31,97 @@ pub(crate) fn reply<T: Serialize>(
     engine::render(template, &ReplyView { usage, details }, marker)
 }
 
+/// A reply about `command`: its usage line, `command` (`schemabot <command>`) and the `typed`
+/// values as (field, raw text).
+fn command_reply(
+    template: Template,
+    command: CommandName,
+    typed: &[(&str, &str)],
+    marker: &str,
+) -> Result<String, RenderError> {
+    let mut details = json!({ "command": format!("schemabot {command}") });
+    for &(field, value) in typed {
+        details[field] = json!(value);
+    }
+    reply(template, Some(command.usage()), details, marker)
+}
+
 /// Renders a reply the webhook decided on, ending with the hidden `marker`.
 pub fn render_reply(reply_to_post: &Reply, marker: &str) -> Result<String, RenderError> {
     match reply_to_post {
-        Reply::Help => reply(Template::Help, None, NoDetails {}, marker),
+        Reply::Help => reply(Template::Help, None, json!({}), marker),
         Reply::Syntax { error } => render_parse_error(error, marker),
         Reply::UnknownEnvironment {
             command,
             given,
             configured,
         } => {
-            let mut configured: Vec<String> = configured.iter().map(|e| e.to_string()).collect();
-            configured.sort();
-            configured.dedup();
+            let configured: BTreeSet<String> = configured.iter().map(|e| e.to_string()).collect();
+            let details = json!({ "given": given.to_string(), "configured": configured });
             reply(
                 Template::UnknownEnvironment,
                 Some(command.usage()),
-                UnknownEnvironmentView {
-                    given: given.to_string(),
-                    configured,
-                },
+                details,
                 marker,
             )
         }
-        Reply::RepositoryNotRegistered => reply(
-            Template::RepositoryNotRegistered,
-            None,
-            NoDetails {},
-            marker,
-        ),
-        Reply::NotAvailableYet { command } => reply(
-            Template::NotAvailableYet,
-            Some(command.usage()),
-            CommandView {
-                command: command_text(*command),
-            },
-            marker,
-        ),
+        Reply::RepositoryNotRegistered => {
+            reply(Template::RepositoryNotRegistered, None, json!({}), marker)
+        }
+        Reply::NotAvailableYet { command } => {
+            command_reply(Template::NotAvailableYet, *command, &[], marker)
+        }
         Reply::ApplyBlockedPrNotOpen { command, merged } => reply(
             Template::ApplyBlockedPrNotOpen,
             None,
-            ApplyBlockedView {
-                command: command_text(*command),
-                merged: *merged,
-            },
+            json!({ "command": format!("schemabot {command}"), "merged": merged }),
             marker,
         ),
     }
 }
 
 fn render_parse_error(error: &ParseError, marker: &str) -> Result<String, RenderError> {
-    let given = |command: CommandName, given: &str| GivenView {
-        command: command_text(command),
-        given: given.to_string(),
-    };
     match error {
         ParseError::UnknownCommand { word } => reply(
             Template::InvalidCommand,
             None,
-            InvalidCommandView {
-                typed: word.as_ref().map(|w| format!("schemabot {w}")),
-            },
+            json!({ "typed": word.as_ref().map(|w| format!("schemabot {w}")) }),
             marker,
         ),
-        ParseError::MissingApplyId { command } => reply(
-            Template::MissingApplyId,
-            Some(command.usage()),
-            CommandView {
-                command: command_text(*command),
-            },
-            marker,
-        ),
-        ParseError::InvalidApplyId {
-            command,
-            given: typed,
-        } => reply(
+        ParseError::MissingApplyId { command } => {
+            command_reply(Template::MissingApplyId, *command, &[], marker)
+        }
+        ParseError::InvalidApplyId { command, given } => command_reply(
             Template::InvalidApplyId,
-            Some(command.usage()),
-            given(*command, typed),
+            *command,
+            &[("given", given)],
             marker,
         ),
-        ParseError::MissingEnvironment { command } => reply(
-            Template::MissingEnvironment,
-            Some(command.usage()),
-            CommandView {
-                command: command_text(*command),
-            },
-            marker,
-        ),
-        ParseError::InvalidEnvironment {
-            command,
-            given: typed,
-        } => reply(
+        ParseError::MissingEnvironment { command } => {
+            command_reply(Template::MissingEnvironment, *command, &[], marker)
+        }
+        ParseError::InvalidEnvironment { command, given } => command_reply(
             Template::InvalidEnvironment,
-            Some(command.usage()),
-            given(*command, typed),
+            *command,
+            &[("given", given)],
             marker,
         ),
-        ParseError::InvalidDatabase {
-            command,
-            given: typed,
-        } => reply(
+        ParseError::InvalidDatabase { command, given } => command_reply(
             Template::InvalidDatabase,
-            Some(command.usage()),
-            given(*command, typed),
+            *command,
+            &[("given", given)],
             marker,
         ),
-        ParseError::UnsupportedFlag { command, flag } => reply(
+        ParseError::UnsupportedFlag { command, flag } => command_reply(
             Template::UnsupportedFlag,
-            Some(command.usage()),
-            UnsupportedFlagView {
-                command: command_text(*command),
-                flag: flag.clone(),
-            },
+            *command,
+            &[("flag", flag)],
             marker,
         ),
-        ParseError::UnexpectedWord { command, word } => reply(
+        ParseError::UnexpectedWord { command, word } => command_reply(
             Template::UnexpectedWord,
-            Some(command.usage()),
-            UnexpectedWordView {
-                command: command_text(*command),
-                word: word.clone(),
-            },
+            *command,
+            &[("word", word)],
             marker,
         ),
     }

@@ -63,24 +63,20 @@ enum ShortfallView {
     },
 }
 
-fn short(sha: &str) -> String {
+/// A commit as comments show it.
+pub(crate) fn short(sha: &str) -> String {
     sha.chars().take(SHORT_SHA).collect()
 }
 
 fn owner_view(owner: &Owner) -> OwnerView {
-    match owner {
-        Owner::User(login) => OwnerView {
-            name: login.0.clone(),
-            mention: true,
-        },
-        Owner::Team(team) => OwnerView {
-            name: team.clone(),
-            mention: true,
-        },
-        Owner::Email(email) => OwnerView {
-            name: email.clone(),
-            mention: false,
-        },
+    let (name, mention) = match owner {
+        Owner::User(login) => (&login.0, true),
+        Owner::Team(team) => (team, true),
+        Owner::Email(email) => (email, false),
+    };
+    OwnerView {
+        name: name.clone(),
+        mention,
     }
 }
 
@@ -196,10 +192,7 @@ pub(crate) fn render_cutover_review_required(
         gate: GateView::new(&login.0, target.environment.as_str(), missing, head),
         target: target.view(),
         apply_id: target.apply_id.to_string(),
-        retry: format!(
-            "schemabot cutover {} -e {}",
-            target.apply_id, target.environment
-        ),
+        retry: target.command("cutover"),
         usage,
     };
     engine::render(Template::CutoverReviewRequired, &view, marker)

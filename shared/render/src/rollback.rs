@@ -5,6 +5,7 @@ use crate::engine::{self, Template};
 use crate::error::RenderError;
 use crate::escape;
 use crate::plan::{PlanBody, PlanLint, PlanTable};
+use crate::target::apply_command;
 use schemabot_domain::audit::Outcome;
 use schemabot_domain::rollback::RollbackRefusal;
 use schemabot_domain::{ApplyId, Database, Environment, State};
@@ -139,16 +140,18 @@ pub fn render_rollback_plan(plan: &RollbackPlan, marker: &str) -> Result<String,
 
 /// Renders `reply`, ending with the hidden `marker`.
 pub fn render_rollback_reply(reply: &RollbackReply, marker: &str) -> Result<String, RenderError> {
-    let usage = "schemabot rollback <apply-id> -e <environment>";
-    let target_view = |t: &RollbackTarget| {
+    let about = |kind: &str, t: &RollbackTarget| {
         json!({
-            "apply_id": t.apply_id, "database": t.database, "environment": t.environment,
+            "kind": kind, "apply_id": t.apply_id, "database": t.database,
+            "environment": t.environment,
         })
     };
     let mut view = match reply {
-        RollbackReply::NotFound { apply_id } => json!({ "apply_id": apply_id }),
+        RollbackReply::NotFound { apply_id } => {
+            json!({ "kind": "not_found", "apply_id": apply_id })
+        }
         RollbackReply::EnvironmentMismatch { target, requested } => {
-            let mut view = target_view(target);
+            let mut view = about("environment_mismatch", target);
             view["requested"] = json!(requested);
             view["retry"] = json!(rollback_command(&target.apply_id, &target.environment));
             view
@@ -158,7 +161,7 @@ pub fn render_rollback_reply(reply: &RollbackReply, marker: &str) -> Result<Stri
             state,
             refusal,
         } => {
-            let mut view = target_view(target);
+            let mut view = about("not_allowed", target);
             view["state"] = json!(state);
             view["reason"] = json!(refusal.code().as_str());
             match refusal {
@@ -169,49 +172,38 @@ pub fn render_rollback_reply(reply: &RollbackReply, marker: &str) -> Result<Stri
                 }
                 _ => {}
             }
-            let control = |op: &str| {
-                format!(
-                    "schemabot {op} {} -e {}",
-                    target.apply_id, target.environment
-                )
-            };
-            view["stop"] = json!(control("stop"));
-            view["cancel"] = json!(control("cancel"));
+            for op in ["stop", "cancel"] {
+                view[op] = json!(apply_command(op, &target.apply_id, &target.environment));
+            }
             view
         }
-        RollbackReply::NothingToRollback { target } => target_view(target),
+        RollbackReply::NothingToRollback { target } => about("nothing_to_rollback", target),
         RollbackReply::PrNotOpen {
             target,
             repository,
             pr,
         } => {
-            let mut view = target_view(target);
+            let mut view = about("pr_not_open", target);
             view["pull_request"] = json!(format!("{repository}#{pr}"));
             view
         }
         RollbackReply::PlanFailed { target, error } => {
-            let mut view = target_view(target);
+            let mut view = about("plan_failed", target);
             view["error"] = json!(error);
             view["retry"] = json!(rollback_command(&target.apply_id, &target.environment));
             view
         }
-        RollbackReply::NoRollbackPlan { environment } => json!({ "environment": environment }),
+        RollbackReply::NoRollbackPlan { environment } => {
+            json!({ "kind": "no_rollback_plan", "environment": environment })
+        }
         RollbackReply::SeveralRollbackPlans {
             environment,
             databases,
-        } => json!({ "environment": environment, "databases": databases }),
+        } => json!({
+            "kind": "several_rollback_plans", "environment": environment, "databases": databases,
+        }),
     };
-    view["kind"] = json!(match reply {
-        RollbackReply::NotFound { .. } => "not_found",
-        RollbackReply::EnvironmentMismatch { .. } => "environment_mismatch",
-        RollbackReply::NotAllowed { .. } => "not_allowed",
-        RollbackReply::NothingToRollback { .. } => "nothing_to_rollback",
-        RollbackReply::PrNotOpen { .. } => "pr_not_open",
-        RollbackReply::PlanFailed { .. } => "plan_failed",
-        RollbackReply::NoRollbackPlan { .. } => "no_rollback_plan",
-        RollbackReply::SeveralRollbackPlans { .. } => "several_rollback_plans",
-    });
-    view["usage"] = json!(usage);
+    view["usage"] = json!("schemabot rollback <apply-id> -e <environment>");
     engine::render(Template::RollbackReply, &view, marker)
 }
 

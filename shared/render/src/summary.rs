@@ -7,7 +7,7 @@ use crate::engine::{self, Template};
 use crate::error::RenderError;
 use crate::failure::failure_message;
 use crate::footer::{command_footer, FooterCommandView, FooterView};
-use crate::metadata::{AttributionView, DurationLabel, MetadataView};
+use crate::metadata::{AttributionView, MetadataView};
 use crate::progress::titled;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::{Apply, Task};
@@ -69,11 +69,10 @@ fn reconciliation_footer(plan: String) -> Option<FooterView> {
             "A person must reconcile this change first: follow \"A failed reconciliation\" in \
              docs/operations.md.",
         ),
-        commands: vec![FooterCommandView {
-            label: "Then, to see what is still missing:",
-            command: plan,
-            until: None,
-        }],
+        commands: vec![FooterCommandView::new(
+            "Then, to see what is still missing:",
+            plan,
+        )],
     })
 }
 
@@ -113,11 +112,21 @@ pub fn render_summary_ended_by(
         ))
     };
     let (id, env) = (&apply.id, &apply.environment);
-    let full_meta = MetadataView::of(apply, now, true, DurationLabel::Duration);
+    // What every ended state shows; each state fills in its own parts.
+    let ended = |header: &str| SummaryView {
+        header: titled(apply, header),
+        meta: MetadataView::of(apply, now, true, "Duration"),
+        attribution: Some(AttributionView::of(apply)),
+        outcome: None,
+        error: None,
+        progress_note: None,
+        groups: groups(apply, tasks),
+        closing_apply_id: None,
+        footer: None,
+    };
     let view = match apply.state {
         State::Completed => SummaryView {
-            header: titled(apply, "✅ Schema Change Applied"),
-            meta: MetadataView::of(apply, now, false, DurationLabel::Duration),
+            meta: MetadataView::of(apply, now, false, "Duration"),
             attribution: None,
             outcome: Some(if let Some(original) = &apply.rollback_of {
                 format!(
@@ -133,21 +142,12 @@ pub fn render_summary_ended_by(
             } else {
                 "Schema change applied successfully — your changes are live!".to_string()
             }),
-            error: None,
-            progress_note: None,
-            groups: groups(apply, tasks),
             closing_apply_id: Some(apply.id.to_string()),
-            footer: None,
+            ..ended("✅ Schema Change Applied")
         },
         State::Failed => SummaryView {
-            header: titled(apply, "❌ Schema Change Failed"),
-            meta: full_meta,
-            attribution: Some(AttributionView::of(apply)),
-            outcome: None,
             error: failure_message(apply, tasks),
             progress_note: done_before("failure"),
-            groups: groups(apply, tasks),
-            closing_apply_id: None,
             footer: if needs_reconciliation(tasks) {
                 reconciliation_footer(format!("schemabot plan -e {env}"))
             } else if let Some(original) = &apply.rollback_of {
@@ -158,47 +158,29 @@ pub fn render_summary_ended_by(
             } else {
                 command_footer("To retry:", format!("schemabot apply -e {env}"))
             },
+            ..ended("❌ Schema Change Failed")
         },
         State::Stopped => SummaryView {
-            header: titled(apply, "⏹️ Schema Change Stopped"),
-            meta: full_meta,
-            attribution: Some(AttributionView::of(apply)),
-            outcome: None,
-            error: None,
             progress_note: done_before("stop"),
-            groups: groups(apply, tasks),
-            closing_apply_id: None,
             footer: command_footer("To resume:", format!("schemabot start {id} -e {env}")),
+            ..ended("⏹️ Schema Change Stopped")
         },
         State::Cancelled => SummaryView {
-            header: titled(apply, "Schema Change Cancelled"),
-            meta: full_meta,
-            attribution: Some(AttributionView::of(apply)),
             outcome: ended_by.map(|by| {
                 format!(
                     "Cancelled by {}. A cancelled change cannot be resumed; a new `apply` starts it again.",
                     crate::escape::md(by)
                 )
             }),
-            error: None,
             progress_note: done_before("the schema change was cancelled"),
-            groups: groups(apply, tasks),
-            closing_apply_id: None,
-            footer: None,
+            ..ended("Schema Change Cancelled")
         },
         State::Reverted => SummaryView {
-            header: titled(apply, "↩️ Schema Change Reverted"),
-            meta: full_meta,
-            attribution: Some(AttributionView::of(apply)),
             outcome: Some(
                 "The schema change was reverted; the tables are back to their previous schema."
                     .to_string(),
             ),
-            error: None,
-            progress_note: None,
-            groups: groups(apply, tasks),
-            closing_apply_id: None,
-            footer: None,
+            ..ended("↩️ Schema Change Reverted")
         },
         state => {
             return Err(RenderError::NotFinished {
@@ -240,10 +222,10 @@ fn groups(apply: &Apply, tasks: &[Task]) -> Vec<NamespaceGroupView> {
         }
     }
 
-    let headless = match by_namespace.as_slice() {
-        [(only, _)] => only == "default" || only == apply.database.as_str(),
-        _ => false,
-    };
+    let headless = matches!(
+        by_namespace.as_slice(),
+        [(only, _)] if only == "default" || only == apply.database.as_str()
+    );
     let mut budget = DdlBudget::for_comment();
     by_namespace
         .into_iter()

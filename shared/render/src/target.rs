@@ -3,6 +3,16 @@
 use schemabot_domain::apply::Apply;
 use schemabot_domain::{ApplyId, Database, Environment};
 use serde::Serialize;
+use std::fmt::Display;
+
+/// The exact command `schemabot <name> <apply id> -e <environment>`.
+pub(crate) fn apply_command(
+    name: impl Display,
+    apply_id: &ApplyId,
+    environment: &Environment,
+) -> String {
+    format!("schemabot {name} {apply_id} -e {environment}")
+}
 
 /// The apply a reply is about (cutover, controls, the review gate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -20,6 +30,11 @@ impl CutoverTarget {
             database: apply.database.clone(),
             environment: apply.environment.clone(),
         }
+    }
+
+    /// `schemabot <name> <apply id> -e <environment>` for this apply.
+    pub(crate) fn command(&self, name: impl Display) -> String {
+        apply_command(name, &self.apply_id, &self.environment)
     }
 
     pub(crate) fn view(&self) -> TargetView {

@@ -57,8 +57,13 @@ pub fn ansi_color(color: BarColor) -> &'static str {
 
 /// `text` in `color` when colours are on.
 pub fn paint(text: &str, color: BarColor, colors: TerminalColors) -> String {
+    styled(text, ansi_color(color), colors)
+}
+
+/// `text` in the foreground `ansi` when colours are on.
+fn styled(text: &str, ansi: &str, colors: TerminalColors) -> String {
     if colors.on() {
-        format!("{}{text}{DEFAULT_FOREGROUND}", ansi_color(color))
+        format!("{ansi}{text}{DEFAULT_FOREGROUND}")
     } else {
         text.to_string()
     }
@@ -69,14 +74,7 @@ type BarCell = Option<BarColor>;
 
 /// The emoji of each bar cell, taken from `bar.rs` itself so the two never disagree.
 static BAR_CELLS: LazyLock<Vec<(char, BarCell)>> = LazyLock::new(|| {
-    let colors = [
-        BarColor::Blue,
-        BarColor::Yellow,
-        BarColor::Green,
-        BarColor::Orange,
-        BarColor::Red,
-    ];
-    let mut cells: Vec<(char, BarCell)> = colors
+    let mut cells: Vec<(char, BarCell)> = BarColor::ALL
         .into_iter()
         .filter_map(|color| Some((bar::bar(color, 100).chars().next()?, Some(color))))
         .collect();
@@ -154,12 +152,7 @@ pub fn themed(markdown: &str, colors: TerminalColors) -> String {
             continue; // the hidden marker
         }
         if content.trim_end() == "---" {
-            let rule = "─".repeat(RULE_WIDTH);
-            lines.push(if colors.on() {
-                format!("{GREY}{rule}{DEFAULT_FOREGROUND}")
-            } else {
-                rule
-            });
+            lines.push(styled(&"─".repeat(RULE_WIDTH), GREY, colors));
             continue;
         }
         if let Some(heading) = content
@@ -198,10 +191,10 @@ fn without_controls(line: &str) -> String {
 }
 
 fn style_code(code: &str, colors: TerminalColors) -> String {
-    if colors.on() && !code.is_empty() {
-        format!("{CYAN}{code}{DEFAULT_FOREGROUND}")
+    if code.is_empty() {
+        String::new()
     } else {
-        code.to_string()
+        styled(code, CYAN, colors)
     }
 }
 
@@ -260,16 +253,11 @@ fn inline(text: &str, colors: TerminalColors) -> String {
                     }
                 }
             }
-            '&' => match entity(&chars[i..]) {
-                Some((decoded, length)) => {
-                    out.push(decoded);
-                    i += length;
-                }
-                None => {
-                    out.push('&');
-                    i += 1;
-                }
-            },
+            '&' => {
+                let (decoded, length) = entity(&chars[i..]).unwrap_or(('&', 1));
+                out.push(decoded);
+                i += length;
+            }
             // The invisible breaker `escape` puts after `@`: harmless in a terminal, but noise
             // when the text is copied.
             '\u{200B}' => i += 1,
@@ -302,15 +290,11 @@ fn run_length(chars: &[char], from: usize, c: char) -> usize {
 fn closing_backticks(chars: &[char], from: usize, length: usize) -> Option<usize> {
     let mut i = from;
     while i < chars.len() {
-        if chars[i] == '`' {
-            let run = run_length(chars, i, '`');
-            if run == length {
-                return Some(i);
-            }
-            i += run;
-        } else {
-            i += 1;
+        let run = run_length(chars, i, '`');
+        if run == length {
+            return Some(i);
         }
+        i += run.max(1);
     }
     None
 }
@@ -335,37 +319,25 @@ fn entity(chars: &[char]) -> Option<(char, usize)> {
     ];
     ENTITIES.iter().find_map(|(name, decoded)| {
         let length = name.chars().count();
-        let matches = chars.len() >= length && chars[..length].iter().copied().eq(name.chars());
+        let matches = chars.iter().take(length).copied().eq(name.chars());
         matches.then_some((*decoded, length))
     })
 }
 
 /// A run of emoji cells as a bar of block characters, each colour group painted once.
 fn terminal_bar(cells: &[char], colors: TerminalColors) -> String {
-    let mut out = String::new();
-    let mut i = 0;
-    while i < cells.len() {
-        let cell = bar_cell(cells[i]).flatten();
-        let mut end = i;
-        while end < cells.len() && bar_cell(cells[end]).flatten() == cell {
-            end += 1;
-        }
-        let (glyph, color) = match cell {
-            Some(color) => (FILLED_CELL, Some(ansi_color(color))),
-            None => (EMPTY_CELL, Some(GREY)),
-        };
-        let group: String = std::iter::repeat_n(glyph, end - i).collect();
-        match color {
-            Some(color) if colors.on() => {
-                out.push_str(color);
-                out.push_str(&group);
-                out.push_str(DEFAULT_FOREGROUND);
-            }
-            _ => out.push_str(&group),
-        }
-        i = end;
-    }
-    out
+    let cell = |c: &char| bar_cell(*c).flatten();
+    cells
+        .chunk_by(|a, b| cell(a) == cell(b))
+        .map(|group| {
+            let (glyph, color) = match cell(&group[0]) {
+                Some(color) => (FILLED_CELL, ansi_color(color)),
+                None => (EMPTY_CELL, GREY),
+            };
+            let text: String = std::iter::repeat_n(glyph, group.len()).collect();
+            styled(&text, color, colors)
+        })
+        .collect()
 }
 
 /// The lines joined with at most one blank line in a row, none at either end, and a final

@@ -11,9 +11,6 @@ use mysql_async::{Pool, PoolConstraints, PoolOpts};
 use crate::dsn::{DsnSource, TargetDsn};
 use crate::error::SentinelError;
 
-/// The table Spirit creates with defer-cutover and waits on.
-pub const SENTINEL_TABLE: &str = "_spirit_sentinel";
-
 /// The schema is bound, never interpolated.
 pub const SENTINEL_QUERY: &str = "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = '_spirit_sentinel'";
 
@@ -179,11 +176,9 @@ impl SentinelChecker {
 }
 
 fn secrets_of(dsn: &TargetDsn) -> Vec<&str> {
-    let mut secrets = vec![dsn.expose()];
-    if let Some(password) = password_in(dsn.expose()) {
-        secrets.push(password);
-    }
-    secrets
+    std::iter::once(dsn.expose())
+        .chain(password_in(dsn.expose()))
+        .collect()
 }
 
 /// The password part of `scheme://user:password@host...`, without decoding, as it could

@@ -8,7 +8,7 @@ mod dsn;
 mod error;
 mod tls;
 
-pub use checker::{SentinelChecker, SentinelConfig, CHECK_QUERY, SENTINEL_QUERY, SENTINEL_TABLE};
+pub use checker::{SentinelChecker, SentinelConfig, CHECK_QUERY, SENTINEL_QUERY};
 pub use dsn::{DsnResolver, DsnSource, TargetDsn, TARGET_DSNS_ENV};
 pub use error::SentinelError;
 pub use tls::connection_opts;

@@ -113,19 +113,15 @@ pub(crate) fn split_dsn(dsn: &str) -> Result<DsnTls, SentinelError> {
             }
         }
     }
-    match mode {
-        Some(_) if driver_tls => {
-            return Err(invalid(
-                "ssl-mode cannot be combined with require_ssl, verify_ca, verify_identity or built_in_roots",
-            ))
-        }
-        Some(mode) if ca_file.is_some() && !mode.verifies() => {
-            return Err(invalid("ssl-ca needs ssl-mode=verify_ca or verify_identity"))
-        }
-        None if ca_file.is_some() => {
-            return Err(invalid("ssl-ca needs ssl-mode=verify_ca or verify_identity"))
-        }
-        _ => {}
+    if mode.is_some() && driver_tls {
+        return Err(invalid(
+            "ssl-mode cannot be combined with require_ssl, verify_ca, verify_identity or built_in_roots",
+        ));
+    }
+    if ca_file.is_some() && !mode.is_some_and(SslMode::verifies) {
+        return Err(invalid(
+            "ssl-ca needs ssl-mode=verify_ca or verify_identity",
+        ));
     }
     let mut driver_url = base.to_string();
     if !kept.is_empty() {

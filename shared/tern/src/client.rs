@@ -9,7 +9,7 @@ use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Response, Status};
 
-use crate::endpoints::TernEndpoints;
+use crate::endpoints::{EndpointError, TernEndpoints};
 use crate::error::TernError;
 use crate::proto;
 use crate::proto::tern_client::TernClient as GrpcTernClient;
@@ -62,14 +62,6 @@ impl TernClient {
         ))
     }
 
-    pub fn endpoints(&self) -> &TernEndpoints {
-        &self.endpoints
-    }
-
-    pub fn config(&self) -> TernClientConfig {
-        self.config
-    }
-
     /// The generated gRPC client for `(deployment, environment)`, on the cached channel, for
     /// the RPCs without a typed wrapper. Must be called within a tokio runtime (the channel's
     /// connection task is spawned on it).
@@ -84,38 +76,26 @@ impl TernClient {
             .channels
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let channel = match channels.get(target) {
-            Some(channel) => channel.clone(),
-            None => {
-                let mut endpoint = Endpoint::from_shared(target.uri().to_string())
-                    .map_err(|_| {
-                        TernError::Endpoint(crate::EndpointError::InvalidUri {
-                            deployment: deployment.to_string(),
-                            environment: environment.to_string(),
-                        })
-                    })?
-                    .connect_timeout(self.config.connect_timeout)
-                    .tcp_nodelay(true);
-                if let Some(tls) = target.tls() {
-                    // The handshake is bounded like the connect; a refused certificate fails
-                    // the call at once rather than waiting for the request timeout.
-                    endpoint = endpoint
-                        .tls_config(tls.client_config(self.config.connect_timeout))
-                        .map_err(|e| {
-                            TernError::Endpoint(crate::EndpointError::Tls {
-                                deployment: deployment.to_string(),
-                                environment: environment.to_string(),
-                                reason: crate::tls::describe(&e),
-                            })
-                        })?;
-                }
-                // Lazy: nothing is dialled until the first call, and a dropped connection is
-                // re-established by the channel itself on the next call.
-                let channel = endpoint.connect_lazy();
-                channels.insert(target.clone(), channel.clone());
-                channel
-            }
-        };
+        if let Some(channel) = channels.get(target) {
+            return Ok(GrpcTernClient::new(channel.clone()));
+        }
+        let mut endpoint = Endpoint::from_shared(target.uri().to_string())
+            .map_err(|_| EndpointError::invalid_uri(deployment, environment))?
+            .connect_timeout(self.config.connect_timeout)
+            .tcp_nodelay(true);
+        if let Some(tls) = target.tls() {
+            // The handshake is bounded like the connect; a refused certificate fails the call at
+            // once rather than waiting for the request timeout.
+            endpoint = endpoint
+                .tls_config(tls.client_config(self.config.connect_timeout))
+                .map_err(|e| {
+                    EndpointError::tls(deployment, environment, crate::tls::describe(&e))
+                })?;
+        }
+        // Lazy: nothing is dialled until the first call, and a dropped connection is
+        // re-established by the channel itself on the next call.
+        let channel = endpoint.connect_lazy();
+        channels.insert(target.clone(), channel.clone());
         Ok(GrpcTernClient::new(channel))
     }
 
@@ -136,67 +116,39 @@ impl TernClient {
     ) -> Result<ControlOutcome, TernError> {
         let mut grpc = self.grpc(&target.deployment, &target.environment)?;
         let (apply_id, environment) = (target.tern_apply_id.clone(), target.environment.clone());
+        // Every control request carries the same two fields, and every answer says whether it
+        // was accepted and, if not, why.
+        macro_rules! control {
+            ($rpc:ident, $request:ident) => {
+                control!($rpc, $request, |r| ControlOutcome::of(
+                    r.accepted,
+                    r.error_message
+                ))
+            };
+            ($rpc:ident, $request:ident, $answer:expr) => {
+                self.bounded(grpc.$rpc(self.request(proto::$request {
+                    apply_id,
+                    environment,
+                })))
+                .await
+                .map($answer)
+            };
+        }
         let answer = match action {
-            Control::Cutover => {
-                let request = proto::CutoverRequest {
-                    apply_id,
-                    environment,
-                };
-                self.bounded(grpc.cutover(self.request(request)))
-                    .await
-                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
-            }
-            Control::Stop => {
-                let request = proto::StopRequest {
-                    apply_id,
-                    environment,
-                };
-                self.bounded(grpc.stop(self.request(request)))
-                    .await
-                    .map(|r| match ControlOutcome::of(r.accepted, r.error_message) {
-                        ControlOutcome::Accepted { .. } => ControlOutcome::Accepted {
-                            resume_deadline: Some(r.resume_deadline)
-                                .filter(|deadline| !deadline.is_empty()),
-                        },
-                        refused => refused,
-                    })
-            }
-            Control::Start => {
-                let request = proto::StartRequest {
-                    apply_id,
-                    environment,
-                };
-                self.bounded(grpc.start(self.request(request)))
-                    .await
-                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
-            }
-            Control::Cancel => {
-                let request = proto::CancelRequest {
-                    apply_id,
-                    environment,
-                };
-                self.bounded(grpc.cancel(self.request(request)))
-                    .await
-                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
-            }
-            Control::Revert => {
-                let request = proto::RevertRequest {
-                    apply_id,
-                    environment,
-                };
-                self.bounded(grpc.revert(self.request(request)))
-                    .await
-                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
-            }
-            Control::SkipRevert => {
-                let request = proto::SkipRevertRequest {
-                    apply_id,
-                    environment,
-                };
-                self.bounded(grpc.skip_revert(self.request(request)))
-                    .await
-                    .map(|r| ControlOutcome::of(r.accepted, r.error_message))
-            }
+            Control::Cutover => control!(cutover, CutoverRequest),
+            Control::Stop => control!(stop, StopRequest, |r| {
+                match ControlOutcome::of(r.accepted, r.error_message) {
+                    ControlOutcome::Accepted { .. } => ControlOutcome::Accepted {
+                        resume_deadline: Some(r.resume_deadline)
+                            .filter(|deadline| !deadline.is_empty()),
+                    },
+                    refused => refused,
+                }
+            }),
+            Control::Start => control!(start, StartRequest),
+            Control::Cancel => control!(cancel, CancelRequest),
+            Control::Revert => control!(revert, RevertRequest),
+            Control::SkipRevert => control!(skip_revert, SkipRevertRequest),
         };
         let outcome = log_failure(action.rpc_name(), target, answer)?;
         tracing::info!(

@@ -56,6 +56,23 @@ pub enum EndpointError {
     },
 }
 
+impl EndpointError {
+    pub(crate) fn invalid_uri(deployment: &str, environment: &str) -> Self {
+        EndpointError::InvalidUri {
+            deployment: deployment.to_string(),
+            environment: environment.to_string(),
+        }
+    }
+
+    pub(crate) fn tls(deployment: &str, environment: &str, reason: impl Into<String>) -> Self {
+        EndpointError::Tls {
+            deployment: deployment.to_string(),
+            environment: environment.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Configured endpoints, as parsed: deployment → environment → setting.
 pub type EndpointSettings = BTreeMap<String, BTreeMap<String, EndpointSetting>>;
 
@@ -136,18 +153,11 @@ impl TernEndpoints {
                     environment: environment.to_string(),
                 })
             }
-            None => {
-                return Err(EndpointError::InvalidUri {
-                    deployment: deployment.to_string(),
-                    environment: environment.to_string(),
-                })
-            }
+            None => return Err(EndpointError::invalid_uri(deployment, environment)),
         };
-        material.check(&uri).map_err(|reason| EndpointError::Tls {
-            deployment: deployment.to_string(),
-            environment: environment.to_string(),
-            reason,
-        })?;
+        material
+            .check(&uri)
+            .map_err(|reason| EndpointError::tls(deployment, environment, reason))?;
         Ok(self.insert(
             deployment,
             environment,

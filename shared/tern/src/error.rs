@@ -82,20 +82,8 @@ fn with_causes(status: &Status) -> String {
 /// tonic enforces the request's deadline itself and reports it as `Cancelled` with a
 /// `TimeoutExpired` cause.
 fn caused_by_client_timeout(status: &Status) -> bool {
-    let mut cause = std::error::Error::source(status);
-    while let Some(error) = cause {
-        if error.is::<tonic::TimeoutExpired>() {
-            return true;
-        }
-        cause = error.source();
-    }
-    false
-}
-
-impl From<Status> for TernError {
-    fn from(status: Status) -> Self {
-        TernError::from_status(status)
-    }
+    std::iter::successors(std::error::Error::source(status), |error| error.source())
+        .any(|error| error.is::<tonic::TimeoutExpired>())
 }
 
 #[cfg(test)]

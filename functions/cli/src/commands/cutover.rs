@@ -6,33 +6,37 @@
 mod outcome;
 mod report;
 
-pub use outcome::{Outcome, OutcomeWatch, Progress};
-pub use report::CutoverReport;
-
 use super::request::Request;
 use super::Context;
 use crate::args::RequestArgs;
 use crate::error::CliError;
 use crate::exit::Exit;
-use report::describe;
+use outcome::{Outcome, OutcomeWatch};
+use report::{describe, CutoverReport};
 use schemabot_domain::job::{CutoverJob, Job};
 
 pub async fn run(cx: &mut Context<'_, '_>, args: &RequestArgs) -> Result<Exit, CliError> {
-    let request = Request::prepare(cx, &args.apply_id).await?;
+    let request = Request::new(cx).await?;
+    let apply = cx.require_apply(&args.apply_id).await?;
     let job = Job::Cutover(CutoverJob {
         source: request.source(),
         apply_id: args.apply_id.clone(),
         environment: args.environment.clone(),
     });
-    let job_id = request.send(cx, job, "Cutover", args.timeout).await?;
+    let job_id = request
+        .send(cx, job, "Cutover", &apply.id, args.timeout)
+        .await?;
 
-    let watch = OutcomeWatch::new(job_id.clone(), request.tag());
+    let watch = OutcomeWatch {
+        job_id: job_id.clone(),
+        request_tag: request.tag(),
+    };
     let waited = request
-        .wait(cx, args.timeout, |events, apply| {
+        .wait(cx, &apply.id, args.timeout, |events, apply| {
             watch.progress(events, apply)
         })
         .await;
-    let latest = waited.apply.as_ref().unwrap_or(&request.apply);
+    let latest = waited.apply.as_ref().unwrap_or(&apply);
     let outcome = waited.found.outcome.as_ref();
     let exit = outcome.map_or(Exit::Failed, Outcome::exit);
     // The worker attributes the request to the principal SQS names as its sender; the claim
@@ -51,10 +55,10 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &RequestArgs) -> Result<Exit, C
         caller_arn: request.caller_arn.clone(),
         outcome: outcome.map_or("timed_out", Outcome::name),
         reason: outcome.and_then(Outcome::reason).cloned(),
-        message: match outcome {
-            Some(outcome) => outcome.message().map(str::to_string),
-            None => waited.last_error.clone(),
-        },
+        message: outcome.map_or_else(
+            || waited.last_error.clone(),
+            |outcome| outcome.message().map(str::to_string),
+        ),
         claimed: waited.found.claimed,
         state: waited.apply.as_ref().map(|a| a.state),
         triggered_by: latest.cutover_triggered_by.clone(),
@@ -63,11 +67,7 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &RequestArgs) -> Result<Exit, C
         pr: latest.pr.0,
         exit_code: exit.code(),
     };
-    if cx.json {
-        cx.console.print_json(&report)?;
-    } else {
-        let text = describe(outcome, &report, latest, &request, args.timeout);
-        cx.console.print(&text)?;
-    }
-    Ok(exit)
+    cx.print_report(exit, &report, || {
+        describe(outcome, &report, latest, &request, args.timeout)
+    })
 }

@@ -13,12 +13,11 @@ use schemabot_render::format;
 const LOAD_CONCURRENCY: usize = 16;
 
 pub async fn run(cx: &mut Context<'_, '_>, args: &ListArgs) -> Result<Exit, CliError> {
-    let table_name = cx.table().to_string();
     let active = cx
         .store
         .list_all_active()
         .await
-        .map_err(|e| CliError::from_store(e, &table_name))?;
+        .map_err(|e| CliError::from_store(e, cx.table()))?;
     let selected = active.into_iter().filter(|a| {
         args.repo.as_ref().is_none_or(|r| *r == a.repository)
             && args.env.as_ref().is_none_or(|e| *e == a.environment)
@@ -31,54 +30,51 @@ pub async fn run(cx: &mut Context<'_, '_>, args: &ListArgs) -> Result<Exit, CliE
         .buffered(LOAD_CONCURRENCY)
         .try_collect()
         .await
-        .map_err(|e| CliError::from_store(e, &table_name))?;
+        .map_err(|e| CliError::from_store(e, cx.table()))?;
     let now = Utc::now();
-    let applies: Vec<ApplySummaryView> = snapshots
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.apply.state.is_terminal())
-        .map(|s| ApplySummaryView::of(&s.apply, &s.tasks, now))
-        .collect();
-
-    if cx.json {
-        cx.console.print_json(&ListView { applies })?;
-        return Ok(Exit::Success);
-    }
-    if applies.is_empty() {
-        cx.console.print("No active applies.\n")?;
-        return Ok(Exit::Success);
-    }
-    let rows: Vec<Vec<String>> = applies
-        .iter()
-        .map(|a| {
-            vec![
-                a.apply_id.clone(),
-                a.state.as_str().to_string(),
-                format!("{}/{}", a.tables_ready, a.tables_total),
-                format::duration(a.elapsed_seconds),
-                a.environment.clone(),
-                format!("{}#{}", a.repository, a.pr),
-                a.database.clone(),
-            ]
-        })
-        .collect();
+    let view = ListView {
+        applies: snapshots
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.apply.state.is_terminal())
+            .map(|s| ApplySummaryView::of(&s.apply, &s.tasks, now))
+            .collect(),
+    };
     let colors = cx.colors;
-    let text = table(
-        &[
-            "APPLY ID",
-            "STATE",
-            "READY",
-            "ELAPSED",
-            "ENV",
-            "PULL REQUEST",
-            "DATABASE",
-        ],
-        &rows,
-        |column, cell| match (column, schemabot_domain::State::from_storage(cell)) {
-            (1, Some(state)) => painted_state(state, colors),
-            _ => cell.to_string(),
-        },
-    );
-    cx.console.print(&text)?;
-    Ok(Exit::Success)
+    cx.print_report(Exit::Success, &view, || {
+        if view.applies.is_empty() {
+            return "No active applies.\n".to_string();
+        }
+        let rows: Vec<Vec<String>> = view
+            .applies
+            .iter()
+            .map(|a| {
+                vec![
+                    a.apply_id.clone(),
+                    a.state.as_str().to_string(),
+                    format!("{}/{}", a.tables_ready, a.tables_total),
+                    format::duration(a.elapsed_seconds),
+                    a.environment.clone(),
+                    format!("{}#{}", a.repository, a.pr),
+                    a.database.clone(),
+                ]
+            })
+            .collect();
+        table(
+            &[
+                "APPLY ID",
+                "STATE",
+                "READY",
+                "ELAPSED",
+                "ENV",
+                "PULL REQUEST",
+                "DATABASE",
+            ],
+            &rows,
+            |column, cell| match (column, schemabot_domain::State::from_storage(cell)) {
+                (1, Some(state)) => painted_state(state, colors),
+                _ => cell.to_string(),
+            },
+        )
+    })
 }

@@ -12,12 +12,15 @@ pub mod unlock;
 
 use crate::aws::Aws;
 use crate::error::CliError;
+use crate::exit::Exit;
 use crate::output::Console;
 use schemabot_aws::Store;
 use schemabot_domain::apply::Apply;
 use schemabot_domain::{ApplyId, State};
+use schemabot_render::escape::single_line;
 use schemabot_render::terminal::{paint, state_color};
 use schemabot_render::TerminalColors;
+use serde::Serialize;
 
 /// What every command works with.
 pub struct Context<'a, 'c> {
@@ -35,12 +38,29 @@ impl Context<'_, '_> {
         self.store.table_name()
     }
 
+    /// The apply, which must exist: the worker answers a request about an unknown apply on a PR
+    /// only, and a CLI request has none, so it is reported before anything is sent (exit 4).
     pub async fn require_apply(&self, apply_id: &ApplyId) -> Result<Apply, CliError> {
         self.store
             .get_apply(apply_id)
             .await
             .map_err(|e| CliError::from_store(e, self.table()))?
             .ok_or_else(|| CliError::ApplyNotFound(apply_id.clone()))
+    }
+
+    /// Prints `report` with `--json`, else `text()`, and returns `exit`.
+    pub fn print_report(
+        &mut self,
+        exit: Exit,
+        report: &impl Serialize,
+        text: impl FnOnce() -> String,
+    ) -> Result<Exit, CliError> {
+        if self.json {
+            self.console.print_json(report)?;
+        } else {
+            self.console.print(&text())?;
+        }
+        Ok(exit)
     }
 }
 
@@ -50,4 +70,9 @@ pub fn painted_state(state: State, colors: TerminalColors) -> String {
         Some(color) => paint(state.as_str(), color, colors),
         None => state.as_str().to_string(),
     }
+}
+
+/// Stored text made one line for a terminal, or `fallback` when there is none.
+pub fn single_line_or(text: Option<&str>, fallback: &str) -> String {
+    text.map_or_else(|| fallback.to_string(), single_line)
 }

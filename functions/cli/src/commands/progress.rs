@@ -61,15 +61,6 @@ fn show(cx: &mut Context<'_, '_>, snapshot: &ApplySnapshot) -> Result<(), CliErr
     cx.console.print(&text)
 }
 
-/// How a watch ends: success only when the change completed.
-fn exit_for_terminal_state(state: State) -> Exit {
-    if state == State::Completed {
-        Exit::Success
-    } else {
-        Exit::Failed
-    }
-}
-
 async fn watch(cx: &mut Context<'_, '_>, args: &ProgressArgs) -> Result<Exit, CliError> {
     // In place on a terminal; elsewhere (a pipe, a log) a new frame only when the stored
     // records changed; with --json only the final document.
@@ -114,17 +105,16 @@ async fn watch(cx: &mut Context<'_, '_>, args: &ProgressArgs) -> Result<Exit, Cl
                     )
                 }
             ));
-            let prefix = if first_frame {
+            let mut out = if first_frame {
                 format!("{CURSOR_HOME}{CLEAR_SCREEN}")
             } else {
                 CURSOR_HOME.to_string()
             };
-            let mut out = prefix;
-            for line in frame.lines() {
-                out.push_str(line);
-                out.push_str(CLEAR_TO_LINE_END);
-                out.push('\n');
-            }
+            out.extend(
+                frame
+                    .lines()
+                    .map(|line| format!("{line}{CLEAR_TO_LINE_END}\n")),
+            );
             out.push_str(CLEAR_TO_SCREEN_END);
             cx.console.print(&out)?;
         } else {
@@ -139,7 +129,11 @@ async fn watch(cx: &mut Context<'_, '_>, args: &ProgressArgs) -> Result<Exit, Cl
         }
         first_frame = false;
         if finished {
-            return Ok(exit_for_terminal_state(state));
+            // A watch succeeds only when the change completed.
+            return Ok(match state {
+                State::Completed => Exit::Success,
+                _ => Exit::Failed,
+            });
         }
         tokio::time::sleep(args.interval).await;
     }

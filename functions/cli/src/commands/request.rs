@@ -1,5 +1,5 @@
-//! What `cutover` and the controls share: one job for one apply sent on the queue under a fresh
-//! request id, then the wait for the worker's answer in the store.
+//! What `cutover`, the controls, `rollback` and `unlock` share: one job sent on the queue under a
+//! fresh request id, then the wait for the worker's answer in the store.
 //!
 //! The worker answers a CLI request in the store, not on a channel: it appends audit events
 //! tagged `cli:<request id>` (their `delivery_id`), attributed to the principal SQS names as the
@@ -10,13 +10,16 @@
 use super::Context;
 use crate::args::display_duration;
 use crate::error::CliError;
+use schemabot_aws::StoreError;
 use schemabot_domain::apply::{Apply, AuditEvent};
 use schemabot_domain::job::{CommandSource, Job, JobEnvelope};
 use schemabot_domain::ApplyId;
+use std::fmt::Display;
+use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How often the answer is looked for (two small strongly consistent reads each time).
+/// How often the answer is looked for (a few small strongly consistent reads each time).
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// A request about to be sent, or sent.
@@ -25,27 +28,22 @@ pub struct Request {
     /// Who this CLI runs as (STS `GetCallerIdentity`).
     pub caller_arn: String,
     pub request_id: String,
-    /// The apply as read before sending.
-    pub apply: Apply,
 }
 
 impl Request {
-    /// Checks what a request needs before anything is sent: a queue, credentials that name
-    /// someone, and the apply. The worker answers an unknown apply on a PR only, and a CLI
-    /// request has none: it is reported here (exit 4) and nothing is enqueued.
-    pub async fn prepare(cx: &Context<'_, '_>, apply_id: &ApplyId) -> Result<Request, CliError> {
+    /// Checks what a request needs before anything is sent: a queue and credentials that name
+    /// someone.
+    pub async fn new(cx: &Context<'_, '_>) -> Result<Request, CliError> {
         let queue_url = cx.queue_url.clone().ok_or_else(|| {
             CliError::Config(
                 "no job queue configured: set SCHEMABOT_QUEUE_URL or pass --queue-url".to_string(),
             )
         })?;
         let caller_arn = cx.aws.caller_arn().await?;
-        let apply = cx.require_apply(apply_id).await?;
         Ok(Request {
             queue_url,
             caller_arn,
             request_id: uuid::Uuid::new_v4().to_string(),
-            apply,
         })
     }
 
@@ -67,13 +65,14 @@ impl Request {
         format!("cli:{}", self.caller_arn)
     }
 
-    /// Sends `job` and tells a person what is being waited for (`what`, e.g. `Cutover`).
-    /// Returns the job id.
+    /// Sends `job` and tells a person what is being waited for (`what` of `subject`, e.g.
+    /// `Cutover` of an apply id). Returns the job id.
     pub async fn send(
         &self,
         cx: &mut Context<'_, '_>,
         job: Job,
         what: &str,
+        subject: impl Display,
         timeout: Duration,
     ) -> Result<String, CliError> {
         let job_id = job.id();
@@ -84,8 +83,7 @@ impl Request {
             .map_err(|e| CliError::from_queue(e, &self.queue_url))?;
         if !cx.json {
             cx.console.note(&format!(
-                "{what} of {} requested as {} (request {}); waiting up to {} for the worker...",
-                self.apply.id,
+                "{what} of {subject} requested as {} (request {}); waiting up to {} for the worker...",
                 self.caller_arn,
                 self.request_id,
                 display_duration(timeout)
@@ -94,61 +92,39 @@ impl Request {
         Ok(job_id)
     }
 
-    /// This request's events in `events` (the whole trail), oldest first.
-    pub fn own_events<'e>(&self, events: &'e [AuditEvent]) -> impl Iterator<Item = &'e AuditEvent> {
-        own_events(events, self.tag())
-    }
-
-    /// Polls the apply and its trail until `look` finds the answer or `timeout` passes. Read
-    /// failures do not end the wait: the request is already queued, so the honest answer to a
-    /// failed read is "not known yet".
+    /// Polls the apply `apply_id` and its trail until `look` finds the answer or `timeout`
+    /// passes (see [`poll`]).
     pub async fn wait<F: Found>(
         &self,
         cx: &Context<'_, '_>,
+        apply_id: &ApplyId,
         timeout: Duration,
         look: impl Fn(&[AuditEvent], Option<&Apply>) -> F,
     ) -> Waited<F> {
-        // A timeout too large for the clock means "wait as long as it takes".
-        let deadline = Instant::now()
-            .checked_add(timeout)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
-        let apply_id = &self.apply.id;
-        let mut waited = Waited {
-            found: F::default(),
-            apply: None,
-            last_error: None,
-        };
-        loop {
+        let look = &look;
+        let ((found, apply), last_error) = poll(cx, timeout, || async move {
             // Events first, then the apply: the apply is then at least as new as the events.
-            let read = async {
-                let events = cx.store.list_events(apply_id).await?;
-                let apply = cx.store.get_apply(apply_id).await?;
-                Ok::<_, schemabot_aws::StoreError>((events, apply))
-            };
-            match read.await {
-                Ok((events, apply)) => {
-                    waited.found = look(&events, apply.as_ref());
-                    waited.apply = apply;
-                    waited.last_error = None;
-                    if waited.found.decided() {
-                        return waited;
-                    }
-                }
-                Err(error) => {
-                    waited.last_error = Some(CliError::from_store(error, cx.table()).to_string())
-                }
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return waited;
-            }
-            tokio::time::sleep(POLL_INTERVAL.min(deadline - now)).await;
+            let events = cx.store.list_events(apply_id).await?;
+            let apply = cx.store.get_apply(apply_id).await?;
+            Ok((look(&events, apply.as_ref()), apply))
+        })
+        .await;
+        Waited {
+            found,
+            apply,
+            last_error,
         }
     }
 
-    /// The text of a wait that ended without an answer; `why` guesses the reason.
-    pub fn no_answer_text(&self, timeout: Duration, why: &str, last_error: Option<&str>) -> String {
-        let id = &self.apply.id;
+    /// The text of a wait for an answer about `id` that ended without one; `why` guesses the
+    /// reason.
+    pub fn no_answer_text(
+        &self,
+        id: &ApplyId,
+        timeout: Duration,
+        why: &str,
+        last_error: Option<&str>,
+    ) -> String {
         let last_error = last_error
             .map(|e| format!("\nLast read error: {e}"))
             .unwrap_or_default();
@@ -158,6 +134,38 @@ impl Request {
             display_duration(timeout),
             self.request_id
         )
+    }
+}
+
+/// Reads with `look` until it finds a [`decided`](Found::decided) answer or `timeout` passes.
+/// Returns the last successful look and why the reads after it failed, if they did. Read failures
+/// do not end the wait: the request is already queued, so the honest answer to a failed read is
+/// "not known yet".
+pub async fn poll<T, Fut>(
+    cx: &Context<'_, '_>,
+    timeout: Duration,
+    mut look: impl FnMut() -> Fut,
+) -> (T, Option<String>)
+where
+    T: Found,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    // A timeout too large for the clock means "wait as long as it takes".
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
+    let mut last = (T::default(), None);
+    loop {
+        match look().await {
+            Ok(found) if found.decided() => return (found, None),
+            Ok(found) => last = (found, None),
+            Err(error) => last.1 = Some(CliError::from_store(error, cx.table()).to_string()),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return last;
+        }
+        tokio::time::sleep(POLL_INTERVAL.min(deadline - now)).await;
     }
 }
 
@@ -176,6 +184,13 @@ pub trait Found: Default {
 impl<T> Found for Option<T> {
     fn decided(&self) -> bool {
         self.is_some()
+    }
+}
+
+/// A look and the apply it was made from: decided when the look is.
+impl<F: Found> Found for (F, Option<Apply>) {
+    fn decided(&self) -> bool {
+        self.0.decided()
     }
 }
 

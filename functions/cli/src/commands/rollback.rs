@@ -3,8 +3,7 @@
 //! event it writes for this request ([`super::request`]). A planned rollback is locked for the
 //! apply's pull request and confirmed there with `rollback-confirm`.
 
-use super::control::Answer;
-use super::request::Request;
+use super::control::{Answer, AnswerFields, Answered};
 use super::Context;
 use crate::args::RollbackArgs;
 use crate::error::CliError;
@@ -12,7 +11,6 @@ use crate::exit::Exit;
 use schemabot_domain::apply::Apply;
 use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::job::{Job, RollbackJob};
-use schemabot_domain::State;
 use schemabot_render::escape::single_line;
 use serde::Serialize;
 
@@ -21,18 +19,11 @@ use serde::Serialize;
 pub struct RollbackReport {
     pub apply_id: String,
     pub environment: String,
-    pub request_id: String,
-    pub job_id: String,
-    /// As stored in the audit trail: `cli:<sender>`.
-    pub actor: String,
-    pub caller_arn: String,
-    /// The worker's outcome (`planned`, `nothing_to_rollback`, `plan_errors`, `plan_failed`, a
-    /// refusal such as `not_terminal`, `not_completed`, `not_latest`, `not_captured`,
-    /// `held_by_other`), or `timed_out`.
-    pub outcome: String,
-    pub message: Option<String>,
-    /// The apply's state when the worker decided.
-    pub from_state: Option<State>,
+    /// Its `outcome` is the worker's (`planned`, `nothing_to_rollback`, `plan_errors`,
+    /// `plan_failed`, a refusal such as `not_terminal`, `not_completed`, `not_latest`,
+    /// `not_captured`, `held_by_other`), or `timed_out`.
+    #[serde(flatten)]
+    pub answer: AnswerFields,
     /// Where the rollback plan is posted and confirmed.
     pub repository: String,
     pub pr: u64,
@@ -52,59 +43,35 @@ pub fn exit_of(outcome: &Outcome) -> Exit {
 }
 
 pub async fn run(cx: &mut Context<'_, '_>, args: &RollbackArgs) -> Result<Exit, CliError> {
-    let request_args = &args.request;
-    let request = Request::prepare(cx, &request_args.apply_id).await?;
-    let job = Job::Rollback(RollbackJob {
-        source: request.source(),
-        apply_id: request_args.apply_id.clone(),
-        environment: request_args.environment.clone(),
-        defer_cutover: args.defer_cutover,
-    });
-    let job_id = request
-        .send(cx, job, "Rollback", request_args.timeout)
-        .await?;
-    let waited = request
-        .wait(cx, request_args.timeout, |events, _| {
-            Answer::find_event(EventKind::RollbackRequested, request.own_events(events))
-        })
-        .await;
-    let apply = waited.apply.as_ref().unwrap_or(&request.apply);
-    let answer = waited.found.as_ref();
+    let request = &args.request;
+    let answered = Answered::request(
+        cx,
+        request,
+        "Rollback",
+        EventKind::RollbackRequested,
+        |source| {
+            Job::Rollback(RollbackJob {
+                source,
+                apply_id: request.apply_id.clone(),
+                environment: request.environment.clone(),
+                defer_cutover: args.defer_cutover,
+            })
+        },
+    )
+    .await?;
+    let answer = answered.answer.as_ref();
     let exit = answer.map_or(Exit::Failed, |a| exit_of(&a.outcome));
     let planned = answer.is_some_and(|a| a.outcome == Outcome::Planned);
     let report = RollbackReport {
-        apply_id: request_args.apply_id.to_string(),
-        environment: request_args.environment.to_string(),
-        request_id: request.request_id.clone(),
-        job_id,
-        actor: answer.map_or_else(|| request.caller_actor(), |a| a.actor.clone()),
-        caller_arn: request.caller_arn.clone(),
-        outcome: answer.map_or_else(|| "timed_out".to_string(), |a| a.outcome.to_string()),
-        message: match answer {
-            Some(answer) => answer.message.clone(),
-            None => waited.last_error.clone(),
-        },
-        from_state: answer.and_then(|a| a.from_state),
-        repository: apply.repository.to_string(),
-        pr: apply.pr.0,
-        confirm: planned.then(|| confirm_command(apply)),
+        apply_id: request.apply_id.to_string(),
+        environment: request.environment.to_string(),
+        answer: answered.fields(),
+        repository: answered.apply.repository.to_string(),
+        pr: answered.apply.pr.0,
+        confirm: planned.then(|| confirm_command(&answered.apply)),
         exit_code: exit.code(),
     };
-    if cx.json {
-        cx.console.print_json(&report)?;
-        return Ok(exit);
-    }
-    let text = match answer {
-        Some(answer) => describe(answer, apply),
-        None => request.no_answer_text(
-            request_args.timeout,
-            "The worker has not answered yet (queue backlog, the worker is down, or it is \
-             retrying an unreachable Tern).",
-            waited.last_error.as_deref(),
-        ),
-    };
-    cx.console.print(&text)?;
-    Ok(exit)
+    cx.print_report(exit, &report, || answered.text(request.timeout, describe))
 }
 
 fn confirm_command(apply: &Apply) -> String {

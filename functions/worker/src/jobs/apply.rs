@@ -11,23 +11,21 @@
 use crate::errors;
 use crate::jobs::confirm;
 use crate::jobs::lock_common::{
-    apply_text, confirm_text, display_time, refusal_reply, CommandContext,
+    acquire, apply_text, confirm_text, display_time, planned_lock, refusal_reply, CommandContext,
 };
-use crate::jobs::permission::PermissionCheck;
 use crate::jobs::plan_support::{
-    original_files, plan_lint, plan_request, plan_tables, planned_changes, schema_dirs, Discovery,
-    SchemaDir,
+    has_deployment, original_files, plan_lint, plan_request, plan_tables, planned_changes,
+    schema_dirs, Discovery, SchemaDir,
 };
 use crate::jobs::review_gate;
 use crate::outcome::{Attempt, JobError};
 use crate::ownership;
 use crate::Worker;
-use chrono::{TimeDelta, Utc};
-use schemabot_aws::WriteOutcome;
+use chrono::Utc;
 use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::job::ApplyJob;
 use schemabot_domain::lock::{
-    acquire_refusal, schema_digest, AcquireRefusal, AppliedSchema, Lock, LockKey, LockStage,
+    acquire_refusal, schema_digest, AcquireRefusal, AppliedSchema, ConfirmKind, LockKey, LockStage,
     LockedPlan, PlannedChange,
 };
 use schemabot_domain::Database;
@@ -45,11 +43,6 @@ pub async fn run(
 ) -> Result<(), JobError> {
     let ctx = CommandContext::new(worker, &job.origin, job_id, attempt);
     ctx.acknowledge().await;
-    if let PermissionCheck::Denied { required, actual } = ctx.authorize(&job.environment).await? {
-        return ctx
-            .permission_denied(LockCommand::Apply, &job.environment, required, actual)
-            .await;
-    }
     if review_gate::refused(
         &ctx,
         LockCommand::Apply,
@@ -61,12 +54,7 @@ pub async fn run(
     {
         return Ok(());
     }
-    let head_sha = ctx
-        .github
-        .get_pull_request(&job.origin.repository, job.origin.pr)
-        .await
-        .map_err(errors::github)?
-        .head_sha;
+    let head_sha = ctx.head_sha().await?;
     let dirs = match schema_dirs(
         &ctx.github,
         &job.origin.repository,
@@ -129,6 +117,7 @@ async fn apply_one(
 ) -> Result<(), JobError> {
     let worker = ctx.worker;
     let environment = &job.environment;
+    let allow_unsafe = job.flags.allow_unsafe;
     let key = LockKey {
         database: database.clone(),
         environment: environment.clone(),
@@ -138,45 +127,22 @@ async fn apply_one(
     // to Tern already: finish that confirm (resume or register) instead of planning again, which
     // the lock it holds would refuse.
     if job.flags.auto_confirm && confirmed_by(ctx, &key).await? {
-        return confirm::confirm_lock(ctx, &key, head_sha, job.flags.allow_unsafe, named).await;
+        return confirm::confirm_lock(ConfirmKind::Plan, ctx, &key, head_sha, allow_unsafe, named)
+            .await;
     }
-    let files: BTreeMap<String, String> = dir
-        .files
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let files: BTreeMap<String, String> = dir.files.clone().into_iter().collect();
     let digest = schema_digest(&files);
 
-    if let Some(required) = ctx.unmet_promotion(&key, &digest).await? {
-        ctx.audit(
-            &key,
-            EventKind::ApplyRefused,
-            Outcome::PromotionRequired,
-            None,
-        )
-        .await;
-        return ctx.reply(part, &ctx.promotion_reply(&key, &required)).await;
+    if ctx.refused_by_promotion(part, &key, &digest).await? {
+        return Ok(());
     }
     // The deployment is keyed by the database name, as for plans.
     let deployment = database.as_str();
-    let has_deployment = worker
-        .config
-        .deployments
-        .tern_endpoints()
-        .ok()
-        .is_some_and(|e| e.resolve(deployment, environment.as_str()).is_ok());
-    if !has_deployment {
-        return ctx
-            .reply(
-                part,
-                &refused(
-                    &key,
-                    format!("No deployment is configured for database `{database}` in environment `{environment}`."),
-                    None,
-                    apply_text(environment, named),
-                ),
-            )
-            .await;
+    if !has_deployment(worker, deployment, environment) {
+        let reason = format!(
+            "No deployment is configured for database `{database}` in environment `{environment}`."
+        );
+        return ctx.reply(part, &refused(&key, named, reason, None)).await;
     }
 
     let request = plan_request(dir, &job.origin.repository, job.origin.pr, environment);
@@ -187,21 +153,10 @@ async fn apply_one(
     {
         Ok(response) => response,
         Err(error) => {
-            errors::tern_failed();
-            if error.is_transient() && !ctx.attempt.is_final() {
-                return Err(JobError::transient(format!("Tern Plan: {error}")));
-            }
-            return ctx
-                .reply(
-                    part,
-                    &refused(
-                        &key,
-                        "Tern could not plan the change, so nothing was locked.".into(),
-                        Some(error.to_string()),
-                        apply_text(environment, named),
-                    ),
-                )
-                .await;
+            let error = errors::tern(error, "Tern Plan", !ctx.attempt.is_final())?;
+            let reason = "Tern could not plan the change, so nothing was locked.";
+            let reply = refused(&key, named, reason.into(), Some(error.to_string()));
+            return ctx.reply(part, &reply).await;
         }
     };
     let tables = plan_tables(&response);
@@ -242,76 +197,48 @@ async fn apply_one(
             .reply(
                 part,
                 &LockReply::UpToDate {
-                    database: database.to_string(),
-                    environment: environment.to_string(),
+                    key: key.clone(),
                     commit: Some(head_sha.to_string()),
                 },
             )
             .await;
     }
 
-    let now = Utc::now();
-    let lease = TimeDelta::from_std(worker.config.lock_lease).unwrap_or(TimeDelta::hours(24));
     let changes: Vec<PlannedChange> = planned_changes(&response);
-    let needs_unsafe = changes.iter().any(|c| c.unsafe_reason.is_some()) && !job.flags.allow_unsafe;
-    let lock = Lock {
-        key: key.clone(),
-        owner: ctx.owner.clone(),
-        installation_id: job.origin.installation_id,
-        locked_by: job.origin.commenter.clone(),
-        stage: LockStage::Planned,
-        plan: LockedPlan {
-            head_sha: head_sha.to_string(),
-            deployment: deployment.to_string(),
-            database_type: dir.config.database_type.clone(),
-            plan_id: response.plan_id.clone(),
-            changes,
-            schema_files: files,
-            schema_digest: digest,
-            flags: job.flags,
-            original_files: original_files(&response),
-            rollback_of: None,
-        },
-        acquired_at: now,
-        lease_expires_at: now + lease,
+    let needs_unsafe = changes.iter().any(|c| c.unsafe_reason.is_some()) && !allow_unsafe;
+    let plan = LockedPlan {
+        head_sha: head_sha.to_string(),
+        deployment: deployment.to_string(),
+        database_type: dir.config.database_type.clone(),
+        plan_id: response.plan_id.clone(),
+        changes,
+        schema_files: files,
+        schema_digest: digest,
+        flags: job.flags,
+        original_files: original_files(&response),
+        rollback_of: None,
     };
-    match worker
-        .store
-        .acquire_lock(&lock, now)
-        .await
-        .map_err(errors::store)?
-    {
-        WriteOutcome::Written(()) => {}
-        WriteOutcome::ConditionFailed {
-            current: Some(current),
-        } => {
-            let refusal = acquire_refusal(&current, &ctx.owner);
-            ctx.audit(
-                &key,
-                EventKind::LockRefused,
-                match refusal {
-                    AcquireRefusal::HeldByOther { .. } => Outcome::HeldByOther,
-                    AcquireRefusal::OwnApplyInProgress { .. } => Outcome::OwnApplyInProgress,
-                },
-                Some(format!("held by {}", current.owner)),
-            )
+    let origin = &job.origin;
+    let lock = planned_lock(
+        worker,
+        &key,
+        &ctx.owner,
+        origin.installation_id,
+        origin.commenter.clone(),
+        plan,
+    );
+    if let Err(current) = acquire(worker, &lock).await? {
+        let refusal = acquire_refusal(&current, &ctx.owner);
+        let outcome = match refusal {
+            AcquireRefusal::HeldByOther { .. } => Outcome::HeldByOther,
+            AcquireRefusal::OwnApplyInProgress { .. } => Outcome::OwnApplyInProgress,
+        };
+        let held_by = Some(format!("held by {}", current.owner));
+        ctx.audit(&key, EventKind::LockRefused, outcome, held_by)
             .await;
-            return ctx
-                .reply(
-                    part,
-                    &refusal_reply(
-                        LockCommand::Apply,
-                        &key,
-                        refusal,
-                        apply_text(environment, named),
-                    ),
-                )
-                .await;
-        }
-        WriteOutcome::ConditionFailed { current: None } => {
-            // The lock vanished between the check and the answer: try again.
-            return Err(JobError::transient("lock changed during acquisition"));
-        }
+        let retry = apply_text(environment, named);
+        let reply = refusal_reply(LockCommand::Apply, &key, refusal, retry);
+        return ctx.reply(part, &reply).await;
     }
     ctx.audit(
         &key,
@@ -337,7 +264,7 @@ async fn apply_one(
     ctx.count(&Outcome::Locked);
 
     if job.flags.auto_confirm {
-        confirm::confirm_lock(ctx, &key, head_sha, job.flags.allow_unsafe, named).await?;
+        confirm::confirm_lock(ConfirmKind::Plan, ctx, &key, head_sha, allow_unsafe, named).await?;
     }
     Ok(())
 }
@@ -359,23 +286,24 @@ async fn confirmed_by(ctx: &CommandContext<'_>, key: &LockKey) -> Result<bool, J
         .map_err(errors::store)?;
     Ok(lock.is_some_and(|lock| {
         lock.is_owned_by(&ctx.owner)
-            && match &lock.stage {
-                LockStage::Confirming { command_id } | LockStage::Applying { command_id, .. } => {
-                    command_id == ctx.job_id
-                }
-                LockStage::Planned => false,
-            }
+            && matches!(&lock.stage, LockStage::Confirming { command_id }
+                | LockStage::Applying { command_id, .. } if command_id == ctx.job_id)
     }))
 }
 
-fn refused(key: &LockKey, reason: String, detail: Option<String>, retry: String) -> LockReply {
+/// `apply`'s refusal on `key`, which locked nothing.
+fn refused(
+    key: &LockKey,
+    named: Option<&Database>,
+    reason: String,
+    detail: Option<String>,
+) -> LockReply {
     LockReply::Refused {
         command: LockCommand::Apply,
-        database: key.database.to_string(),
-        environment: key.environment.to_string(),
+        key: key.clone(),
         reason,
         detail,
         locked: false,
-        retry,
+        retry: apply_text(&key.environment, named),
     }
 }

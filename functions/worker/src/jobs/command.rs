@@ -198,10 +198,7 @@ impl<'a> Command<'a> {
             event,
             actor: self.actor_id(),
             owner: owner.clone(),
-            delivery_id: match self.source {
-                Source::Comment(origin) => Some(origin.delivery_id.clone()),
-                Source::Cli { .. } => DeliveryId::parse(&self.request_tag()).ok(),
-            },
+            delivery_id: DeliveryId::parse(&self.request_tag()).ok(),
             outcome,
             message,
         };

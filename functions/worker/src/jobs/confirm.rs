@@ -17,7 +17,6 @@
 use crate::apply_start::{apply_spec, register};
 use crate::errors;
 use crate::jobs::lock_common::{apply_text, confirm_text, display_time, CommandContext};
-use crate::jobs::permission::PermissionCheck;
 use crate::jobs::review_gate;
 use crate::outcome::JobError;
 use crate::ownership;
@@ -27,7 +26,9 @@ use schemabot_aws::WriteOutcome;
 use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::command::ApplyFlags;
 use schemabot_domain::job::ApplyConfirmJob;
-use schemabot_domain::lock::{decide_confirm_of, ConfirmDecision, ConfirmKind, LockKey, LockStage};
+use schemabot_domain::lock::{
+    decide_confirm_of, ConfirmDecision, ConfirmKind, Lock, LockKey, LockStage,
+};
 use schemabot_domain::{ApplyId, Database, Environment};
 use schemabot_render::{rollback_confirm_command, LockCommand, LockReply};
 use schemabot_tern::ApplyOutcome;
@@ -40,16 +41,6 @@ pub async fn run(
 ) -> Result<(), JobError> {
     let ctx = CommandContext::new(worker, &job.origin, job_id, attempt);
     ctx.acknowledge().await;
-    if let PermissionCheck::Denied { required, actual } = ctx.authorize(&job.environment).await? {
-        return ctx
-            .permission_denied(
-                LockCommand::ApplyConfirm,
-                &job.environment,
-                required,
-                actual,
-            )
-            .await;
-    }
     let flags = ApplyFlags {
         allow_unsafe: job.allow_unsafe,
         ..ApplyFlags::default()
@@ -72,14 +63,10 @@ pub async fn run(
             database: database.clone(),
             environment: job.environment.clone(),
         }],
-        None => worker
-            .store
-            .pr_lock_keys(&ctx.owner)
+        None => ctx
+            .lock_keys_in(&job.environment)
             .await
-            .map_err(errors::store)?
-            .into_iter()
-            .filter(|key| key.environment == job.environment)
-            .collect(),
+            .map_err(errors::store)?,
     };
     if keys.is_empty() {
         return ctx
@@ -93,29 +80,14 @@ pub async fn run(
             )
             .await;
     }
-    let head_sha = ctx
-        .github
-        .get_pull_request(&job.origin.repository, job.origin.pr)
-        .await
-        .map_err(errors::github)?
-        .head_sha;
+    let head_sha = ctx.head_sha().await?;
     let several = keys.len() > 1 || job.database.is_some();
     for key in &keys {
         let named = several.then_some(&key.database);
-        confirm_lock(&ctx, key, &head_sha, job.allow_unsafe, named).await?;
+        let allow_unsafe = job.allow_unsafe;
+        confirm_lock(ConfirmKind::Plan, &ctx, key, &head_sha, allow_unsafe, named).await?;
     }
     Ok(())
-}
-
-/// Confirms this PR's lock on `key` (see the module docs).
-pub(crate) async fn confirm_lock(
-    ctx: &CommandContext<'_>,
-    key: &LockKey,
-    head_sha: &str,
-    allow_unsafe: bool,
-    named: Option<&Database>,
-) -> Result<(), JobError> {
-    confirm_lock_of(ConfirmKind::Plan, ctx, key, head_sha, allow_unsafe, named).await
 }
 
 /// What a confirmation of `kind` answers as, and suggests running next.
@@ -144,10 +116,104 @@ impl Texts {
     }
 }
 
+impl Texts {
+    /// The refusal of this confirmation on `key`, whose plan stays locked.
+    fn refused(&self, key: &LockKey, reason: String, detail: Option<String>) -> LockReply {
+        LockReply::Refused {
+            command: self.command,
+            key: key.clone(),
+            reason,
+            detail,
+            locked: true,
+            retry: self.confirm.clone(),
+        }
+    }
+
+    /// The reply to a confirmation `decision` that does not go ahead, and the refusal to audit
+    /// (outcome and detail) when it is one.
+    fn refusal(
+        &self,
+        key: &LockKey,
+        named: Option<&Database>,
+        decision: ConfirmDecision,
+        lock: Option<&Lock>,
+    ) -> (LockReply, Option<(Outcome, Option<String>)>) {
+        let environment = &key.environment;
+        let refused = |reason: String| (self.refused(key, reason, None), None);
+        match (decision, lock) {
+            // `Apply` and `Register` go ahead before a refusal is asked for.
+            (
+                ConfirmDecision::NoLock | ConfirmDecision::Apply { .. } | ConfirmDecision::Register { .. },
+                _,
+            )
+            | (_, None) => {
+                let reply = LockReply::NoLock {
+                    environment: environment.to_string(),
+                    database: named.map(ToString::to_string),
+                    apply: self.start.clone(),
+                };
+                (reply, None)
+            }
+            (ConfirmDecision::HeldByOther { owner }, Some(lock)) => {
+                let reply = LockReply::HeldByOther {
+                    command: self.command,
+                    key: key.clone(),
+                    owner: owner.to_string(),
+                    stage: lock.stage.name().to_string(),
+                    expires_at: (lock.stage == LockStage::Planned)
+                        .then(|| display_time(lock.lease_expires_at)),
+                    retry: self.start.clone(),
+                };
+                (reply, None)
+            }
+            (ConfirmDecision::AlreadyApplying { apply_id }, _) => {
+                let reply = LockReply::ApplyInProgress {
+                    command: self.command,
+                    key: key.clone(),
+                    apply_id: Some(apply_id.to_string()),
+                    retry: self.start.clone(),
+                };
+                (reply, None)
+            }
+            (ConfirmDecision::Stale { planned, current }, _) => {
+                let detail = format!("planned {planned}, head {current}");
+                let reply = LockReply::Stale {
+                    key: key.clone(),
+                    planned,
+                    current,
+                    apply: apply_text(environment, named),
+                };
+                (reply, Some((Outcome::Stale, Some(detail))))
+            }
+            (ConfirmDecision::UnsafeNeedsFlag { tables }, _) => {
+                let detail = tables.join(", ");
+                let reply = LockReply::UnsafeNeedsFlag {
+                    key: key.clone(),
+                    tables,
+                    confirm: confirm_text(environment, named, true),
+                };
+                (reply, Some((Outcome::UnsafeNeedsFlag, Some(detail))))
+            }
+            (ConfirmDecision::ConfirmInProgress { .. }, _) => refused(
+                "Another confirmation of this plan is still starting it, so this one did nothing.".into(),
+            ),
+            (ConfirmDecision::OtherKind { rollback_of: Some(apply_id) }, _) => refused(format!(
+                "This pull request's lock holds the rollback plan of `{apply_id}`: confirm it with `{}`, or release it with `schemabot unlock -d {}`.",
+                rollback_confirm_command(environment),
+                key.database
+            )),
+            (ConfirmDecision::OtherKind { rollback_of: None }, _) => refused(format!(
+                "This pull request's lock holds its own plan, not a rollback plan: confirm it with `{}`.",
+                confirm_text(environment, named, false)
+            )),
+        }
+    }
+}
+
 /// Confirms this PR's lock on `key` holding a plan of `kind`: the PR's own plan, or a rollback
 /// plan (which no push makes stale and no promotion order holds back: it puts back a schema the
 /// environment already had).
-pub(crate) async fn confirm_lock_of(
+pub(crate) async fn confirm_lock(
     kind: ConfirmKind,
     ctx: &CommandContext<'_>,
     key: &LockKey,
@@ -179,244 +245,103 @@ pub(crate) async fn confirm_lock_of(
         head_sha,
         allow_unsafe,
     );
-    let lock = match (decision, lock) {
-        (ConfirmDecision::NoLock, _) | (_, None) => {
-            return ctx
-                .reply(
-                    &part,
-                    &LockReply::NoLock {
-                        environment: environment.to_string(),
-                        database: named.map(ToString::to_string),
-                        apply: texts.start.clone(),
-                    },
-                )
-                .await;
-        }
-        (ConfirmDecision::HeldByOther { owner }, Some(lock)) => {
-            return ctx
-                .reply(
-                    &part,
-                    &LockReply::HeldByOther {
-                        command: texts.command,
-                        database: key.database.to_string(),
-                        environment: environment.to_string(),
-                        owner: owner.to_string(),
-                        stage: lock.stage.name().to_string(),
-                        expires_at: (lock.stage == LockStage::Planned)
-                            .then(|| display_time(lock.lease_expires_at)),
-                        retry: texts.start.clone(),
-                    },
-                )
-                .await;
-        }
-        (ConfirmDecision::AlreadyApplying { apply_id }, _) => {
-            return ctx
-                .reply(
-                    &part,
-                    &LockReply::ApplyInProgress {
-                        command: texts.command,
-                        database: key.database.to_string(),
-                        environment: environment.to_string(),
-                        apply_id: Some(apply_id.to_string()),
-                        retry: texts.start.clone(),
-                    },
-                )
-                .await;
-        }
-        (ConfirmDecision::Stale { planned, current }, _) => {
-            ctx.audit(
-                key,
-                EventKind::ApplyRefused,
-                Outcome::Stale,
-                Some(format!("planned {planned}, head {current}")),
-            )
-            .await;
-            return ctx
-                .reply(
-                    &part,
-                    &LockReply::Stale {
-                        database: key.database.to_string(),
-                        environment: environment.to_string(),
-                        planned,
-                        current,
-                        apply: apply_text(environment, named),
-                    },
-                )
-                .await;
-        }
-        (ConfirmDecision::UnsafeNeedsFlag { tables }, _) => {
-            ctx.audit(
-                key,
-                EventKind::ApplyRefused,
-                Outcome::UnsafeNeedsFlag,
-                Some(tables.join(", ")),
-            )
-            .await;
-            return ctx
-                .reply(
-                    &part,
-                    &LockReply::UnsafeNeedsFlag {
-                        database: key.database.to_string(),
-                        environment: environment.to_string(),
-                        tables,
-                        confirm: confirm_text(environment, named, true),
-                    },
-                )
-                .await;
-        }
-        (ConfirmDecision::ConfirmInProgress { command_id }, _) => {
-            if !ctx.attempt.is_final() {
-                return Err(JobError::transient(format!(
-                    "another apply-confirm ({command_id}) is starting this plan"
-                )));
-            }
-            return ctx
-                .reply(
-                    &part,
-                    &LockReply::Refused {
-                        command: texts.command,
-                        database: key.database.to_string(),
-                        environment: environment.to_string(),
-                        reason: "Another confirmation of this plan is still starting it, so this one did nothing.".into(),
-                        detail: None,
-                        locked: true,
-                        retry: texts.confirm.clone(),
-                    },
-                )
-                .await;
-        }
+    let (resume, lock) = match (decision, lock) {
+        (ConfirmDecision::Apply { resume }, Some(lock)) => (resume, lock),
         (ConfirmDecision::Register { apply_id }, Some(lock)) => {
-            return register(
-                worker,
-                &lock,
-                &apply_id,
-                apply_id.as_str(),
-                Some(ctx.origin.commenter.clone()),
-            )
-            .await;
+            let commenter = Some(ctx.origin.commenter.clone());
+            return register(worker, &lock, &apply_id, apply_id.as_str(), commenter).await;
         }
-        (ConfirmDecision::OtherKind { rollback_of }, _) => {
-            let reason = match rollback_of {
-                Some(apply_id) => format!(
-                    "This pull request's lock holds the rollback plan of `{apply_id}`: confirm it with `{}`, or release it with `schemabot unlock -d {}`.",
-                    rollback_confirm_command(environment),
-                    key.database
-                ),
-                None => format!(
-                    "This pull request's lock holds its own plan, not a rollback plan: confirm it with `{}`.",
-                    confirm_text(environment, named, false)
-                ),
-            };
-            return ctx
-                .reply(
-                    &part,
-                    &LockReply::Refused {
-                        command: texts.command,
-                        database: key.database.to_string(),
-                        environment: environment.to_string(),
-                        reason,
-                        detail: None,
-                        locked: true,
-                        retry: texts.confirm.clone(),
-                    },
-                )
-                .await;
+        (ConfirmDecision::ConfirmInProgress { command_id }, Some(_)) if !ctx.attempt.is_final() => {
+            return Err(JobError::transient(format!(
+                "another apply-confirm ({command_id}) is starting this plan"
+            )));
         }
-        (ConfirmDecision::Apply { resume }, Some(lock)) => {
-            if !resume && kind == ConfirmKind::Plan {
-                if let Some(required) = ctx.unmet_promotion(key, &lock.plan.schema_digest).await? {
-                    ctx.audit(
-                        key,
-                        EventKind::ApplyRefused,
-                        Outcome::PromotionRequired,
-                        None,
-                    )
+        (decision, lock) => {
+            let (reply, refused) = texts.refusal(key, named, decision, lock.as_ref());
+            if let Some((outcome, message)) = refused {
+                ctx.audit(key, EventKind::ApplyRefused, outcome, message)
                     .await;
-                    return ctx.reply(&part, &ctx.promotion_reply(key, &required)).await;
-                }
             }
-            (resume, lock)
+            return ctx.reply(&part, &reply).await;
         }
     };
-    let (resume, lock) = lock;
-
-    match worker
-        .store
-        .begin_confirm(
-            key,
-            &ctx.owner,
-            &lock.plan.head_sha,
-            ctx.job_id,
-            resume,
-            settle_after(worker),
-        )
-        .await
-        .map_err(errors::store)?
+    if !resume
+        && kind == ConfirmKind::Plan
+        && ctx
+            .refused_by_promotion(&part, key, &lock.plan.schema_digest)
+            .await?
     {
-        WriteOutcome::Written(()) => {}
-        WriteOutcome::ConditionFailed { .. } => {
-            // A re-apply or another confirm changed the lock since it was read: decide again.
-            return Err(JobError::transient("the lock changed while confirming"));
-        }
+        return Ok(());
     }
 
+    start(ctx, key, &texts, &lock, resume).await
+}
+
+/// Moves the lock to `confirming` for this command, has Tern start the apply (by the command's
+/// idempotency key) and registers it; Tern's refusal returns the lock to `planned`.
+async fn start(
+    ctx: &CommandContext<'_>,
+    key: &LockKey,
+    texts: &Texts,
+    lock: &Lock,
+    resume: bool,
+) -> Result<(), JobError> {
+    let worker = ctx.worker;
+    let changed = || JobError::transient("the lock changed while confirming");
+    let plan = &lock.plan;
+    let settle = settle_after(worker);
+    let begun = worker
+        .store
+        .begin_confirm(key, &ctx.owner, &plan.head_sha, ctx.job_id, resume, settle)
+        .await
+        .map_err(errors::store)?;
+    if !begun.is_written() {
+        // A re-apply or another confirm changed the lock since it was read: decide again.
+        return Err(changed());
+    }
     if resume {
         tracing::info!("an earlier attempt of this confirm may have started the apply; Tern answers it by its idempotency key");
     }
     // From here on a dead confirm's outcome is unknown: the sweep asks Tern (by the same
     // idempotency key) once the lease ends, instead of releasing the lock.
-    if let WriteOutcome::ConditionFailed { .. } = worker
+    let marked = worker
         .store
         .mark_confirm_call(key, ctx.job_id, Utc::now())
         .await
-        .map_err(errors::store)?
-    {
-        return Err(JobError::transient("the lock changed while confirming"));
+        .map_err(errors::store)?;
+    if !marked.is_written() {
+        return Err(changed());
     }
-    let tern_apply_id = match worker.tern.apply(&apply_spec(&lock, ctx.job_id)).await {
-        Ok(ApplyOutcome::Accepted { apply_id }) => apply_id,
-        Ok(ApplyOutcome::NotAccepted { message }) => {
-            return abort(ctx, key, &texts, "Tern refused the apply.", Some(message)).await
-        }
+    let started = match worker.tern.apply(&apply_spec(lock, ctx.job_id)).await {
+        Ok(ApplyOutcome::Accepted { apply_id }) => match ApplyId::parse(&apply_id) {
+            Ok(parsed) => Ok((parsed, apply_id)),
+            Err(_) => Err((
+                "Tern answered with an apply id SchemaBot cannot track.",
+                apply_id,
+            )),
+        },
+        Ok(ApplyOutcome::NotAccepted { message }) => Err(("Tern refused the apply.", message)),
         Err(error) => {
-            errors::tern_failed();
-            if error.is_transient() && !ctx.attempt.is_final() {
-                // Still `confirming`: the retry sends the same idempotency key.
-                return Err(JobError::transient(format!("Tern Apply: {error}")));
-            }
-            return abort(
-                ctx,
-                key,
-                &texts,
-                "Tern could not be reached to start the apply.",
-                Some(error.to_string()),
-            )
-            .await;
+            // Still `confirming`: the retry sends the same idempotency key.
+            let error = errors::tern(error, "Tern Apply", !ctx.attempt.is_final())?;
+            let reason = "Tern could not be reached to start the apply.";
+            Err((reason, error.to_string()))
         }
     };
-    let Ok(apply_id) = ApplyId::parse(&tern_apply_id) else {
-        return abort(
-            ctx,
-            key,
-            &texts,
-            "Tern answered with an apply id SchemaBot cannot track.",
-            Some(tern_apply_id),
-        )
-        .await;
+    let (apply_id, tern_apply_id) = match started {
+        Ok(ids) => ids,
+        Err((reason, detail)) => return abort(ctx, key, texts, reason, detail).await,
     };
-    match worker
+    let applying = worker
         .store
         .mark_lock_applying(key, ctx.job_id, &apply_id, settle_after(worker))
         .await
-        .map_err(errors::store)?
-    {
-        WriteOutcome::Written(()) => {}
-        WriteOutcome::ConditionFailed { current } => {
-            return Err(JobError::permanent(format!(
-                "the lock of {key} left `confirming` while Tern started apply {apply_id}: {:?}",
-                current.map(|l| l.stage)
-            )));
-        }
+        .map_err(errors::store)?;
+    if let WriteOutcome::ConditionFailed { current } = applying {
+        return Err(JobError::permanent(format!(
+            "the lock of {key} left `confirming` while Tern started apply {apply_id}: {:?}",
+            current.map(|l| l.stage)
+        )));
     }
     ctx.audit(
         key,
@@ -425,14 +350,8 @@ pub(crate) async fn confirm_lock_of(
         Some(format!("Tern apply {tern_apply_id}")),
     )
     .await;
-    register(
-        worker,
-        &lock,
-        &apply_id,
-        &tern_apply_id,
-        Some(ctx.origin.commenter.clone()),
-    )
-    .await?;
+    let confirmed_by = Some(ctx.origin.commenter.clone());
+    register(worker, lock, &apply_id, &tern_apply_id, confirmed_by).await?;
     ctx.count(&Outcome::Applied);
     Ok(())
 }
@@ -451,7 +370,7 @@ async fn abort(
     key: &LockKey,
     texts: &Texts,
     reason: &str,
-    detail: Option<String>,
+    detail: String,
 ) -> Result<(), JobError> {
     if let WriteOutcome::ConditionFailed { current } = ctx
         .worker
@@ -466,20 +385,10 @@ async fn abort(
         key,
         EventKind::ApplyRefused,
         Outcome::TernRefused,
-        detail.clone(),
+        Some(detail.clone()),
     )
     .await;
-    ctx.reply(
-        &format!("confirm:{}", key.database),
-        &LockReply::Refused {
-            command: texts.command,
-            database: key.database.to_string(),
-            environment: key.environment.to_string(),
-            reason: reason.to_string(),
-            detail,
-            locked: true,
-            retry: texts.confirm.clone(),
-        },
-    )
-    .await
+    let reply = texts.refused(key, reason.to_string(), Some(detail));
+    ctx.reply(&format!("confirm:{}", key.database), &reply)
+        .await
 }

@@ -3,9 +3,9 @@
 //!
 //! acknowledge (👀 once) → the apply (named, or the PR's one controllable apply in the
 //! environment) → same PR and environment → the repository owns the database → the commenter's
-//! permission (fail closed) → the pure [`decide_control`] → the request record (one command at a
-//! time per apply and control) → Tern → state, reply, audit event and metric from one typed
-//! [`ControlReply`].
+//! permission (fail closed) → the pure [`schemabot_domain::control::decide_control`] → the
+//! request record (one command at a time per apply and control) → Tern → state, reply, audit
+//! event and metric from one typed [`ControlReply`].
 //!
 //! Exactly once: a redelivered command finds its own request record; if the engine's answer was
 //! recorded, only the reply is (re)posted — once, by its marker; if it was not (a lost answer),
@@ -21,7 +21,6 @@ use crate::post::ReplyTo;
 use crate::Worker;
 use schemabot_domain::apply::Apply;
 use schemabot_domain::audit::Outcome;
-use schemabot_domain::control::{decide_control, ControlDecision};
 use schemabot_domain::job::ControlJob;
 use schemabot_render::{render_control_reply, ControlReply, CutoverTarget};
 
@@ -54,8 +53,9 @@ impl ControlRun<'_> {
         let reply_to = self.cmd.reply_to(&apply);
         let target = CutoverTarget::of(&apply);
         let op = self.job.op;
+        // A refusal, or the reply to a command Tern already answered.
         let refused = match self.cmd.check_apply(&apply, &self.job.environment).await? {
-            None => None,
+            None => self.answered_before(&apply).await?,
             Some(ApplyRefusal::OtherPullRequest) => {
                 let reply = ControlReply::NotFound {
                     op,
@@ -89,22 +89,9 @@ impl ControlRun<'_> {
         if let Some(reply) = refused {
             return self.answer(&reply_to, &apply, &reply).await;
         }
-        if let Some(reply) = self.answered_before(&apply).await? {
-            return self.answer(&reply_to, &apply, &reply).await;
-        }
-        let reply = match decide_control(self.job.op, apply.state) {
-            ControlDecision::Proceed => self.execute(&apply).await?,
-            ControlDecision::AlreadyDone => ControlReply::AlreadyDone {
-                op: self.job.op,
-                target,
-                state: apply.state,
-            },
-            ControlDecision::Refuse(refusal) => ControlReply::Refused {
-                op: self.job.op,
-                target,
-                refusal,
-                state: apply.state,
-            },
+        let reply = match self.decided(target, apply.state) {
+            Some(reply) => reply,
+            None => self.execute(&apply).await?,
         };
         self.answer(&reply_to, &apply, &reply).await
     }

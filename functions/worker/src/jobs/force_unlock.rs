@@ -21,7 +21,7 @@ use crate::Worker;
 use chrono::Utc;
 use schemabot_aws::store::ForceRelease;
 use schemabot_domain::audit::{EventKind, Outcome};
-use schemabot_domain::job::{CommandSource, ForceUnlockJob};
+use schemabot_domain::job::ForceUnlockJob;
 use schemabot_domain::lock::{
     decide_force_unlock, ForceUnlock, ForceUnlockOutcome, HeldStage, LockEvent, LockKey, LockOwner,
 };
@@ -32,7 +32,6 @@ use schemabot_render::{
     LockReleasedNotice,
 };
 
-/// The audit event of a release, and of a force unlock that released nothing.
 /// How often the lock may change between reading and releasing it before the job is retried.
 const MAX_RACES: usize = 3;
 
@@ -44,7 +43,6 @@ pub async fn run(
 ) -> Result<(), JobError> {
     let run = ForceUnlockRun {
         command: Command::new(worker, "unlock", &job.source, job_id, attempt),
-        job,
         key: LockKey {
             database: job.database.clone(),
             environment: job.environment.clone(),
@@ -55,7 +53,6 @@ pub async fn run(
 
 struct ForceUnlockRun<'a> {
     command: Command<'a>,
-    job: &'a ForceUnlockJob,
     key: LockKey,
 }
 
@@ -70,11 +67,7 @@ impl ForceUnlockRun<'_> {
         {
             return self.tell(&answer).await;
         }
-        if let CommandSource::PrComment(origin) = &self.job.source {
-            let asker = LockOwner {
-                repository: origin.repository.clone(),
-                pr: origin.pr,
-            };
+        if let Some(origin) = self.command.origin() {
             if let Err(refusal) = crate::ownership::check(
                 self.command.worker,
                 // The deployment is keyed by the database name, as for plans.
@@ -85,7 +78,7 @@ impl ForceUnlockRun<'_> {
                 None,
             ) {
                 let outcome = refusal.code();
-                self.refused(&asker, outcome, Some(refusal.message())).await;
+                self.refused(outcome, Some(refusal.message())).await;
                 let body = render_not_owned("unlock --force", &refusal, self.command.job_id)
                     .map_err(errors::render)?;
                 return self.reply(&body).await;
@@ -93,7 +86,7 @@ impl ForceUnlockRun<'_> {
             if let PermissionCheck::Denied { actual, .. } =
                 self.command.authorize_at(Permission::Admin).await?
             {
-                self.refused(&asker, Outcome::PermissionDenied, None).await;
+                self.refused(Outcome::PermissionDenied, None).await;
                 let reply = ForceUnlockReply::PermissionDenied {
                     login: origin.commenter.0.clone(),
                     actual: actual.map(|p| p.as_str().to_string()),
@@ -198,13 +191,17 @@ impl ForceUnlockRun<'_> {
         })
     }
 
-    /// Audits and counts a refusal decided before the lock was looked at.
-    async fn refused(&self, asker: &LockOwner, outcome: Outcome, message: Option<String>) {
+    /// Audits (about the PR that asked) and counts a refusal decided before the lock was looked
+    /// at.
+    async fn refused(&self, outcome: Outcome, message: Option<String>) {
         self.command.count(&outcome);
+        let Some(asker) = self.asker() else {
+            return;
+        };
         self.command
             .audit_lock(
                 &self.key,
-                asker,
+                &asker,
                 EventKind::LockForceReleaseRefused,
                 outcome,
                 message,

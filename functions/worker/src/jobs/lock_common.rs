@@ -8,25 +8,33 @@ use crate::jobs::permission::PermissionCheck;
 use crate::outcome::{Attempt, JobError};
 use crate::post::ReplyTo;
 use crate::Worker;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use schemabot_aws::{StoreError, WriteOutcome};
 use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::job::CommentOrigin;
-use schemabot_domain::lock::{unmet_prerequisite, AcquireRefusal, LockKey, LockOwner};
+use schemabot_domain::lock::{
+    unmet_prerequisite, AcquireRefusal, Lock, LockKey, LockOwner, LockStage, LockedPlan,
+};
 use schemabot_domain::ownership::OwnershipRefusal;
-use schemabot_domain::{Database, Environment};
-use schemabot_github::{InstallationClient, Permission};
+use schemabot_domain::{Database, Environment, InstallationId, Login};
+use schemabot_github::InstallationClient;
 use schemabot_render::{command_text, render_lock_reply, render_not_owned, LockCommand, LockReply};
 
-/// One lock command on one PR: who asked, where to answer, how to audit.
+/// One lock command on one PR: who asked, where to answer, how to audit. Derefs to the
+/// [`Command`] plumbing every command shares.
 pub(crate) struct CommandContext<'a> {
-    pub worker: &'a Worker,
     pub origin: &'a CommentOrigin,
     pub github: InstallationClient,
     pub owner: LockOwner,
-    pub job_id: &'a str,
-    pub attempt: Attempt,
-    /// The plumbing every command shares.
     pub command: Command<'a>,
+}
+
+impl<'a> std::ops::Deref for CommandContext<'a> {
+    type Target = Command<'a>;
+
+    fn deref(&self) -> &Command<'a> {
+        &self.command
+    }
 }
 
 impl<'a> CommandContext<'a> {
@@ -39,32 +47,56 @@ impl<'a> CommandContext<'a> {
         // The job id starts with the command word (`apply:…`, `apply-confirm:…`).
         let name = job_id.split(':').next().unwrap_or("command");
         CommandContext {
-            worker,
             origin,
             github: worker.github.installation(origin.installation_id),
             owner: LockOwner {
                 repository: origin.repository.clone(),
                 pr: origin.pr,
             },
-            job_id,
-            attempt,
             command: Command::new(worker, name, origin, job_id, attempt),
         }
     }
 
-    /// 👀 on the command's comment, once.
-    pub async fn acknowledge(&self) {
-        self.command.acknowledge().await;
+    /// Checks the commenter's permission for `environment` (fail closed) and answers a refusal
+    /// of `command`; `true` when refused.
+    pub async fn permission_refused(
+        &self,
+        command: LockCommand,
+        environment: &Environment,
+    ) -> Result<bool, JobError> {
+        let PermissionCheck::Denied { required, actual } = self.authorize(environment).await?
+        else {
+            return Ok(false);
+        };
+        let reply = LockReply::PermissionDenied {
+            command,
+            environment: environment.to_string(),
+            login: self.origin.commenter.0.clone(),
+            required: required.as_str().to_string(),
+            actual: actual.map(|p| p.as_str().to_string()),
+        };
+        self.reply("", &reply).await?;
+        Ok(true)
     }
 
-    /// The commenter's permission for `environment` (fail closed).
-    pub async fn authorize(&self, environment: &Environment) -> Result<PermissionCheck, JobError> {
-        self.command.authorize(environment).await
+    /// The PR's head commit now.
+    pub async fn head_sha(&self) -> Result<String, JobError> {
+        let pull = self
+            .github
+            .get_pull_request(&self.origin.repository, self.origin.pr);
+        Ok(pull.await.map_err(errors::github)?.head_sha)
     }
 
-    /// Counts the command's outcome (`Commands` metric).
-    pub fn count(&self, outcome: &Outcome) {
-        self.command.count(outcome);
+    /// The keys of this PR's locks in `environment`.
+    pub async fn lock_keys_in(
+        &self,
+        environment: &Environment,
+    ) -> Result<Vec<LockKey>, StoreError> {
+        let keys = self.worker.store.pr_lock_keys(&self.owner).await?;
+        Ok(keys
+            .into_iter()
+            .filter(|k| &k.environment == environment)
+            .collect())
     }
 
     /// Posts `reply` once. `part` tells apart several replies of one job (one per database).
@@ -91,26 +123,6 @@ impl<'a> CommandContext<'a> {
             pr: self.origin.pr,
         };
         self.command.post_once(&to, marker_id, body).await
-    }
-
-    pub async fn permission_denied(
-        &self,
-        command: LockCommand,
-        environment: &Environment,
-        required: Permission,
-        actual: Option<Permission>,
-    ) -> Result<(), JobError> {
-        self.reply(
-            "",
-            &LockReply::PermissionDenied {
-                command,
-                environment: environment.to_string(),
-                login: self.origin.commenter.0.clone(),
-                required: required.as_str().to_string(),
-                actual: actual.map(|p| p.as_str().to_string()),
-            },
-        )
-        .await
     }
 
     /// Refuses a database this repository may not change: audited, answered once per database.
@@ -151,16 +163,17 @@ impl<'a> CommandContext<'a> {
             .await;
     }
 
-    /// `Some(environment)` when the promotion order wants `environment` to apply this schema
-    /// first.
-    pub async fn unmet_promotion(
+    /// Refuses (audited, answered once) when the promotion order wants an earlier environment
+    /// to apply the schema `digest` first; `true` when it did.
+    pub async fn refused_by_promotion(
         &self,
+        part: &str,
         key: &LockKey,
         digest: &str,
-    ) -> Result<Option<Environment>, JobError> {
+    ) -> Result<bool, JobError> {
         let order = &self.worker.config.promotion_order;
         if schemabot_domain::lock::prerequisites(order, &key.environment).is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
         let applied = self
             .worker
@@ -168,28 +181,24 @@ impl<'a> CommandContext<'a> {
             .applied_schemas(&self.owner, &key.database)
             .await
             .map_err(errors::store)?;
-        Ok(unmet_prerequisite(
-            order,
-            &key.environment,
-            digest,
-            &applied,
-        ))
-    }
-
-    pub fn promotion_reply(&self, key: &LockKey, required: &Environment) -> LockReply {
-        LockReply::PromotionRequired {
-            database: key.database.to_string(),
-            environment: key.environment.to_string(),
+        let Some(required) = unmet_prerequisite(order, &key.environment, digest, &applied) else {
+            return Ok(false);
+        };
+        self.audit(
+            key,
+            EventKind::ApplyRefused,
+            Outcome::PromotionRequired,
+            None,
+        )
+        .await;
+        let reply = LockReply::PromotionRequired {
+            key: key.clone(),
             required: required.to_string(),
-            order: self
-                .worker
-                .config
-                .promotion_order
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
+            order: order.iter().map(ToString::to_string).collect(),
             apply: command_text("apply", required.as_str(), None),
-        }
+        };
+        self.reply(part, &reply).await?;
+        Ok(true)
     }
 }
 
@@ -208,8 +217,7 @@ pub(crate) fn refusal_reply(
             expires_at,
         } => LockReply::HeldByOther {
             command,
-            database: key.database.to_string(),
-            environment: key.environment.to_string(),
+            key: key.clone(),
             owner: owner.to_string(),
             stage: stage.to_string(),
             expires_at: expires_at.map(display_time),
@@ -217,11 +225,53 @@ pub(crate) fn refusal_reply(
         },
         AcquireRefusal::OwnApplyInProgress { apply_id } => LockReply::ApplyInProgress {
             command,
-            database: key.database.to_string(),
-            environment: key.environment.to_string(),
+            key: key.clone(),
             apply_id: apply_id.map(|id| id.to_string()),
             retry,
         },
+    }
+}
+
+/// A `planned` lock holding `plan`, leased from now for the configured time.
+pub(crate) fn planned_lock(
+    worker: &Worker,
+    key: &LockKey,
+    owner: &LockOwner,
+    installation_id: InstallationId,
+    locked_by: Login,
+    plan: LockedPlan,
+) -> Lock {
+    let now = Utc::now();
+    let lease = TimeDelta::from_std(worker.config.lock_lease).unwrap_or(TimeDelta::hours(24));
+    Lock {
+        key: key.clone(),
+        owner: owner.clone(),
+        installation_id,
+        locked_by,
+        stage: LockStage::Planned,
+        plan,
+        acquired_at: now,
+        lease_expires_at: now + lease,
+    }
+}
+
+/// Takes `lock` by a conditional write: `Ok(Err(current))` when the lock `current` holds the
+/// key instead.
+pub(crate) async fn acquire(worker: &Worker, lock: &Lock) -> Result<Result<(), Lock>, JobError> {
+    match worker
+        .store
+        .acquire_lock(lock, lock.acquired_at)
+        .await
+        .map_err(errors::store)?
+    {
+        WriteOutcome::Written(()) => Ok(Ok(())),
+        WriteOutcome::ConditionFailed {
+            current: Some(current),
+        } => Ok(Err(current)),
+        // The lock vanished between the check and the answer: try again.
+        WriteOutcome::ConditionFailed { current: None } => {
+            Err(JobError::transient("lock changed during acquisition"))
+        }
     }
 }
 

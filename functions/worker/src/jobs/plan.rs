@@ -7,7 +7,7 @@ use crate::errors;
 use crate::jobs::command::Command;
 use crate::jobs::permission::PermissionCheck;
 use crate::jobs::plan_support::{
-    plan_lint, plan_request, plan_tables, schema_dirs, Discovery, SchemaDir,
+    has_deployment, plan_lint, plan_request, plan_tables, schema_dirs, Discovery, SchemaDir,
 };
 use crate::outcome::{Attempt, JobError};
 use crate::ownership;
@@ -21,7 +21,7 @@ use schemabot_domain::{Database, Environment};
 use schemabot_github::{InstallationClient, Permission};
 use schemabot_render::{
     render_lock_reply, render_plan, render_plan_too_large, LockCommand, LockReply, PlanComment,
-    PlanTriggerText,
+    PlanLint, PlanTable, PlanTriggerText,
 };
 
 pub use crate::jobs::plan_support::{parse_schema_config, SchemaConfig, SCHEMA_CONFIG_FILE};
@@ -112,17 +112,10 @@ pub async fn run(
         tracing::info!("the PR changes no schema directory; nothing to plan");
         return Ok(());
     }
-    let endpoints = worker.config.deployments.tern_endpoints().ok();
-    let has_environment = |deployment: &str, environment: &Environment| {
-        endpoints
-            .as_ref()
-            .is_some_and(|e| e.resolve(deployment, environment.as_str()).is_ok())
-    };
     for (path, dir) in &dirs {
-        let database = &dir.config.database;
-        let Ok(typed_database) = Database::parse(database) else {
+        let Ok(database) = Database::parse(&dir.config.database) else {
             tracing::warn!(
-                database,
+                database = dir.config.database,
                 "schemabot.yaml names an invalid database; skipped"
             );
             continue;
@@ -135,13 +128,13 @@ pub async fn run(
                 .config
                 .environments
                 .iter()
-                .filter(|e| has_environment(deployment, e))
+                .filter(|e| has_deployment(worker, deployment, e))
                 .cloned()
                 .collect(),
         };
         if environments.is_empty() {
             tracing::warn!(
-                database,
+                %database,
                 "no configured environment has a deployment for this database"
             );
         }
@@ -149,20 +142,20 @@ pub async fn run(
             let owned = ownership::check(
                 worker,
                 deployment,
-                &typed_database,
+                &database,
                 environment,
                 &job.repository,
                 Some(path),
             );
             let comment = if let Err(refusal) = owned {
                 // Named, but never planned: no DDL of a database this repository does not own.
-                error_comment(job, dir, environment, &head_sha, refusal.message())
-            } else if has_environment(deployment, environment) {
-                plan_one(worker, job, dir, deployment, environment, &head_sha).await?
+                Planned::error(job, &database, environment, &head_sha, refusal.message())
+            } else if has_deployment(worker, deployment, environment) {
+                plan_one(worker, job, dir, &database, environment, &head_sha).await?
             } else {
-                error_comment(
+                Planned::error(
                     job,
-                    dir,
+                    &database,
                     environment,
                     &head_sha,
                     format!(
@@ -204,31 +197,44 @@ fn trigger_text(job: &PlanJob) -> PlanTriggerText {
 
 /// A rendered-to-be plan for one (database, environment).
 struct Planned {
-    database: String,
+    database: Database,
     environment: Environment,
     view: PlanComment,
 }
 
-fn error_comment(
-    job: &PlanJob,
-    dir: &SchemaDir,
-    environment: &Environment,
-    head_sha: &str,
-    error: String,
-) -> Planned {
-    Planned {
-        database: dir.config.database.clone(),
-        environment: environment.clone(),
-        view: PlanComment {
-            database: dir.config.database.clone(),
-            environment: environment.to_string(),
-            commit: Some(head_sha.to_string()),
-            trigger: trigger_text(job),
-            tables: vec![],
-            lint: vec![],
-            errors: vec![error],
-            lock: None,
-        },
+impl Planned {
+    fn new(
+        job: &PlanJob,
+        database: &Database,
+        environment: &Environment,
+        head_sha: &str,
+        (tables, lint, errors): (Vec<PlanTable>, Vec<PlanLint>, Vec<String>),
+    ) -> Self {
+        Planned {
+            database: database.clone(),
+            environment: environment.clone(),
+            view: PlanComment {
+                database: database.to_string(),
+                environment: environment.to_string(),
+                commit: Some(head_sha.to_string()),
+                trigger: trigger_text(job),
+                tables,
+                lint,
+                errors,
+                lock: None,
+            },
+        }
+    }
+
+    fn error(
+        job: &PlanJob,
+        database: &Database,
+        environment: &Environment,
+        head_sha: &str,
+        error: String,
+    ) -> Self {
+        let found = (vec![], vec![], vec![error]);
+        Planned::new(job, database, environment, head_sha, found)
     }
 }
 
@@ -236,56 +242,37 @@ async fn plan_one(
     worker: &Worker,
     job: &PlanJob,
     dir: &SchemaDir,
-    deployment: &str,
+    database: &Database,
     environment: &Environment,
     head_sha: &str,
 ) -> Result<Planned, JobError> {
-    let database = &dir.config.database;
     let request = plan_request(dir, &job.repository, job.pr, environment);
-    let response = match worker
+    // The deployment is keyed by the database name.
+    let found = match worker
         .tern
-        .plan(deployment, environment.as_str(), request)
+        .plan(database.as_str(), environment.as_str(), request)
         .await
     {
-        Ok(response) => response,
+        Ok(response) => (
+            plan_tables(&response),
+            plan_lint(&response),
+            response.errors,
+        ),
         Err(error) => {
-            errors::tern_failed();
-            if error.is_transient() {
-                return Err(JobError::transient(format!("Tern Plan: {error}")));
-            }
-            return Ok(error_comment(
-                job,
-                dir,
-                environment,
-                head_sha,
-                format!("Tern could not plan: {error}"),
-            ));
+            let error = errors::tern(error, "Tern Plan", true)?;
+            (
+                vec![],
+                vec![],
+                vec![format!("Tern could not plan: {error}")],
+            )
         }
     };
-    let tables = plan_tables(&response);
-    let lint = plan_lint(&response);
-    Ok(Planned {
-        database: database.clone(),
-        environment: environment.clone(),
-        view: PlanComment {
-            database: database.clone(),
-            environment: environment.to_string(),
-            commit: Some(head_sha.to_string()),
-            trigger: trigger_text(job),
-            tables,
-            lint,
-            errors: response.errors,
-            lock: None,
-        },
-    })
+    Ok(Planned::new(job, database, environment, head_sha, found))
 }
 
 /// Plans join the (database, environment) trail next to the lock events: what was planned, at
 /// which commit, for whom. Like the lock events, a failed write is logged and not retried.
 async fn audit_plan(worker: &Worker, job: &PlanJob, planned: &Planned, head_sha: &str) {
-    let Ok(database) = Database::parse(&planned.database) else {
-        return;
-    };
     let (outcome, message) = plan_outcome(&planned.view, head_sha);
     let actor = match &job.trigger {
         PlanTrigger::Comment { commenter, .. } => commenter.0.clone(),
@@ -293,7 +280,7 @@ async fn audit_plan(worker: &Worker, job: &PlanJob, planned: &Planned, head_sha:
     };
     let event = LockEvent {
         key: LockKey {
-            database,
+            database: planned.database.clone(),
             environment: planned.environment.clone(),
         },
         at: Utc::now(),
@@ -343,14 +330,12 @@ async fn publish(
     job: &PlanJob,
     planned: &Planned,
 ) -> Result<(), JobError> {
-    let marker_id = plan_marker(job, &planned.database, planned.environment.as_str());
+    let database = &planned.database;
+    let marker_id = plan_marker(job, database.as_str(), planned.environment.as_str());
     let body = render_plan(&planned.view, &marker_id).map_err(errors::render)?;
-    let database = Database::parse(&planned.database).map_err(|e| {
-        JobError::permanent(format!("schemabot.yaml names an invalid database: {e}"))
-    })?;
     let recorded = worker
         .store
-        .plan_comment(&job.repository, job.pr, &database, &planned.environment)
+        .plan_comment(&job.repository, job.pr, database, &planned.environment)
         .await
         .map_err(errors::store)?;
     if let Some(comment) = recorded {
@@ -391,7 +376,7 @@ async fn publish(
         .record_plan_comment(
             &job.repository,
             job.pr,
-            &database,
+            database,
             &planned.environment,
             comment,
         )
@@ -410,7 +395,6 @@ async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use schemabot_render::PlanTable;
 
     fn view(tables: Vec<PlanTable>, errors: Vec<String>) -> PlanComment {
         PlanComment {

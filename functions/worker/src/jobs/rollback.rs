@@ -16,23 +16,19 @@ pub use confirm::confirm;
 
 use crate::errors;
 use crate::jobs::command::{ApplyRefusal, Command};
-use crate::jobs::lock_common::{display_time, refusal_reply};
+use crate::jobs::lock_common::{acquire, display_time, planned_lock, refusal_reply};
 use crate::jobs::plan_support::{
     files_plan_request, original_files, plan_lint, plan_tables, planned_changes,
 };
 use crate::jobs::review_gate;
 use crate::outcome::{Attempt, JobError};
 use crate::Worker;
-use chrono::{TimeDelta, Utc};
 use reply::Answer;
-use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::Apply;
 use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::command::ApplyFlags;
 use schemabot_domain::job::RollbackJob;
-use schemabot_domain::lock::{
-    acquire_refusal, schema_digest, Lock, LockKey, LockOwner, LockStage, LockedPlan,
-};
+use schemabot_domain::lock::{acquire_refusal, schema_digest, LockKey, LockOwner, LockedPlan};
 use schemabot_domain::rollback::decide_rollback;
 use schemabot_domain::Login;
 use schemabot_render::{
@@ -65,7 +61,7 @@ pub async fn run(
     };
     let command = &answer.command;
     let refused = match command.check_apply(&apply, &job.environment).await? {
-        None => None,
+        None => review_refusal(command, &apply).await?,
         Some(ApplyRefusal::OtherPullRequest) => {
             return answer.without_apply(&job.apply_id).await;
         }
@@ -93,10 +89,6 @@ pub async fn run(
             required: required.as_str().to_string(),
             actual: actual.map(|p| p.as_str().to_string()),
         }),
-    };
-    let refused = match refused {
-        Some(reply) => Some(reply),
-        None => review_refusal(command, &apply).await?,
     };
     if let Some(reply) = refused {
         return answer.lock_reply(&apply, &reply).await;
@@ -220,12 +212,8 @@ async fn plan_and_lock(
     {
         Ok(response) => response,
         Err(error) => {
-            errors::tern_failed();
-            if error.is_transient() && !answer.command.attempt.is_final() {
-                return Err(JobError::transient(format!(
-                    "Tern Plan (rollback): {error}"
-                )));
-            }
+            let retry = !answer.command.attempt.is_final();
+            let error = errors::tern(error, "Tern Plan (rollback)", retry)?;
             let reply = RollbackReply::PlanFailed {
                 target,
                 error: error.to_string(),
@@ -249,57 +237,42 @@ async fn plan_and_lock(
         let reply = RollbackReply::NothingToRollback { target };
         return answer.reply(apply, &reply).await;
     }
-    let now = Utc::now();
-    let lease = TimeDelta::from_std(worker.config.lock_lease).unwrap_or(TimeDelta::hours(24));
-    let lock = Lock {
-        key: key.clone(),
-        owner: owner.clone(),
-        installation_id: apply.installation_id,
-        locked_by: Login(answer.command.actor_id()),
-        stage: LockStage::Planned,
-        plan: LockedPlan {
-            // A rollback plan is not the PR's schema: no push makes it stale.
-            head_sha: String::new(),
-            deployment: apply.deployment.clone(),
-            database_type: apply.database_type.clone(),
-            plan_id: response.plan_id.clone(),
-            changes: planned_changes(&response),
-            schema_digest: schema_digest(&files),
-            schema_files: files,
-            // Putting back what the apply replaced drops what it added: shown in the plan,
-            // confirmed by `rollback-confirm`.
-            flags: ApplyFlags {
-                allow_unsafe: true,
-                defer_cutover: job.defer_cutover,
-                ..ApplyFlags::default()
-            },
-            original_files: original_files(&response),
-            rollback_of: Some(apply.id.clone()),
+    let locked = LockedPlan {
+        // A rollback plan is not the PR's schema: no push makes it stale.
+        head_sha: String::new(),
+        deployment: apply.deployment.clone(),
+        database_type: apply.database_type.clone(),
+        plan_id: response.plan_id.clone(),
+        changes: planned_changes(&response),
+        schema_digest: schema_digest(&files),
+        schema_files: files,
+        // Putting back what the apply replaced drops what it added: shown in the plan,
+        // confirmed by `rollback-confirm`.
+        flags: ApplyFlags {
+            allow_unsafe: true,
+            defer_cutover: job.defer_cutover,
+            ..ApplyFlags::default()
         },
-        acquired_at: now,
-        lease_expires_at: now + lease,
+        original_files: original_files(&response),
+        rollback_of: Some(apply.id.clone()),
     };
-    match worker
-        .store
-        .acquire_lock(&lock, now)
-        .await
-        .map_err(errors::store)?
-    {
-        WriteOutcome::Written(()) => {}
-        WriteOutcome::ConditionFailed {
-            current: Some(current),
-        } => {
-            let reply = refusal_reply(
-                LockCommand::Rollback,
-                &key,
-                acquire_refusal(&current, &owner),
-                rollback_command(&apply.id, &apply.environment),
-            );
-            return answer.lock_reply(apply, &reply).await;
-        }
-        WriteOutcome::ConditionFailed { current: None } => {
-            return Err(JobError::transient("lock changed during acquisition"));
-        }
+    let locked_by = Login(answer.command.actor_id());
+    let lock = planned_lock(
+        worker,
+        &key,
+        &owner,
+        apply.installation_id,
+        locked_by,
+        locked,
+    );
+    if let Err(current) = acquire(worker, &lock).await? {
+        let reply = refusal_reply(
+            LockCommand::Rollback,
+            &key,
+            acquire_refusal(&current, &owner),
+            rollback_command(&apply.id, &apply.environment),
+        );
+        return answer.lock_reply(apply, &reply).await;
     }
     answer
         .lock_acquired(&key, &owner, apply, lock.plan.changes.len())

@@ -6,7 +6,6 @@
 use crate::errors;
 use crate::jobs::command;
 use crate::jobs::lock_common::CommandContext;
-use crate::jobs::permission::PermissionCheck;
 use crate::lock_audit;
 use crate::outcome::{Attempt, JobError};
 use crate::post::{hidden_marker, post_once};
@@ -48,23 +47,14 @@ pub async fn run(
                 keys.retain(|key| &key.environment == environment);
             }
             // Releasing needs the permission each environment asks for.
-            let mut allowed = Vec::new();
-            for key in keys {
-                match ctx.authorize(&key.environment).await? {
-                    PermissionCheck::Granted => allowed.push(key),
-                    PermissionCheck::Denied { required, actual } => {
-                        return ctx
-                            .permission_denied(
-                                LockCommand::Unlock,
-                                &key.environment,
-                                required,
-                                actual,
-                            )
-                            .await;
-                    }
+            for key in &keys {
+                if ctx
+                    .permission_refused(LockCommand::Unlock, &key.environment)
+                    .await?
+                {
+                    return Ok(());
                 }
             }
-            keys = allowed;
             (
                 origin.commenter.0.clone(),
                 Some(origin.delivery_id.clone()),
@@ -79,22 +69,26 @@ pub async fn run(
     let mut released = Vec::new();
     let mut kept = Vec::new();
     for key in &keys {
-        match worker
+        let outcome = match worker
             .store
             .release_lock(key, &owner)
             .await
             .map_err(errors::store)?
         {
-            Released::Released => released.push(target(key, None)),
-            Released::NotHeld => {}
+            Released::Released => {
+                released.push(target(key, None));
+                Outcome::Released
+            }
+            Released::NotHeld => Outcome::NotHeld,
             Released::InUse(lock) => {
                 let apply_id = match &lock.stage {
                     LockStage::Applying { apply_id, .. } => Some(apply_id.to_string()),
                     _ => None,
                 };
                 kept.push(target(key, apply_id));
+                Outcome::KeptWhileApplying
             }
-        }
+        };
         let event = LockEvent {
             key: key.clone(),
             at: Utc::now(),
@@ -106,13 +100,7 @@ pub async fn run(
             actor: actor.clone(),
             owner: owner.clone(),
             delivery_id: delivery_id.clone(),
-            outcome: if released.iter().any(|t| same(t, key)) {
-                Outcome::Released
-            } else if kept.iter().any(|t| same(t, key)) {
-                Outcome::KeptWhileApplying
-            } else {
-                Outcome::NotHeld
-            },
+            outcome,
             message: None,
         };
         lock_audit::record(worker, &event).await;
@@ -156,8 +144,4 @@ fn target(key: &LockKey, apply_id: Option<String>) -> LockedTarget {
         environment: key.environment.to_string(),
         apply_id,
     }
-}
-
-fn same(target: &LockedTarget, key: &LockKey) -> bool {
-    target.database == key.database.as_str() && target.environment == key.environment.as_str()
 }

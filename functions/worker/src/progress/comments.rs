@@ -24,8 +24,7 @@ mod edit;
 mod live;
 mod terminal;
 
-pub use body::{content_hash, progress_body, progress_hash, progress_record};
-pub use decide::{next_edit_at, progress_comment_action, ProgressCommentAction};
+pub use body::{progress_body, progress_hash, progress_record};
 pub use live::refresh_progress;
 pub use terminal::finish_terminal;
 

@@ -136,18 +136,28 @@ async fn settle_one(worker: &Worker, candidate: LockToSettle) -> Result<Settled,
                     .map_err(errors::store)?;
                 return Ok(Settled::Tracked);
             }
-            register(worker, lock, apply_id, apply_id.as_str(), None).await?;
-            audit(
-                worker,
-                lock,
-                EventKind::LockSettled,
-                Outcome::Adopted,
-                Some(apply_id),
-            )
-            .await;
-            Ok(Settled::Adopted)
+            adopt(worker, lock, apply_id, apply_id.as_str()).await
         }
     }
+}
+
+/// Registers the apply Tern started for the lock (progress comment, poll chain).
+async fn adopt(
+    worker: &Worker,
+    lock: &Lock,
+    apply_id: &ApplyId,
+    tern_apply_id: &str,
+) -> Result<Settled, JobError> {
+    register(worker, lock, apply_id, tern_apply_id, None).await?;
+    audit(
+        worker,
+        lock,
+        EventKind::LockSettled,
+        Outcome::Adopted,
+        Some(apply_id),
+    )
+    .await;
+    Ok(Settled::Adopted)
 }
 
 /// The confirm stopped before calling Tern: nothing was started.
@@ -156,14 +166,14 @@ async fn release_unstarted(
     lock: &Lock,
     command_id: &str,
 ) -> Result<Settled, JobError> {
-    match worker
+    if !worker
         .store
         .release_unstarted_confirm(&lock.key, command_id, Utc::now())
         .await
         .map_err(errors::store)?
+        .is_written()
     {
-        WriteOutcome::Written(()) => {}
-        WriteOutcome::ConditionFailed { .. } => return Ok(Settled::Moved),
+        return Ok(Settled::Moved);
     }
     audit(
         worker,
@@ -241,16 +251,7 @@ async fn adopt_confirm(
     {
         return Ok(Settled::Moved);
     }
-    register(worker, lock, &apply_id, &tern_apply_id, None).await?;
-    audit(
-        worker,
-        lock,
-        EventKind::LockSettled,
-        Outcome::Adopted,
-        Some(&apply_id),
-    )
-    .await;
-    Ok(Settled::Adopted)
+    adopt(worker, lock, &apply_id, &tern_apply_id).await
 }
 
 async fn audit(
@@ -293,8 +294,7 @@ async fn tell(
     };
     let reply = LockReply::Refused {
         command: LockCommand::ApplyConfirm,
-        database: lock.key.database.to_string(),
-        environment: environment.to_string(),
+        key: lock.key.clone(),
         reason: reason.to_string(),
         detail: None,
         locked: still_locked,

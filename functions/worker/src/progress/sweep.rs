@@ -103,41 +103,36 @@ pub async fn run(worker: &Worker) -> SweepReport {
 async fn sweep_one(worker: &Worker, apply_id: ApplyId) -> ApplySweep {
     let span = tracing::info_span!("sweep_apply", apply_id = %apply_id);
     async {
-        let loaded = match poll::load_with_chain(worker, &apply_id).await {
-            Ok(Some(loaded)) => loaded,
-            Ok(None) => {
-                // Listed by the (eventually consistent) index but gone: nothing to do.
-                return ApplySweep {
-                    reconciled: Err(ProgressError::ApplyNotFound(apply_id.clone()).to_string()),
-                    chain_started: Ok(false),
-                };
-            }
+        let loaded = poll::load_with_chain(worker, &apply_id)
+            .await
+            .inspect_err(|error| tracing::warn!(%error, "sweep could not load the apply"))
+            // Listed by the (eventually consistent) index but gone: nothing to do.
+            .and_then(|loaded| {
+                loaded.ok_or_else(|| ProgressError::ApplyNotFound(apply_id.clone()))
+            });
+        let (snapshot, chain) = match loaded {
+            Ok(loaded) => loaded,
             Err(error) => {
-                tracing::warn!(%error, "sweep could not load the apply");
                 return ApplySweep {
                     reconciled: Err(error.to_string()),
                     chain_started: Ok(false),
-                };
+                }
             }
         };
-        let (snapshot, chain) = loaded;
         let reconciled = reconcile_snapshot(worker, snapshot).await.map_err(|error| {
             tracing::warn!(%error, "sweep could not reconcile the apply");
             error.to_string()
         });
         // An apply that ended needs no chain; one that failed to reconcile still does.
-        let still_active = reconciled
-            .as_ref()
-            .map_or(true, |report| !report.is_terminal());
-        let chain_started = if still_active {
+        let chain_started = if reconciled.as_ref().is_ok_and(ReconcileReport::is_terminal) {
+            Ok(false)
+        } else {
             poll::ensure_chain(worker, &apply_id, chain)
                 .await
                 .map_err(|error| {
                     tracing::warn!(%error, "sweep could not restart the poll chain");
                     error.to_string()
                 })
-        } else {
-            Ok(false)
         };
         ApplySweep {
             reconciled,

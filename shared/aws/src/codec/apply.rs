@@ -18,8 +18,9 @@ fn mode_str(mode: ApplyMode) -> &'static str {
 
 /// The apply item. Non-terminal applies also get the `active` index keys.
 pub fn encode_apply(apply: &Apply) -> Item {
-    let mut w = ItemWriter::default();
-    w.put(attr::PK, s(keys::apply_pk(&apply.id)))
+    let live = !apply.state.is_terminal();
+    ItemWriter::default()
+        .put(attr::PK, s(keys::apply_pk(&apply.id)))
         .put(attr::SK, s(keys::APPLY_SK))
         .put(attr::ITEM_TYPE, s(item_type::APPLY))
         .put(attr::APPLY_ID, s(apply.id.as_str()))
@@ -63,28 +64,27 @@ pub fn encode_apply(apply: &Apply) -> Item {
         .put_opt(
             attr::ROLLBACK_OF,
             apply.rollback_of.as_ref().map(|id| s(id.as_str())),
-        );
-    if !apply.state.is_terminal() {
-        w.put(attr::ACTIVE_PK, s(keys::ACTIVE_PARTITION)).put(
+        )
+        .put_opt(attr::ACTIVE_PK, live.then(|| s(keys::ACTIVE_PARTITION)))
+        .put_opt(
             attr::ACTIVE_SK,
-            s(keys::active_sk(apply.created_at, &apply.id)),
-        );
-    }
-    w.finish()
+            live.then(|| s(keys::active_sk(apply.created_at, &apply.id))),
+        )
+        .finish()
 }
 
 pub fn encode_claim(claim: &CutoverClaim) -> AttributeValue {
-    let mut w = ItemWriter::default();
-    w.put(attr::CLAIM_COMMAND_ID, s(&claim.command_id))
+    let called = claim.tern_called_at;
+    let map = ItemWriter::default()
+        .put(attr::CLAIM_COMMAND_ID, s(&claim.command_id))
         .put(attr::CLAIM_ACTOR, s(&claim.actor))
-        .put(attr::CLAIM_CLAIMED_AT, time(claim.claimed_at));
-    if let Some(called) = claim.tern_called_at {
-        w.put(attr::CLAIM_TERN_CALLED_AT, time(called)).put(
+        .put(attr::CLAIM_CLAIMED_AT, time(claim.claimed_at))
+        .put_opt(attr::CLAIM_TERN_CALLED_AT, called.map(time))
+        .put_opt(
             attr::CLAIM_TERN_CALL_OPEN,
-            AttributeValue::Bool(claim.tern_call_open),
+            called.map(|_| AttributeValue::Bool(claim.tern_call_open)),
         );
-    }
-    AttributeValue::M(w.finish())
+    AttributeValue::M(map.finish())
 }
 
 fn decode_claim(map: &Item) -> Result<CutoverClaim, DecodeError> {
@@ -187,8 +187,8 @@ fn decode_schema(map: &Item) -> Result<SchemaFiles, DecodeError> {
 // Task
 
 pub fn encode_task(task: &Task) -> Item {
-    let mut w = ItemWriter::default();
-    w.put(attr::PK, s(keys::apply_pk(&task.apply_id)))
+    ItemWriter::default()
+        .put(attr::PK, s(keys::apply_pk(&task.apply_id)))
         .put(attr::SK, s(keys::task_sk(&task.task_id)))
         .put(attr::ITEM_TYPE, s(item_type::TASK))
         .put(attr::APPLY_ID, s(task.apply_id.as_str()))
@@ -220,8 +220,8 @@ pub fn encode_task(task: &Task) -> Item {
         .put_opt(
             attr::ENGINE_SILENT_SINCE,
             task.engine_silent_since.map(time),
-        );
-    w.finish()
+        )
+        .finish()
 }
 
 pub fn decode_task(item: &Item) -> Result<Task, DecodeError> {

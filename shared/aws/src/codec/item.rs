@@ -1,9 +1,11 @@
 //! The item model: attribute encodings, the item writer and the typed item reader.
 
+use super::attr;
 use crate::keys::format_time;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use schemabot_domain::State;
+use schemabot_domain::lock::{LockKey, LockOwner};
+use schemabot_domain::{Database, Environment, PrNumber, Repository, State};
 use std::collections::HashMap;
 
 /// A DynamoDB item.
@@ -50,22 +52,29 @@ pub fn state(value: State) -> AttributeValue {
 
 /// Builds an item attribute by attribute; `None` values are left out.
 #[derive(Default)]
-pub(super) struct ItemWriter(Item);
+pub(crate) struct ItemWriter(Item);
+
+impl From<Item> for ItemWriter {
+    /// Starts from the attributes of `item` (e.g. its key).
+    fn from(item: Item) -> Self {
+        ItemWriter(item)
+    }
+}
 
 impl ItemWriter {
-    pub(super) fn put(&mut self, name: &str, value: AttributeValue) -> &mut Self {
+    pub(crate) fn put(mut self, name: &str, value: AttributeValue) -> Self {
         self.0.insert(name.to_string(), value);
         self
     }
 
-    pub(super) fn put_opt(&mut self, name: &str, value: Option<AttributeValue>) -> &mut Self {
-        if let Some(value) = value {
-            self.0.insert(name.to_string(), value);
+    pub(crate) fn put_opt(self, name: &str, value: Option<AttributeValue>) -> Self {
+        match value {
+            Some(value) => self.put(name, value),
+            None => self,
         }
-        self
     }
 
-    pub(super) fn finish(self) -> Item {
+    pub(crate) fn finish(self) -> Item {
         self.0
     }
 }
@@ -110,12 +119,23 @@ impl<'a> ItemReader<'a> {
         }
     }
 
-    pub(crate) fn opt_string(&self, name: &'static str) -> Result<Option<&'a str>, DecodeError> {
+    /// An attribute read by `read` as type `expected`; absent or NULL is `None`.
+    fn typed<T>(
+        &self,
+        name: &'static str,
+        expected: &'static str,
+        read: impl FnOnce(&'a AttributeValue) -> Option<T>,
+    ) -> Result<Option<T>, DecodeError> {
         match self.item.get(name) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(AttributeValue::S(value)) => Ok(Some(value.as_str())),
-            Some(_) => Err(self.wrong_type(name, "S")),
+            Some(value) => read(value)
+                .map(Some)
+                .ok_or_else(|| self.wrong_type(name, expected)),
         }
+    }
+
+    pub(crate) fn opt_string(&self, name: &'static str) -> Result<Option<&'a str>, DecodeError> {
+        self.typed(name, "S", |v| v.as_s().ok().map(String::as_str))
     }
 
     pub(crate) fn string(&self, name: &'static str) -> Result<&'a str, DecodeError> {
@@ -123,14 +143,9 @@ impl<'a> ItemReader<'a> {
     }
 
     pub(crate) fn opt_u64(&self, name: &'static str) -> Result<Option<u64>, DecodeError> {
-        match self.item.get(name) {
-            None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(AttributeValue::N(raw)) => raw
-                .parse::<u64>()
-                .map(Some)
-                .map_err(|e| self.invalid(name, raw, e)),
-            Some(_) => Err(self.wrong_type(name, "N")),
-        }
+        self.typed(name, "N", |v| v.as_n().ok())?
+            .map(|raw| raw.parse::<u64>().map_err(|e| self.invalid(name, raw, e)))
+            .transpose()
     }
 
     pub(crate) fn u64(&self, name: &'static str) -> Result<u64, DecodeError> {
@@ -138,11 +153,7 @@ impl<'a> ItemReader<'a> {
     }
 
     pub(crate) fn opt_bool(&self, name: &'static str) -> Result<Option<bool>, DecodeError> {
-        match self.item.get(name) {
-            None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(AttributeValue::Bool(value)) => Ok(Some(*value)),
-            Some(_) => Err(self.wrong_type(name, "BOOL")),
-        }
+        self.typed(name, "BOOL", |v| v.as_bool().ok().copied())
     }
 
     pub(super) fn bool(&self, name: &'static str) -> Result<bool, DecodeError> {
@@ -192,11 +203,23 @@ impl<'a> ItemReader<'a> {
         parse(raw).map_err(|e| self.invalid(name, raw, e))
     }
 
+    /// The (database, environment) a lock-related item is about.
+    pub(crate) fn lock_key(&self) -> Result<LockKey, DecodeError> {
+        Ok(LockKey {
+            database: self.parsed(attr::DATABASE, Database::parse)?,
+            environment: self.parsed(attr::ENVIRONMENT, Environment::parse)?,
+        })
+    }
+
+    /// The PR a lock-related item belongs to.
+    pub(crate) fn lock_owner(&self) -> Result<LockOwner, DecodeError> {
+        Ok(LockOwner {
+            repository: self.parsed(attr::REPOSITORY, Repository::parse)?,
+            pr: PrNumber(self.u64(attr::PR)?),
+        })
+    }
+
     pub(super) fn opt_map(&self, name: &'static str) -> Result<Option<&'a Item>, DecodeError> {
-        match self.item.get(name) {
-            None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(AttributeValue::M(map)) => Ok(Some(map)),
-            Some(_) => Err(self.wrong_type(name, "M")),
-        }
+        self.typed(name, "M", |v| v.as_m().ok())
     }
 }

@@ -10,8 +10,8 @@ pub mod item_type;
 mod records;
 
 pub use apply::{decode_apply, decode_task, encode_apply, encode_claim, encode_task};
-pub(crate) use item::ItemReader;
 pub use item::{n, s, state, time, DecodeError, Item};
+pub(crate) use item::{ItemReader, ItemWriter};
 pub use records::{decode_comment, decode_event, encode_comment, encode_event};
 
 /// RFC 3339 in UTC with exactly nine fractional digits, so that string order is time order.

@@ -8,19 +8,9 @@ use schemabot_domain::apply::{AuditEvent, CommentKind, CommentRecord};
 use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::{ApplyId, CommentId};
 
-fn comment_kind_from_str(raw: &str) -> Option<CommentKind> {
-    [
-        CommentKind::Progress,
-        CommentKind::Cutover,
-        CommentKind::Summary,
-    ]
-    .into_iter()
-    .find(|kind| kind.as_str() == raw)
-}
-
 pub fn encode_comment(record: &CommentRecord) -> Item {
-    let mut w = ItemWriter::default();
-    w.put(attr::PK, s(keys::apply_pk(&record.apply_id)))
+    ItemWriter::default()
+        .put(attr::PK, s(keys::apply_pk(&record.apply_id)))
         .put(attr::SK, s(keys::comment_sk(record.kind)))
         .put(attr::ITEM_TYPE, s(item_type::COMMENT))
         .put(attr::APPLY_ID, s(record.apply_id.as_str()))
@@ -29,14 +19,16 @@ pub fn encode_comment(record: &CommentRecord) -> Item {
         .put(attr::BODY_HASH, s(&record.body_hash))
         .put(attr::EDIT_COUNT, n(record.edit_count))
         .put_opt(attr::LAST_EDITED_AT, record.last_edited_at.map(time))
-        .put(attr::FINALIZED, AttributeValue::Bool(record.finalized));
-    w.finish()
+        .put(attr::FINALIZED, AttributeValue::Bool(record.finalized))
+        .finish()
 }
 
 pub fn decode_comment(item: &Item) -> Result<CommentRecord, DecodeError> {
     let r = ItemReader::new(item, "comment record");
     let kind_raw = r.string(attr::KIND)?;
-    let kind = comment_kind_from_str(kind_raw)
+    let kind = CommentKind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == kind_raw)
         .ok_or_else(|| r.invalid(attr::KIND, kind_raw, "unknown comment kind"))?;
     Ok(CommentRecord {
         apply_id: r.parsed(attr::APPLY_ID, ApplyId::parse)?,
@@ -54,8 +46,8 @@ pub fn decode_comment(item: &Item) -> Result<CommentRecord, DecodeError> {
 
 /// The event item; its sort key is generated (see [`keys::event_sk`]).
 pub fn encode_event(event: &AuditEvent) -> Item {
-    let mut w = ItemWriter::default();
-    w.put(attr::PK, s(keys::events_pk(&event.apply_id)))
+    ItemWriter::default()
+        .put(attr::PK, s(keys::events_pk(&event.apply_id)))
         .put(attr::SK, s(keys::event_sk(event.at)))
         .put(attr::ITEM_TYPE, s(item_type::EVENT))
         .put(attr::APPLY_ID, s(event.apply_id.as_str()))
@@ -66,8 +58,8 @@ pub fn encode_event(event: &AuditEvent) -> Item {
         .put_opt(attr::FROM_STATE, event.from_state.map(state))
         .put_opt(attr::TO_STATE, event.to_state.map(state))
         .put(attr::OUTCOME, s(event.outcome.as_str()))
-        .put_opt(attr::MESSAGE, event.message.as_deref().map(s));
-    w.finish()
+        .put_opt(attr::MESSAGE, event.message.as_deref().map(s))
+        .finish()
 }
 
 pub fn decode_event(item: &Item) -> Result<AuditEvent, DecodeError> {

@@ -69,14 +69,8 @@ impl TaskChanges {
         self.rows_copied = Some(progress.rows_copied);
         self.rows_total = Some(progress.rows_total);
         self.percent = Some(progress.percent);
-        self.eta_seconds = match progress.eta_seconds {
-            Some(eta) => Change::Set(eta),
-            None => Change::Clear,
-        };
-        self.checksum = match progress.checksum {
-            Some(checksum) => Change::Set(checksum),
-            None => Change::Clear,
-        };
+        self.eta_seconds = progress.eta_seconds.map_or(Change::Clear, Change::Set);
+        self.checksum = progress.checksum.map_or(Change::Clear, Change::Set);
         self
     }
 
@@ -100,7 +94,7 @@ impl TaskChanges {
                 codec::n(c.rows_total)
             });
         self.error_message
-            .write(spec, attr::ERROR_MESSAGE, |message: &String| {
+            .write(spec, attr::ERROR_MESSAGE, |message| {
                 codec::s(message.as_str())
             });
         self.started_at.write(spec, attr::STARTED_AT, encode_time);
@@ -145,7 +139,7 @@ impl ApplyChanges {
         self.completed_at
             .write(spec, attr::COMPLETED_AT, encode_time);
         self.error_message
-            .write(spec, attr::ERROR_MESSAGE, |message: &String| {
+            .write(spec, attr::ERROR_MESSAGE, |message| {
                 codec::s(message.as_str())
             });
     }

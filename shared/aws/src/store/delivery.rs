@@ -4,7 +4,7 @@
 //! delivery whose webhook died mid-way can be taken over once its lease has run out.
 
 use super::{key, Store};
-use crate::codec::{self, attr, item_type, Item, ItemReader};
+use crate::codec::{self, attr, item_type, Item, ItemReader, ItemWriter};
 use crate::condition::{Condition, Expression, UpdateSpec};
 use crate::error::StoreError;
 use crate::keys;
@@ -66,27 +66,21 @@ impl Store {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let retention = i64::try_from(DELIVERY_RETENTION.as_secs()).unwrap_or(i64::MAX);
         let record = |pk: String, record_type: &str| -> Item {
-            let mut item = key(pk, keys::DELIVERY_SK);
-            for (name, value) in [
-                (attr::ITEM_TYPE, codec::s(record_type)),
-                (attr::DELIVERY_ID, codec::s(delivery_id.as_str())),
-                (attr::STATUS, codec::s(PENDING)),
-                (
+            ItemWriter::from(key(pk, keys::DELIVERY_SK))
+                .put(attr::ITEM_TYPE, codec::s(record_type))
+                .put(attr::DELIVERY_ID, codec::s(delivery_id.as_str()))
+                .put(attr::STATUS, codec::s(PENDING))
+                .put(
                     attr::LEASE_EXPIRES_AT_MS,
                     codec::n(now_ms.saturating_add(lease_ms)),
-                ),
-                (
+                )
+                .put(
                     attr::EXPIRES_AT,
                     codec::n(now.timestamp().saturating_add(retention)),
-                ),
-                (attr::FIRST_SEEN_AT, codec::time(now)),
-            ] {
-                item.insert(name.to_string(), value);
-            }
-            if let Some(comment_key) = comment_key {
-                item.insert(attr::COMMENT_KEY.to_string(), codec::s(comment_key));
-            }
-            item
+                )
+                .put(attr::FIRST_SEEN_AT, codec::time(now))
+                .put_opt(attr::COMMENT_KEY, comment_key.map(codec::s))
+                .finish()
         };
 
         // New, or pending with a lease that has run out (its webhook died before enqueueing).
@@ -102,12 +96,10 @@ impl Store {
 
         let delivery_record = record(keys::delivery_pk(delivery_id), item_type::DELIVERY);
         let Some(comment_key) = comment_key else {
-            return Ok(
-                match self.put_item(delivery_record, Some(&takeable)).await? {
-                    Ok(()) => DeliveryOutcome::Fresh,
-                    Err(current) => classify_refusal([current.as_ref()]),
-                },
-            );
+            return Ok(match self.put_item(delivery_record, &takeable).await? {
+                Ok(()) => DeliveryOutcome::Fresh,
+                Err(current) => classify_refusal([current.as_ref()]),
+            });
         };
         let comment_record = record(
             keys::comment_delivery_pk(comment_key),

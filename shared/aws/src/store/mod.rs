@@ -88,6 +88,8 @@ struct CancelReason {
 }
 
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+/// Every conditional write asks for the refusing item back.
+const ALL_OLD: ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure::AllOld;
 
 impl Cancelled {
     /// Whether the condition of action `index` failed.
@@ -122,12 +124,25 @@ pub(crate) fn key(pk: String, sk: &str) -> Item {
     Item::from([(attr::PK.to_string(), s(pk)), (attr::SK.to_string(), s(sk))])
 }
 
+/// Reads one kind of record from its item (`codec::decode_apply`, `decode_lock`, …).
+pub(crate) type Decoder<C> = fn(&Item) -> Result<C, DecodeError>;
+
 /// Decodes an `ALL_OLD` item, if there is one.
 pub(crate) fn decode_current<C>(
     item: Option<&Item>,
     decode: impl FnOnce(&Item) -> Result<C, DecodeError>,
 ) -> Result<Option<C>, StoreError> {
     Ok(item.map(decode).transpose()?)
+}
+
+/// A refused conditional write, carrying the refusing item decoded.
+fn refused<T, C>(
+    current: Option<&Item>,
+    decode: Decoder<C>,
+) -> Result<WriteOutcome<T, C>, StoreError> {
+    Ok(WriteOutcome::ConditionFailed {
+        current: decode_current(current, decode)?,
+    })
 }
 
 impl Store {
@@ -153,17 +168,13 @@ impl Store {
         item: Item,
         condition: Option<&Condition>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
-        if let Some(condition) = condition {
-            put = put
-                .condition_expression(&condition.expression)
-                .set_expression_attribute_names(condition.names_or_none())
-                .set_expression_attribute_values(condition.values_or_none())
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                );
-        }
-        let put = put
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(|c| c.expression.clone()))
+            .set_expression_attribute_names(condition.and_then(Condition::names_or_none))
+            .set_expression_attribute_values(condition.and_then(Condition::values_or_none))
+            .set_return_values_on_condition_check_failure(condition.map(|_| ALL_OLD))
             .build()
             .map_err(|e| StoreError::build("TransactWriteItems", e))?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -181,7 +192,7 @@ impl Store {
             .set_condition_expression(spec.condition_expression())
             .set_expression_attribute_names(spec.expr.names_or_none())
             .set_expression_attribute_values(spec.expr.values_or_none())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_values_on_condition_check_failure(ALL_OLD)
             .build()
             .map_err(|e| StoreError::build("TransactWriteItems", e))?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -192,17 +203,13 @@ impl Store {
         key: Item,
         condition: Option<&Condition>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut delete = Delete::builder().table_name(&self.table).set_key(Some(key));
-        if let Some(condition) = condition {
-            delete = delete
-                .condition_expression(&condition.expression)
-                .set_expression_attribute_names(condition.names_or_none())
-                .set_expression_attribute_values(condition.values_or_none())
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                );
-        }
-        let delete = delete
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_condition_expression(condition.map(|c| c.expression.clone()))
+            .set_expression_attribute_names(condition.and_then(Condition::names_or_none))
+            .set_expression_attribute_values(condition.and_then(Condition::values_or_none))
+            .set_return_values_on_condition_check_failure(condition.map(|_| ALL_OLD))
             .build()
             .map_err(|e| StoreError::build("TransactWriteItems", e))?;
         Ok(TransactWriteItem::builder().delete(delete).build())
@@ -232,22 +239,23 @@ impl Store {
                 .set_transact_items(Some(actions.clone()))
                 .send()
                 .await;
-            let err = match sent {
-                Ok(_) => return Ok(Ok(())),
-                Err(err) => err,
+            let Err(err) = sent else {
+                return Ok(Ok(()));
             };
-            let cancelled = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(e)) => Cancelled {
-                    reasons: e
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| CancelReason {
-                            code: r.code().map(str::to_string),
-                            item: r.item().cloned(),
-                        })
-                        .collect(),
-                },
-                _ => return Err(StoreError::from_sdk(OP, err)),
+            let Some(TransactWriteItemsError::TransactionCanceledException(e)) =
+                err.as_service_error()
+            else {
+                return Err(StoreError::from_sdk(OP, err));
+            };
+            let cancelled = Cancelled {
+                reasons: e
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| CancelReason {
+                        code: r.code().map(str::to_string),
+                        item: r.item().cloned(),
+                    })
+                    .collect(),
             };
             if cancelled.any_condition_failed() {
                 return Ok(Err(cancelled));
@@ -290,7 +298,7 @@ impl Store {
             .set_condition_expression(spec.condition_expression())
             .set_expression_attribute_names(spec.expr.names_or_none())
             .set_expression_attribute_values(spec.expr.values_or_none())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_values_on_condition_check_failure(ALL_OLD)
             .send()
             .await;
         match sent {
@@ -304,27 +312,24 @@ impl Store {
         }
     }
 
-    /// One `PutItem`, conditional if `condition` is given; `Ok(Err(current))` when it failed.
+    /// One conditional `PutItem`; `Ok(Err(current))` when the condition failed.
     pub(crate) async fn put_item(
         &self,
         item: Item,
-        condition: Option<&Condition>,
+        condition: &Condition,
     ) -> Result<Result<(), Option<Item>>, StoreError> {
-        let mut request = self
+        let sent = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item));
-        if let Some(condition) = condition {
-            request = request
-                .condition_expression(&condition.expression)
-                .set_expression_attribute_names(condition.names_or_none())
-                .set_expression_attribute_values(condition.values_or_none())
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                );
-        }
-        match request.send().await {
+            .set_item(Some(item))
+            .condition_expression(&condition.expression)
+            .set_expression_attribute_names(condition.names_or_none())
+            .set_expression_attribute_values(condition.values_or_none())
+            .return_values_on_condition_check_failure(ALL_OLD)
+            .send()
+            .await;
+        match sent {
             Ok(_) => Ok(Ok(())),
             Err(err) => match err.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(e)) => {
@@ -333,6 +338,78 @@ impl Store {
                 _ => Err(StoreError::from_sdk("PutItem", err)),
             },
         }
+    }
+
+    /// One unconditional `PutItem` (an audit event, a record nothing competes for).
+    pub(crate) async fn put_plain(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("PutItem", e))?;
+        Ok(())
+    }
+
+    /// [`Store::update_item`] as a [`WriteOutcome`]: `written`, or the refusing item decoded.
+    pub(crate) async fn update_or_current<T, C>(
+        &self,
+        key: Item,
+        spec: &UpdateSpec,
+        written: T,
+        decode: Decoder<C>,
+    ) -> Result<WriteOutcome<T, C>, StoreError> {
+        match self.update_item(key, spec).await? {
+            Ok(()) => Ok(WriteOutcome::Written(written)),
+            Err(current) => refused(current.as_ref(), decode),
+        }
+    }
+
+    /// [`Store::put_item`] as a [`WriteOutcome`]: `written`, or the refusing item decoded.
+    pub(crate) async fn put_or_current<T, C>(
+        &self,
+        item: Item,
+        condition: &Condition,
+        written: T,
+        decode: Decoder<C>,
+    ) -> Result<WriteOutcome<T, C>, StoreError> {
+        match self.put_item(item, condition).await? {
+            Ok(()) => Ok(WriteOutcome::Written(written)),
+            Err(current) => refused(current.as_ref(), decode),
+        }
+    }
+
+    /// [`Store::transact`] as a [`WriteOutcome`] whose first action is the guarded one: `written`,
+    /// or that action's current item decoded.
+    pub(crate) async fn transact_or_current<T, C>(
+        &self,
+        actions: Vec<TransactWriteItem>,
+        written: T,
+        decode: Decoder<C>,
+    ) -> Result<WriteOutcome<T, C>, StoreError> {
+        match self.transact(actions).await? {
+            Ok(()) => Ok(WriteOutcome::Written(written)),
+            Err(cancelled) => refused(cancelled.item(0), decode),
+        }
+    }
+
+    /// One strongly consistent `GetItem`, decoded.
+    pub(crate) async fn get_record<C>(
+        &self,
+        key: Item,
+        decode: Decoder<C>,
+    ) -> Result<Option<C>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("GetItem", e))?;
+        decode_current(got.item(), decode)
     }
 
     /// All items of a Query (following pages).

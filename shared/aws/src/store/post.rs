@@ -8,7 +8,7 @@
 //! nothing to do.
 
 use super::{decode_current, key, Store};
-use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader};
+use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader, ItemWriter};
 use crate::condition::{Condition, UpdateSpec};
 use crate::error::StoreError;
 use crate::keys;
@@ -49,16 +49,14 @@ fn expires_at() -> i64 {
 /// The claim an existing record stands for.
 fn decode_claim(item: &Item) -> Result<PostClaim, DecodeError> {
     let reader = ItemReader::new(item, RECORD);
-    let status = reader.string(attr::STATUS)?;
-    match status {
+    match reader.string(attr::STATUS)? {
         POSTED => Ok(PostClaim::Posted(CommentId(reader.u64(attr::COMMENT_ID)?))),
         POSTING => Ok(PostClaim::Unsettled),
-        other => Err(DecodeError::Invalid {
-            record: RECORD,
-            attribute: attr::STATUS,
-            value: other.to_string(),
-            reason: format!("expected {POSTING} or {POSTED}"),
-        }),
+        other => Err(reader.invalid(
+            attr::STATUS,
+            other,
+            format!("expected {POSTING} or {POSTED}"),
+        )),
     }
 }
 
@@ -71,19 +69,16 @@ impl Store {
         pr: PrNumber,
         marker: &str,
     ) -> Result<PostClaim, StoreError> {
-        let mut item = post_key(repository, pr, marker);
-        for (name, value) in [
-            (attr::ITEM_TYPE, codec::s(item_type::COMMENT_POST)),
-            (attr::REPOSITORY, codec::s(repository.as_str())),
-            (attr::PR, codec::n(pr.0)),
-            (attr::MARKER, codec::s(marker)),
-            (attr::STATUS, codec::s(POSTING)),
-            (attr::CREATED_AT, codec::time(Utc::now())),
-            (attr::EXPIRES_AT, codec::n(expires_at())),
-        ] {
-            item.insert(name.to_string(), value);
-        }
-        match self.put_item(item, Some(&Condition::absent())).await? {
+        let item = ItemWriter::from(post_key(repository, pr, marker))
+            .put(attr::ITEM_TYPE, codec::s(item_type::COMMENT_POST))
+            .put(attr::REPOSITORY, codec::s(repository.as_str()))
+            .put(attr::PR, codec::n(pr.0))
+            .put(attr::MARKER, codec::s(marker))
+            .put(attr::STATUS, codec::s(POSTING))
+            .put(attr::CREATED_AT, codec::time(Utc::now()))
+            .put(attr::EXPIRES_AT, codec::n(expires_at()))
+            .finish();
+        match self.put_item(item, &Condition::absent()).await? {
             Ok(()) => Ok(PostClaim::Fresh),
             // A refusal without the item cannot happen with `attribute_not_exists`; treat it
             // as the cautious case (search before posting).

@@ -3,13 +3,13 @@
 //! (`ROLLBACK#<database>#<environment>` / `LATEST`), replaced by each registered apply; a
 //! conditional put keeps a late re-registration of an older apply from taking it back.
 
-use super::{decode_current, key, Store};
-use crate::codec::{self, attr, DecodeError, Item, ItemReader};
+use super::{key, Store};
+use crate::codec::{self, attr, DecodeError, Item, ItemReader, ItemWriter};
 use crate::condition::{Condition, Expression};
 use crate::error::StoreError;
-use schemabot_domain::lock::{LockKey, LockOwner};
+use schemabot_domain::lock::LockKey;
 use schemabot_domain::rollback::RollbackSource;
-use schemabot_domain::{ApplyId, Database, Environment, PrNumber, Repository};
+use schemabot_domain::ApplyId;
 use std::collections::BTreeMap;
 
 const ROLLBACK_SOURCE: &str = "rollback_source";
@@ -22,54 +22,43 @@ fn rollback_pk(key: &LockKey) -> String {
 }
 
 fn encode(source: &RollbackSource) -> Result<Item, StoreError> {
-    let mut item = key(rollback_pk(&source.key), LATEST);
-    for (name, value) in [
-        (attr::ITEM_TYPE, codec::s(ROLLBACK_SOURCE)),
-        (attr::DATABASE, codec::s(source.key.database.as_str())),
-        (attr::ENVIRONMENT, codec::s(source.key.environment.as_str())),
-        (attr::APPLY_ID, codec::s(source.apply_id.as_str())),
-        (attr::REPOSITORY, codec::s(source.owner.repository.as_str())),
-        (attr::PR, codec::n(source.owner.pr.0)),
-        (attr::DEPLOYMENT, codec::s(source.deployment.as_str())),
-        (attr::DATABASE_TYPE, codec::s(source.database_type.as_str())),
-        (attr::CREATED_AT, codec::time(source.registered_at)),
-    ] {
-        item.insert(name.to_string(), value);
-    }
-    if let Some(rollback_of) = &source.rollback_of {
-        item.insert(
-            attr::ROLLBACK_OF.to_string(),
-            codec::s(rollback_of.as_str()),
-        );
-    }
-    if let Some(files) = &source.original_files {
-        let json = serde_json::to_string(files).map_err(|e| {
-            StoreError::InvalidRequest(format!("original files not serializable: {e}"))
-        })?;
-        item.insert(ORIGINAL_FILES.to_string(), codec::s(json));
-    }
-    Ok(item)
+    let original_files = source
+        .original_files
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::InvalidRequest(format!("original files not serializable: {e}")))?;
+    Ok(ItemWriter::from(key(rollback_pk(&source.key), LATEST))
+        .put(attr::ITEM_TYPE, codec::s(ROLLBACK_SOURCE))
+        .put(attr::DATABASE, codec::s(source.key.database.as_str()))
+        .put(attr::ENVIRONMENT, codec::s(source.key.environment.as_str()))
+        .put(attr::APPLY_ID, codec::s(source.apply_id.as_str()))
+        .put(attr::REPOSITORY, codec::s(source.owner.repository.as_str()))
+        .put(attr::PR, codec::n(source.owner.pr.0))
+        .put(attr::DEPLOYMENT, codec::s(source.deployment.as_str()))
+        .put(attr::DATABASE_TYPE, codec::s(source.database_type.as_str()))
+        .put(attr::CREATED_AT, codec::time(source.registered_at))
+        .put_opt(
+            attr::ROLLBACK_OF,
+            source.rollback_of.as_ref().map(|id| codec::s(id.as_str())),
+        )
+        .put_opt(ORIGINAL_FILES, original_files.map(codec::s))
+        .finish())
 }
 
 fn decode(item: &Item) -> Result<RollbackSource, DecodeError> {
     let r = ItemReader::new(item, ROLLBACK_SOURCE);
-    let original_files = match r.opt_string(ORIGINAL_FILES)? {
-        None => None,
-        Some(json) => Some(
+    let original_files = r
+        .opt_string(ORIGINAL_FILES)?
+        .map(|json| {
             serde_json::from_str::<BTreeMap<String, String>>(json)
-                .map_err(|e| r.invalid(ORIGINAL_FILES, json, e.to_string()))?,
-        ),
-    };
+                .map_err(|e| r.invalid(ORIGINAL_FILES, json, e.to_string()))
+        })
+        .transpose()?;
     Ok(RollbackSource {
-        key: LockKey {
-            database: r.parsed(attr::DATABASE, Database::parse)?,
-            environment: r.parsed(attr::ENVIRONMENT, Environment::parse)?,
-        },
+        key: r.lock_key()?,
         apply_id: r.parsed(attr::APPLY_ID, ApplyId::parse)?,
-        owner: LockOwner {
-            repository: r.parsed(attr::REPOSITORY, Repository::parse)?,
-            pr: PrNumber(r.u64(attr::PR)?),
-        },
+        owner: r.lock_owner()?,
         deployment: r.string(attr::DEPLOYMENT)?.to_string(),
         database_type: r.string(attr::DATABASE_TYPE)?.to_string(),
         original_files,
@@ -99,10 +88,7 @@ impl Store {
             format!("attribute_not_exists({pk}) OR {apply_id} = {same} OR {at} <= {when}"),
             expr,
         );
-        Ok(self
-            .put_item(encode(source)?, Some(&condition))
-            .await?
-            .is_ok())
+        Ok(self.put_item(encode(source)?, &condition).await?.is_ok())
     }
 
     /// The latest apply recorded on (database, environment). One strongly consistent read.
@@ -110,16 +96,8 @@ impl Store {
         &self,
         lock_key: &LockKey,
     ) -> Result<Option<RollbackSource>, StoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(rollback_pk(lock_key), LATEST)))
-            .consistent_read(true)
-            .send()
+        self.get_record(key(rollback_pk(lock_key), LATEST), decode)
             .await
-            .map_err(|e| StoreError::from_sdk("GetItem", e))?;
-        decode_current(got.item(), decode)
     }
 }
 
@@ -127,6 +105,8 @@ impl Store {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+    use schemabot_domain::lock::LockOwner;
+    use schemabot_domain::{Database, Environment, PrNumber, Repository};
 
     #[test]
     fn a_source_round_trips_with_and_without_its_optional_parts() {

@@ -13,65 +13,30 @@ pub use parser::parse;
 
 use crate::ids::{ApplyId, Database, Environment};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// The command words SchemaBot knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CommandName {
-    Help,
-    Cutover,
-    Plan,
-    Apply,
-    ApplyConfirm,
-    Unlock,
-    Stop,
-    Start,
-    Cancel,
-    Revert,
-    SkipRevert,
-    Rollback,
-    RollbackConfirm,
-    FixLint,
+named_enum! {
+    /// The command words SchemaBot knows.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum CommandName {
+        Help = "help",
+        Cutover = "cutover",
+        Plan = "plan",
+        Apply = "apply",
+        ApplyConfirm = "apply-confirm",
+        Unlock = "unlock",
+        Stop = "stop",
+        Start = "start",
+        Cancel = "cancel",
+        Revert = "revert",
+        SkipRevert = "skip-revert",
+        Rollback = "rollback",
+        RollbackConfirm = "rollback-confirm",
+        FixLint = "fix-lint",
+    }
 }
 
 impl CommandName {
-    pub const ALL: [CommandName; 14] = [
-        CommandName::Help,
-        CommandName::Cutover,
-        CommandName::Plan,
-        CommandName::Apply,
-        CommandName::ApplyConfirm,
-        CommandName::Unlock,
-        CommandName::Stop,
-        CommandName::Start,
-        CommandName::Cancel,
-        CommandName::Revert,
-        CommandName::SkipRevert,
-        CommandName::Rollback,
-        CommandName::RollbackConfirm,
-        CommandName::FixLint,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommandName::Help => "help",
-            CommandName::Cutover => "cutover",
-            CommandName::Plan => "plan",
-            CommandName::Apply => "apply",
-            CommandName::ApplyConfirm => "apply-confirm",
-            CommandName::Unlock => "unlock",
-            CommandName::Stop => "stop",
-            CommandName::Start => "start",
-            CommandName::Cancel => "cancel",
-            CommandName::Revert => "revert",
-            CommandName::SkipRevert => "skip-revert",
-            CommandName::Rollback => "rollback",
-            CommandName::RollbackConfirm => "rollback-confirm",
-            CommandName::FixLint => "fix-lint",
-        }
-    }
-
     /// Case-insensitive lookup of a command word.
     pub fn from_word(word: &str) -> Option<CommandName> {
         CommandName::ALL
@@ -101,12 +66,6 @@ impl CommandName {
             CommandName::RollbackConfirm => "schemabot rollback-confirm -e <environment>",
             CommandName::FixLint => "schemabot fix-lint [-d <database>]",
         }
-    }
-}
-
-impl fmt::Display for CommandName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

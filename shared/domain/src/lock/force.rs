@@ -57,14 +57,10 @@ impl ForceUnlockOutcome {
         match self {
             ForceUnlockOutcome::Released { .. } => Outcome::Released,
             ForceUnlockOutcome::NoLock => Outcome::NoLock,
-            ForceUnlockOutcome::Kept {
-                stage: HeldStage::Confirming,
-                ..
-            } => Outcome::Confirming,
-            ForceUnlockOutcome::Kept {
-                stage: HeldStage::Applying { .. },
-                ..
-            } => Outcome::Applying,
+            ForceUnlockOutcome::Kept { stage, .. } => match stage {
+                HeldStage::Confirming => Outcome::Confirming,
+                HeldStage::Applying { .. } => Outcome::Applying,
+            },
         }
     }
 

@@ -83,31 +83,22 @@ pub struct Review {
     pub order: u64,
 }
 
-/// A reviewer's permission on the repository, weakest first (GitHub's role names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ReviewerRole {
-    None,
-    Read,
-    Triage,
-    Write,
-    Maintain,
-    Admin,
+named_enum! {
+    /// A reviewer's permission on the repository, weakest first (GitHub's role names).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum ReviewerRole {
+        None = "none",
+        Read = "read",
+        Triage = "triage",
+        Write = "write",
+        Maintain = "maintain",
+        Admin = "admin",
+    }
 }
 
 impl ReviewerRole {
     /// The least role whose approval counts.
     pub const MINIMUM: ReviewerRole = ReviewerRole::Write;
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewerRole::None => "none",
-            ReviewerRole::Read => "read",
-            ReviewerRole::Triage => "triage",
-            ReviewerRole::Write => "write",
-            ReviewerRole::Maintain => "maintain",
-            ReviewerRole::Admin => "admin",
-        }
-    }
 }
 
 /// The owners a touched file needs an approval from, as CODEOWNERS on the base branch says.

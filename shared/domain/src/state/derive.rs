@@ -22,59 +22,42 @@ use super::State;
 ///     move through the phases together, so this names the current one rather than `pending`);
 /// 14. otherwise (only `pending`) → `pending`.
 pub fn derive_apply_state(tasks: impl IntoIterator<Item = State>) -> State {
+    use State::*;
     let states: Vec<State> = tasks.into_iter().collect();
     let has = |wanted: State| states.contains(&wanted);
+    let first_present = |candidates: &[State]| candidates.iter().copied().find(|s| has(*s));
     let all_in = |allowed: &[State]| states.iter().all(|s| allowed.contains(s));
 
     if states.is_empty() {
-        return State::Pending;
+        return Pending;
     }
-    for outcome in [
-        State::Failed,
-        State::Cancelled,
-        State::Stopped,
-        State::Reverted,
-    ] {
-        if has(outcome) {
-            return outcome;
-        }
+    if let Some(outcome) = first_present(&[Failed, Cancelled, Stopped, Reverted]) {
+        return outcome;
     }
-    if all_in(&[State::Completed]) {
-        return State::Completed;
+    if all_in(&[Completed]) {
+        return Completed;
     }
-    if has(State::Recovering) {
-        return State::Recovering;
+    if let Some(state) = first_present(&[Recovering, CuttingOver]) {
+        return state;
     }
-    if has(State::CuttingOver) {
-        return State::CuttingOver;
-    }
-    for waiting in [State::WaitingForCutover, State::WaitingForDeploy] {
-        if has(waiting) && all_in(&[waiting, State::Completed]) {
+    for waiting in [WaitingForCutover, WaitingForDeploy] {
+        if has(waiting) && all_in(&[waiting, Completed]) {
             return waiting;
         }
     }
-    if has(State::Reverting) {
-        return State::Reverting;
+    if let Some(state) = first_present(&[Reverting, RevertWindow]) {
+        return state;
     }
-    if has(State::RevertWindow) {
-        return State::RevertWindow;
-    }
-    let got_somewhere = [
-        State::Completed,
-        State::WaitingForCutover,
-        State::WaitingForDeploy,
-    ]
-    .into_iter()
-    .any(has);
-    if has(State::Running) || got_somewhere {
-        return State::Running;
+    let got_somewhere = first_present(&[Completed, WaitingForCutover, WaitingForDeploy]).is_some();
+    if has(Running) || got_somewhere {
+        return Running;
     }
     states
         .iter()
         .copied()
         .filter(|s| is_setup_phase(*s))
         .max_by_key(|s| rank(*s))
-        .unwrap_or(State::Pending)
+        .unwrap_or(Pending)
 }
 
 /// The `ready_to_complete` flag after a task moves to `new_state`: it latches on entering

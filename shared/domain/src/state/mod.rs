@@ -2,87 +2,39 @@
 //! apply-state derivation and the pure progress-reconciliation decision.
 //!
 //! The original SchemaBot uses one string set for applies and tasks; so do we: [`State`] is the
-//! canonical storage state of both (`ApplyState` and `TaskState` name the two uses).
+//! canonical storage state of both.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// A canonical, stored state (snake_case on the wire and in DynamoDB).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Pending,
-    Running,
-    WaitingForDeploy,
-    WaitingForCutover,
-    Recovering,
-    CuttingOver,
-    RevertWindow,
-    /// A revert in progress (engines with a revert window).
-    Reverting,
-    Completed,
-    Failed,
-    Stopped,
-    Cancelled,
-    Reverted,
-    // PlanetScale / Vitess setup phases, stored when Tern reports them.
-    PreparingBranch,
-    ApplyingBranchChanges,
-    ValidatingBranch,
-    CreatingDeployRequest,
-    ValidatingDeployRequest,
+named_enum! {
+    /// A canonical, stored state (snake_case on the wire and in DynamoDB).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum State {
+        Pending = "pending",
+        Running = "running",
+        WaitingForDeploy = "waiting_for_deploy",
+        WaitingForCutover = "waiting_for_cutover",
+        Recovering = "recovering",
+        CuttingOver = "cutting_over",
+        RevertWindow = "revert_window",
+        /// A revert in progress (engines with a revert window).
+        Reverting = "reverting",
+        Completed = "completed",
+        Failed = "failed",
+        Stopped = "stopped",
+        Cancelled = "cancelled",
+        Reverted = "reverted",
+        // PlanetScale / Vitess setup phases, stored when Tern reports them.
+        PreparingBranch = "preparing_branch",
+        ApplyingBranchChanges = "applying_branch_changes",
+        ValidatingBranch = "validating_branch",
+        CreatingDeployRequest = "creating_deploy_request",
+        ValidatingDeployRequest = "validating_deploy_request",
+    }
 }
 
-/// The state of an apply as a whole.
-pub type ApplyState = State;
-/// The state of one table's change.
-pub type TaskState = State;
-
 impl State {
-    pub const ALL: [State; 18] = [
-        State::Pending,
-        State::Running,
-        State::WaitingForDeploy,
-        State::WaitingForCutover,
-        State::Recovering,
-        State::CuttingOver,
-        State::RevertWindow,
-        State::Reverting,
-        State::Completed,
-        State::Failed,
-        State::Stopped,
-        State::Cancelled,
-        State::Reverted,
-        State::PreparingBranch,
-        State::ApplyingBranchChanges,
-        State::ValidatingBranch,
-        State::CreatingDeployRequest,
-        State::ValidatingDeployRequest,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Pending => "pending",
-            State::Running => "running",
-            State::WaitingForDeploy => "waiting_for_deploy",
-            State::WaitingForCutover => "waiting_for_cutover",
-            State::Recovering => "recovering",
-            State::CuttingOver => "cutting_over",
-            State::RevertWindow => "revert_window",
-            State::Reverting => "reverting",
-            State::Completed => "completed",
-            State::Failed => "failed",
-            State::Stopped => "stopped",
-            State::Cancelled => "cancelled",
-            State::Reverted => "reverted",
-            State::PreparingBranch => "preparing_branch",
-            State::ApplyingBranchChanges => "applying_branch_changes",
-            State::ValidatingBranch => "validating_branch",
-            State::CreatingDeployRequest => "creating_deploy_request",
-            State::ValidatingDeployRequest => "validating_deploy_request",
-        }
-    }
-
     /// Parses a stored (canonical snake_case) state. Engine strings go through `normalize`.
     pub fn from_storage(s: &str) -> Option<State> {
         State::ALL.into_iter().find(|st| st.as_str() == s)
@@ -95,12 +47,6 @@ impl State {
             self,
             State::Completed | State::Failed | State::Cancelled | State::Reverted
         )
-    }
-}
-
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -43,10 +43,7 @@ pub fn normalize(raw: &str) -> Normalized {
     let trimmed = raw.trim();
     let unprefixed = strip_prefix_ignore_case(trimmed, "state_").unwrap_or(trimmed);
     let key = unprefixed.to_ascii_lowercase();
-    match known_engine_value(&key) {
-        Some(normalized) => normalized,
-        None => Normalized::Unknown(raw.to_string()),
-    }
+    known_engine_value(&key).unwrap_or_else(|| Normalized::Unknown(raw.to_string()))
 }
 
 /// Maps a number of the Tern proto `State` enum. Numbers outside the enum are unknown.
@@ -105,11 +102,9 @@ fn known_engine_value(key: &str) -> Option<Normalized> {
 
 fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {
     let head = value.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) {
-        value.get(prefix.len()..)
-    } else {
-        None
-    }
+    value
+        .get(prefix.len()..)
+        .filter(|_| head.eq_ignore_ascii_case(prefix))
 }
 
 #[cfg(test)]

@@ -1,12 +1,17 @@
 //! App authentication: installation access tokens (cached) and sending requests as an installation.
 
-use super::request::{decode, describe, ApiCall, ApiReply, Credentials, Presented, Replay, Verb};
+use super::request::{
+    decode, describe, has_next_page, ApiCall, ApiReply, Credentials, Presented, Replay, Verb,
+    PER_PAGE,
+};
 use super::{GithubClient, InstallationClient};
 use crate::error::GithubError;
 use crate::stats::RequestKind;
 use crate::token::InstallationToken;
 use chrono::{DateTime, Utc};
+use octocrab::Octocrab;
 use schemabot_domain::InstallationId;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 /// The token response. Deliberately not `Debug`: it holds the token.
@@ -44,18 +49,10 @@ impl GithubClient {
         // expired one, and a retry after a 401 must use the key read again.
         let as_app = || async {
             let signed = self.inner.core.app_key.jwt(Utc::now()).await?;
-            let crab = self
-                .inner
-                .core
-                .app
-                .user_access_token(signed.jwt)
-                .map_err(|e| GithubError::InvalidArgument(describe(&e)))?;
-            Ok((
-                crab,
-                Presented::AppJwt {
-                    key_generation: signed.generation,
-                },
-            ))
+            let presented = Presented::AppJwt {
+                key_generation: signed.generation,
+            };
+            Ok((self.presenting(signed.jwt)?, presented))
         };
         let reply = self
             .inner
@@ -81,19 +78,22 @@ impl GithubClient {
         installation: InstallationId,
     ) -> Result<Credentials, GithubError> {
         let token = self.installation_token(installation).await?;
-        let crab = self
-            .inner
-            .core
-            .app
-            .user_access_token(token.secret.clone())
-            .map_err(|e| GithubError::InvalidArgument(describe(&e)))?;
         Ok((
-            crab,
+            self.presenting(token.secret.clone())?,
             Presented::Installation {
                 installation,
                 secret: token.secret,
             },
         ))
+    }
+
+    /// The App client's handle (same connection pool) sending `secret` as its bearer token.
+    fn presenting(&self, secret: String) -> Result<Octocrab, GithubError> {
+        self.inner
+            .core
+            .app
+            .user_access_token(secret)
+            .map_err(|e| GithubError::InvalidArgument(describe(&e)))
     }
 }
 
@@ -110,5 +110,26 @@ impl InstallationClient {
             .core
             .execute(call, replay, || client.as_installation(self.installation))
             .await
+    }
+
+    /// GETs the list at `path` page by page ([`PER_PAGE`] a page, at most `max_pages`), handing
+    /// each page to `visit` until it returns `true`. `Ok(false)` when the page bound cut it short.
+    pub(crate) async fn scan_pages<T: DeserializeOwned>(
+        &self,
+        kind: RequestKind,
+        path: &str,
+        max_pages: u32,
+        mut visit: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<bool, GithubError> {
+        for page in 1..=max_pages {
+            let call = ApiCall::get(kind, format!("{path}?per_page={PER_PAGE}&page={page}"));
+            let reply = self.send(&call, Replay::Always).await?;
+            let wire: Vec<T> = decode(kind, &reply.body)?;
+            let received = wire.len();
+            if visit(wire) || !has_next_page(reply.link.as_deref(), received) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }

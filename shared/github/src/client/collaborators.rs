@@ -1,6 +1,6 @@
 //! Collaborator permissions: a user's effective permission on a repository.
 
-use super::request::{decode, encode_path_segment, repo_path, ApiCall, Replay, Verb};
+use super::request::{decode, encode_path_segment, repo_path, ApiCall, Replay};
 use super::InstallationClient;
 use crate::error::GithubError;
 use crate::permission::Permission;
@@ -28,16 +28,9 @@ impl InstallationClient {
         if login.0.is_empty() {
             return Err(GithubError::InvalidArgument("empty login".into()));
         }
-        let call = ApiCall {
-            kind: RequestKind::CollaboratorPermission,
-            verb: Verb::Get,
-            path: format!(
-                "{}/collaborators/{}/permission",
-                repo_path(repo),
-                encode_path_segment(&login.0)
-            ),
-            body: None,
-        };
+        let login = encode_path_segment(&login.0);
+        let path = format!("{}/collaborators/{login}/permission", repo_path(repo));
+        let call = ApiCall::get(RequestKind::CollaboratorPermission, path);
         match self.send(&call, Replay::Always).await {
             Ok(reply) => {
                 let wire: PermissionWire = decode(call.kind, &reply.body)?;

@@ -1,6 +1,6 @@
 //! Issue/PR comments: create (optionally exactly once via a hidden marker), update, list, find.
 
-use super::request::{decode, has_next_page, repo_path, ApiCall, Replay, Verb, PER_PAGE};
+use super::request::{decode, repo_path, ApiCall, Replay, Verb};
 use super::InstallationClient;
 use crate::error::GithubError;
 use crate::stats::RequestKind;
@@ -63,7 +63,7 @@ impl InstallationClient {
                 "the comment body must contain its (non-empty) marker".into(),
             ));
         }
-        let policy = self.client.retry_policy().clone();
+        let policy = self.client.inner.core.retry.clone();
         let mut retries_done = 0u32;
         loop {
             let error = match self
@@ -177,26 +177,18 @@ impl InstallationClient {
         pr: PrNumber,
         mut visit: impl FnMut(Vec<IssueComment>) -> bool,
     ) -> Result<(), GithubError> {
-        for page in 1..=MAX_COMMENT_PAGES {
-            let call = ApiCall {
-                kind: RequestKind::ListComments,
-                verb: Verb::Get,
-                path: format!(
-                    "{}/issues/{}/comments?per_page={PER_PAGE}&page={page}",
-                    repo_path(repo),
-                    pr.0
-                ),
-                body: None,
-            };
-            let reply = self.send(&call, Replay::Always).await?;
-            let wire: Vec<CommentWire> = decode(call.kind, &reply.body)?;
-            let received = wire.len();
-            let comments = wire.into_iter().map(IssueComment::from).collect();
-            if visit(comments) || !has_next_page(reply.link.as_deref(), received) {
-                return Ok(());
-            }
+        let path = format!("{}/issues/{}/comments", repo_path(repo), pr.0);
+        let complete = self
+            .scan_pages(
+                RequestKind::ListComments,
+                &path,
+                MAX_COMMENT_PAGES,
+                |page: Vec<CommentWire>| visit(page.into_iter().map(IssueComment::from).collect()),
+            )
+            .await?;
+        if !complete {
+            tracing::warn!(%repo, pr = pr.0, "stopped paging PR comments at the page limit");
         }
-        tracing::warn!(%repo, pr = pr.0, "stopped paging PR comments at the page limit");
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Repository contents at a commit: a file's text, a directory's entries.
 
-use super::request::{decode, encode_path_segment, repo_path, ApiCall, ApiReply, Replay, Verb};
+use super::request::{decode, encode_path_segment, repo_path, ApiCall, ApiReply, Replay};
 use super::InstallationClient;
 use crate::error::GithubError;
 use crate::stats::RequestKind;
@@ -9,13 +9,14 @@ use base64::Engine as _;
 use schemabot_domain::Repository;
 use serde::Deserialize;
 
-/// An entry of a repository directory (`GET /contents/{dir}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An entry of a repository directory (`GET /contents/{dir}`), as GitHub sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DirectoryEntry {
     pub name: String,
     /// The path from the repository root.
     pub path: String,
     /// `file`, `dir`, `symlink` or `submodule`.
+    #[serde(rename = "type")]
     pub kind: String,
 }
 
@@ -23,14 +24,6 @@ pub struct DirectoryEntry {
 struct ContentsWire {
     content: Option<String>,
     encoding: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct DirEntryWire {
-    name: String,
-    path: String,
-    #[serde(rename = "type")]
-    kind: String,
 }
 
 impl InstallationClient {
@@ -50,24 +43,18 @@ impl InstallationClient {
             return Ok(None);
         };
         let wire: ContentsWire = decode(call.kind, &reply.body)?;
+        let undecodable = |message: &str| GithubError::Decode {
+            operation: call.kind,
+            message: message.into(),
+        };
         if wire.encoding.as_deref().is_some_and(|e| e != "base64") {
-            return Err(GithubError::Decode {
-                operation: call.kind,
-                message: "file contents are not base64-encoded".into(),
-            });
+            return Err(undecodable("file contents are not base64-encoded"));
         }
-        let bytes = decode_base64(&wire.content.unwrap_or_default()).ok_or_else(|| {
-            GithubError::Decode {
-                operation: call.kind,
-                message: "invalid base64 in file contents".into(),
-            }
-        })?;
+        let bytes = decode_base64(&wire.content.unwrap_or_default())
+            .ok_or_else(|| undecodable("invalid base64 in file contents"))?;
         String::from_utf8(bytes)
             .map(Some)
-            .map_err(|_| GithubError::Decode {
-                operation: call.kind,
-                message: "file contents are not UTF-8".into(),
-            })
+            .map_err(|_| undecodable("file contents are not UTF-8"))
     }
 
     /// The entries of a directory at a commit. `Ok(None)` when there is no such directory (or
@@ -86,23 +73,9 @@ impl InstallationClient {
             return Ok(None);
         };
         // A file answers with an object, a directory with an array.
-        let Ok(entries) = serde_json::from_str::<Vec<DirEntryWire>>(&reply.body) else {
-            return Ok(None);
-        };
-        Ok(Some(
-            entries
-                .into_iter()
-                .map(|e| DirectoryEntry {
-                    name: e.name,
-                    path: e.path,
-                    kind: e.kind,
-                })
-                .collect(),
-        ))
+        Ok(serde_json::from_str(&reply.body).ok())
     }
-}
 
-impl InstallationClient {
     /// Sends `call`; `Ok(None)` when GitHub answers 404 (no such path at that commit).
     async fn get_unless_missing(&self, call: &ApiCall) -> Result<Option<ApiReply>, GithubError> {
         match self.send(call, Replay::Always).await {
@@ -122,16 +95,12 @@ fn contents_call(kind: RequestKind, repo: &Repository, path: &str, git_ref: &str
         .map(encode_path_segment)
         .collect::<Vec<_>>()
         .join("/");
-    ApiCall {
-        kind,
-        verb: Verb::Get,
-        path: format!(
-            "{}/contents/{encoded_path}?ref={}",
-            repo_path(repo),
-            encode_path_segment(git_ref)
-        ),
-        body: None,
-    }
+    let path = format!(
+        "{}/contents/{encoded_path}?ref={}",
+        repo_path(repo),
+        encode_path_segment(git_ref)
+    );
+    ApiCall::get(kind, path)
 }
 
 /// Standard base64 as the contents API sends it: wrapped in lines, so ASCII whitespace is

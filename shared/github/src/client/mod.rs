@@ -77,7 +77,7 @@ impl GithubClient {
         })?;
         let config = GithubAppConfig::new(app_id, pem, api_base)?;
         let signer = AppJwtSigner::from_pem(app_id, config.private_key_pem.expose())?;
-        let key = AppKey::from_source(app_id, signer, source, reread_every);
+        let key = AppKey::from_source(app_id, signer, Some(source), reread_every);
         Self::build(&config, key, retry)
     }
 
@@ -123,10 +123,6 @@ impl GithubClient {
     /// Live request counters shared by all clones (for tests and metrics).
     pub fn stats(&self) -> Arc<RequestStats> {
         self.inner.core.stats.clone()
-    }
-
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.inner.core.retry
     }
 
     pub fn app_id(&self) -> u64 {

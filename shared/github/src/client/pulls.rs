@@ -1,6 +1,6 @@
 //! Pull requests: head commit and state, and the files a PR changes.
 
-use super::request::{decode, has_next_page, repo_path, ApiCall, Replay, Verb, PER_PAGE};
+use super::request::{decode, repo_path, ApiCall, Replay};
 use super::InstallationClient;
 use crate::error::GithubError;
 use crate::stats::RequestKind;
@@ -72,12 +72,10 @@ impl InstallationClient {
         repo: &Repository,
         pr: PrNumber,
     ) -> Result<PullRequestInfo, GithubError> {
-        let call = ApiCall {
-            kind: RequestKind::GetPullRequest,
-            verb: Verb::Get,
-            path: format!("{}/pulls/{}", repo_path(repo), pr.0),
-            body: None,
-        };
+        let call = ApiCall::get(
+            RequestKind::GetPullRequest,
+            format!("{}/pulls/{}", repo_path(repo), pr.0),
+        );
         let reply = self.send(&call, Replay::Always).await?;
         let wire: PullWire = decode(call.kind, &reply.body)?;
         Ok(PullRequestInfo {
@@ -95,30 +93,25 @@ impl InstallationClient {
         pr: PrNumber,
     ) -> Result<Vec<PullRequestFile>, GithubError> {
         let mut all = Vec::new();
-        for page in 1..=MAX_FILE_PAGES {
-            let call = ApiCall {
-                kind: RequestKind::ListPullRequestFiles,
-                verb: Verb::Get,
-                path: format!(
-                    "{}/pulls/{}/files?per_page={PER_PAGE}&page={page}",
-                    repo_path(repo),
-                    pr.0
-                ),
-                body: None,
-            };
-            let reply = self.send(&call, Replay::Always).await?;
-            let wire: Vec<PullFileWire> = decode(call.kind, &reply.body)?;
-            let received = wire.len();
-            all.extend(wire.into_iter().map(|f| PullRequestFile {
-                filename: f.filename,
-                status: f.status.unwrap_or_default(),
-                previous_filename: f.previous_filename,
-            }));
-            if !has_next_page(reply.link.as_deref(), received) {
-                return Ok(all);
-            }
+        let path = format!("{}/pulls/{}/files", repo_path(repo), pr.0);
+        let complete = self
+            .scan_pages(
+                RequestKind::ListPullRequestFiles,
+                &path,
+                MAX_FILE_PAGES,
+                |page| {
+                    all.extend(page.into_iter().map(|f: PullFileWire| PullRequestFile {
+                        filename: f.filename,
+                        status: f.status.unwrap_or_default(),
+                        previous_filename: f.previous_filename,
+                    }));
+                    false
+                },
+            )
+            .await?;
+        if !complete {
+            tracing::warn!(%repo, pr = pr.0, "stopped paging PR files at the page limit");
         }
-        tracing::warn!(%repo, pr = pr.0, "stopped paging PR files at the page limit");
         Ok(all)
     }
 }

@@ -57,6 +57,17 @@ pub(crate) struct ApiCall {
     pub body: Option<serde_json::Value>,
 }
 
+impl ApiCall {
+    pub fn get(kind: RequestKind, path: String) -> Self {
+        ApiCall {
+            kind,
+            verb: Verb::Get,
+            path,
+            body: None,
+        }
+    }
+}
+
 pub(crate) struct ApiReply {
     pub status: u16,
     pub rate_limit: RateLimitHeaders,
@@ -244,14 +255,12 @@ fn request_error(operation: RequestKind, error: &octocrab::Error) -> GithubError
 /// never header values, so no credential can appear here.
 pub(crate) fn describe(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
+    for cause in std::iter::successors(error.source(), |cause| cause.source()) {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {
             text.push_str(": ");
             text.push_str(&cause_text);
         }
-        source = cause.source();
     }
     truncate(text.lines().next().unwrap_or_default())
 }

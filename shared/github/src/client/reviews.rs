@@ -1,6 +1,6 @@
 //! Pull request reviews (`GET /pulls/{n}/reviews`), for the review gate.
 
-use super::request::{decode, has_next_page, repo_path, ApiCall, Replay, Verb, PER_PAGE};
+use super::request::{repo_path, PER_PAGE};
 use super::InstallationClient;
 use crate::error::GithubError;
 use crate::stats::RequestKind;
@@ -49,29 +49,20 @@ impl InstallationClient {
         pr: PrNumber,
     ) -> Result<Vec<PullRequestReview>, GithubError> {
         let mut all = Vec::new();
-        for page in 1..=MAX_REVIEW_PAGES {
-            let call = ApiCall {
-                kind: RequestKind::ListReviews,
-                verb: Verb::Get,
-                path: format!(
-                    "{}/pulls/{}/reviews?per_page={PER_PAGE}&page={page}",
-                    repo_path(repo),
-                    pr.0
-                ),
-                body: None,
-            };
-            let reply = self.send(&call, Replay::Always).await?;
-            let wire: Vec<ReviewWire> = decode(call.kind, &reply.body)?;
-            let received = wire.len();
-            all.extend(wire.into_iter().map(|r| PullRequestReview {
-                id: r.id,
-                reviewer: r.user.map(|u| Login(u.login)),
-                state: r.state.unwrap_or_default(),
-                commit_id: r.commit_id,
-            }));
-            if !has_next_page(reply.link.as_deref(), received) {
-                return Ok(all);
-            }
+        let path = format!("{}/pulls/{}/reviews", repo_path(repo), pr.0);
+        let complete = self
+            .scan_pages(RequestKind::ListReviews, &path, MAX_REVIEW_PAGES, |page| {
+                all.extend(page.into_iter().map(|r: ReviewWire| PullRequestReview {
+                    id: r.id,
+                    reviewer: r.user.map(|u| Login(u.login)),
+                    state: r.state.unwrap_or_default(),
+                    commit_id: r.commit_id,
+                }));
+                false
+            })
+            .await?;
+        if complete {
+            return Ok(all);
         }
         Err(GithubError::Decode {
             operation: RequestKind::ListReviews,

@@ -6,6 +6,13 @@ fn render(reply: LockReply) -> String {
     render_lock_reply(&reply, MARKER).unwrap()
 }
 
+fn key(database: &str, environment: &str) -> LockKey {
+    LockKey {
+        database: schemabot_domain::Database::parse(database).unwrap(),
+        environment: schemabot_domain::Environment::parse(environment).unwrap(),
+    }
+}
+
 fn target(database: &str, environment: &str, apply_id: Option<&str>) -> LockedTarget {
     LockedTarget {
         database: database.into(),
@@ -18,8 +25,7 @@ fn target(database: &str, environment: &str, apply_id: Option<&str>) -> LockedTa
 fn lock_held_by_another_pr() {
     let body = render(LockReply::HeldByOther {
         command: LockCommand::Apply,
-        database: "payments".into(),
-        environment: "staging".into(),
+        key: key("payments", "staging"),
         owner: "acme/schemas#41".into(),
         stage: "planned".into(),
         expires_at: Some("2026-11-25 10:00 UTC".into()),
@@ -28,8 +34,7 @@ fn lock_held_by_another_pr() {
     insta::assert_snapshot!("lock_held_planned", body);
     let applying = render(LockReply::HeldByOther {
         command: LockCommand::ApplyConfirm,
-        database: "payments".into(),
-        environment: "staging".into(),
+        key: key("payments", "staging"),
         owner: "acme/schemas#41".into(),
         stage: "applying".into(),
         expires_at: None,
@@ -42,8 +47,7 @@ fn lock_held_by_another_pr() {
 fn apply_in_progress() {
     insta::assert_snapshot!(render(LockReply::ApplyInProgress {
         command: LockCommand::Apply,
-        database: "payments".into(),
-        environment: "staging".into(),
+        key: key("payments", "staging"),
         apply_id: Some("apply-0123456789abcdef".into()),
         retry: "schemabot apply -e staging".into(),
     }));
@@ -64,8 +68,7 @@ fn nothing_to_apply() {
     insta::assert_snapshot!(
         "up_to_date",
         render(LockReply::UpToDate {
-            database: "payments".into(),
-            environment: "staging".into(),
+            key: key("payments", "staging"),
             commit: Some("4c5d6e7f8091a2b3c9f1".into()),
         })
     );
@@ -84,8 +87,7 @@ fn confirm_refusals() {
     insta::assert_snapshot!(
         "stale",
         render(LockReply::Stale {
-            database: "payments".into(),
-            environment: "staging".into(),
+            key: key("payments", "staging"),
             planned: "4c5d6e7f8091a2b3c9f1".into(),
             current: "5d6e7f8091a2b3c9f1c2".into(),
             apply: "schemabot apply -e staging".into(),
@@ -94,8 +96,7 @@ fn confirm_refusals() {
     insta::assert_snapshot!(
         "unsafe_needs_flag",
         render(LockReply::UnsafeNeedsFlag {
-            database: "payments".into(),
-            environment: "staging".into(),
+            key: key("payments", "staging"),
             tables: vec!["payments.refunds".into()],
             confirm: "schemabot apply-confirm -e staging --allow-unsafe".into(),
         })
@@ -103,8 +104,7 @@ fn confirm_refusals() {
     insta::assert_snapshot!(
         "promotion_required",
         render(LockReply::PromotionRequired {
-            database: "payments".into(),
-            environment: "production".into(),
+            key: key("payments", "production"),
             required: "staging".into(),
             order: vec!["staging".into(), "production".into()],
             apply: "schemabot apply -e staging".into(),
@@ -114,8 +114,7 @@ fn confirm_refusals() {
         "refused",
         render(LockReply::Refused {
             command: LockCommand::ApplyConfirm,
-            database: "payments".into(),
-            environment: "staging".into(),
+            key: key("payments", "staging"),
             reason: "Tern refused the apply.".into(),
             detail: Some("schema change already in progress for this database".into()),
             locked: true,
@@ -246,8 +245,7 @@ fn review_required() {
 fn user_text_is_escaped() {
     let body = render(LockReply::Refused {
         command: LockCommand::ApplyConfirm,
-        database: "pay`ments".into(),
-        environment: "staging".into(),
+        key: key("payments", "staging"),
         reason: "Tern refused the apply.".into(),
         detail: Some("<img src=x> @everyone [link](http://evil)".into()),
         locked: false,

@@ -123,16 +123,9 @@ impl EndpointSetting {
         let EndpointSetting::Detailed(spec) = self else {
             return normalise_uri(deployment, environment, self.address()).map(|_| ());
         };
-        let tls_error = |reason: &str| EndpointError::Tls {
-            deployment: deployment.to_string(),
-            environment: environment.to_string(),
-            reason: reason.to_string(),
-        };
+        let tls_error = |reason: &str| EndpointError::tls(deployment, environment, reason);
         let Some((_, transport)) = normalise_uri(deployment, environment, &spec.address)? else {
-            return Err(EndpointError::InvalidUri {
-                deployment: deployment.to_string(),
-                environment: environment.to_string(),
-            });
+            return Err(EndpointError::invalid_uri(deployment, environment));
         };
         let has_tls_keys = spec.ca_file.is_some()
             || spec.ca_secret_arn.is_some()

@@ -27,11 +27,7 @@ impl EndpointSetting {
         if transport == Transport::Plain {
             return Ok(TernEndpoint { uri, tls: None });
         }
-        let tls_error = |reason: String| EndpointError::Tls {
-            deployment: deployment.to_string(),
-            environment: environment.to_string(),
-            reason,
-        };
+        let tls_error = |reason: String| EndpointError::tls(deployment, environment, reason);
         let mut material = TlsMaterial::system_roots();
         if let EndpointSetting::Detailed(spec) = self {
             if let Some(path) = &spec.ca_file {

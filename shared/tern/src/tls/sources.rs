@@ -42,10 +42,9 @@ impl TlsSources {
             if self.files.contains_key(path) {
                 continue;
             }
-            let bytes = std::fs::read(path).map_err(|e| EndpointError::Tls {
-                deployment: deployment.to_string(),
-                environment: environment.to_string(),
-                reason: format!("cannot read {key} {}: {e}", path.display()),
+            let bytes = std::fs::read(path).map_err(|e| {
+                let reason = format!("cannot read {key} {}: {e}", path.display());
+                EndpointError::tls(deployment, environment, reason)
             })?;
             self.files.insert(path.to_path_buf(), bytes);
         }
@@ -55,10 +54,6 @@ impl TlsSources {
     /// Adds a secret's SecretString, fetched by the caller.
     pub fn insert_secret(&mut self, arn: impl Into<String>, secret_string: impl Into<String>) {
         self.secrets.insert(arn.into(), secret_string.into());
-    }
-
-    pub fn has_secret(&self, arn: &str) -> bool {
-        self.secrets.contains_key(arn)
     }
 
     pub(super) fn file(&self, key: &str, path: &Path) -> Result<&[u8], String> {

@@ -19,10 +19,7 @@ pub(crate) fn normalise_uri(
     if address.is_empty() {
         return Ok(None);
     }
-    let invalid = || EndpointError::InvalidUri {
-        deployment: deployment.to_string(),
-        environment: environment.to_string(),
-    };
+    let invalid = || EndpointError::invalid_uri(deployment, environment);
     let with_scheme = if address.contains("://") {
         address.to_string()
     } else {
@@ -43,14 +40,12 @@ pub(crate) fn normalise_uri(
 /// An error and its causes on one line (tonic's own message is often just "transport error").
 pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
+    for inner in std::iter::successors(error.source(), |inner| inner.source()) {
         let part = inner.to_string();
         if !text.contains(&part) {
             text.push_str(": ");
             text.push_str(&part);
         }
-        cause = inner.source();
     }
     text
 }

@@ -1,6 +1,7 @@
 //! The answer to the caller: the `--json` document and one or two lines of text per outcome.
 
-use super::answer::Answer;
+use super::answer::{Answer, AnswerFields};
+use crate::commands::single_line_or;
 use schemabot_domain::apply::Apply;
 use schemabot_domain::audit::Outcome;
 use schemabot_domain::control::ControlOp;
@@ -15,17 +16,8 @@ pub struct ControlReport {
     pub environment: String,
     /// `stop`, `start`, `cancel`, `revert` or `skip-revert`.
     pub op: &'static str,
-    pub request_id: String,
-    pub job_id: String,
-    /// As stored in the audit trail: `cli:<sender>`.
-    pub actor: String,
-    pub caller_arn: String,
-    /// The worker's audit outcome (see [`Answer::outcome`]), or `timed_out`.
-    pub outcome: String,
-    /// Tern's or the worker's message, when there is one.
-    pub message: Option<String>,
-    /// The apply's state when the worker decided.
-    pub from_state: Option<State>,
+    #[serde(flatten)]
+    pub answer: AnswerFields,
     /// The apply's state as last read.
     pub state: Option<State>,
     pub repository: String,
@@ -53,12 +45,7 @@ pub(super) fn describe(
     let env = &apply.environment;
     let title = title(op);
     let state = answer.from_state.unwrap_or(apply.state);
-    let message = |fallback: &str| {
-        answer
-            .message
-            .as_deref()
-            .map_or_else(|| fallback.to_string(), single_line)
-    };
+    let message = |fallback| single_line_or(answer.message.as_deref(), fallback);
     match &answer.outcome {
         Outcome::Accepted => {
             let next = match op {

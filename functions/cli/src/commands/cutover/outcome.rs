@@ -64,9 +64,9 @@ impl Outcome {
 /// Reads the outcome of one request out of the stored apply and audit trail.
 #[derive(Debug, Clone)]
 pub struct OutcomeWatch {
-    job_id: String,
+    pub job_id: String,
     /// How the worker tags this request's audit events (`cli:<request id>`).
-    request_tag: String,
+    pub request_tag: String,
 }
 
 /// Where a request stands: decided, and whether it got as far as claiming the cutover.
@@ -83,13 +83,6 @@ impl Found for Progress {
 }
 
 impl OutcomeWatch {
-    pub fn new(job_id: String, request_tag: String) -> Self {
-        OutcomeWatch {
-            job_id,
-            request_tag,
-        }
-    }
-
     /// Decides from `events` (the whole trail) and `apply` read after them.
     pub fn progress(&self, events: &[AuditEvent], apply: Option<&Apply>) -> Progress {
         let claim_ours = apply
@@ -112,8 +105,8 @@ impl OutcomeWatch {
             };
         }
         let mut claimed = claim_ours;
-        for event in own_events(events, self.request_tag.clone()) {
-            let outcome = match event.event {
+        let outcome = own_events(events, self.request_tag.clone()).find_map(|event| {
+            match event.event {
                 EventKind::CutoverClaimed => {
                     claimed = true;
                     None
@@ -130,15 +123,9 @@ impl OutcomeWatch {
                     message: event.message.clone(),
                 }),
                 _ => None,
-            };
-            if outcome.is_some() {
-                return Progress { outcome, claimed };
             }
-        }
-        Progress {
-            outcome: None,
-            claimed,
-        }
+        });
+        Progress { outcome, claimed }
     }
 }
 
@@ -205,7 +192,10 @@ mod tests {
     }
 
     fn watch() -> OutcomeWatch {
-        OutcomeWatch::new(JOB.into(), REQUEST.into())
+        OutcomeWatch {
+            job_id: JOB.into(),
+            request_tag: REQUEST.into(),
+        }
     }
 
     #[test]

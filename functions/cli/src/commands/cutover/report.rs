@@ -2,6 +2,7 @@
 
 use super::outcome::Outcome;
 use crate::commands::request::Request;
+use crate::commands::single_line_or;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::Apply;
 use schemabot_domain::audit;
@@ -48,15 +49,11 @@ pub(super) fn describe(
 ) -> String {
     let id = &report.apply_id;
     let who_when = |by: Option<&str>, at: Option<DateTime<Utc>>| {
-        let by = by.map(single_line).unwrap_or_else(|| "someone".to_string());
+        let by = single_line_or(by, "someone");
         match at {
             Some(at) => format!("{by} at {}", format::timestamp(at)),
             None => by,
         }
-    };
-    let text_or = |text: Option<&str>, fallback: &str| {
-        text.map(single_line)
-            .unwrap_or_else(|| fallback.to_string())
     };
     match outcome {
         Some(Outcome::Triggered) => format!(
@@ -97,10 +94,10 @@ pub(super) fn describe(
         },
         Some(Outcome::NotAccepted { message }) => format!(
             "Tern did not accept the cutover of {id}: {}\nNothing changed; you may try again.\n",
-            text_or(message.as_deref(), "no reason given")
+            single_line_or(message.as_deref(), "no reason given")
         ),
         Some(Outcome::Failed { reason, message }) => {
-            let message = text_or(message.as_deref(), "no details");
+            let message = single_line_or(message.as_deref(), "no details");
             if *reason == audit::Outcome::OutcomeUnknown {
                 format!(
                     "Cutover outcome unknown for {id}: Tern could not be reached ({message}).\n\
@@ -117,7 +114,7 @@ pub(super) fn describe(
             } else {
                 "The worker has not handled the request yet (queue backlog, or the worker is down)."
             };
-            request.no_answer_text(timeout, why, report.message.as_deref())
+            request.no_answer_text(&apply.id, timeout, why, report.message.as_deref())
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The answer to the caller: the `--json` document, the exit code and the text.
 
 use crate::args::{display_duration, UnlockArgs};
+use crate::commands::request::Request;
 use crate::exit::Exit;
 use schemabot_domain::lock::{ForceUnlock, ForceUnlockOutcome, HeldStage};
 use serde::Serialize;
@@ -33,14 +34,14 @@ pub struct UnlockReport {
 impl UnlockReport {
     pub(super) fn new(
         args: &UnlockArgs,
-        request_id: String,
+        request: &Request,
         job_id: String,
-        caller_arn: String,
         answer: Option<ForceUnlock>,
         last_error: Option<String>,
     ) -> Self {
-        let holder = answer.as_ref().and_then(|a| a.outcome.holder());
-        let apply_id = match answer.as_ref().map(|a| &a.outcome) {
+        let answer = answer.as_ref();
+        let holder = answer.and_then(|a| a.outcome.holder());
+        let apply_id = match answer.map(|a| &a.outcome) {
             Some(ForceUnlockOutcome::Kept {
                 stage: HeldStage::Applying { apply_id },
                 ..
@@ -50,14 +51,11 @@ impl UnlockReport {
         let mut report = UnlockReport {
             database: args.database.to_string(),
             environment: args.environment.to_string(),
-            request_id,
+            request_id: request.request_id.clone(),
             job_id,
-            actor: answer
-                .as_ref()
-                .map_or_else(|| format!("cli:{caller_arn}"), |a| a.actor.clone()),
-            caller_arn,
+            actor: answer.map_or_else(|| request.caller_actor(), |a| a.actor.clone()),
+            caller_arn: request.caller_arn.clone(),
             outcome: answer
-                .as_ref()
                 .map_or_else(|| "timed_out".to_string(), |a| a.outcome.code().to_string()),
             repository: holder.map(|h| h.owner.repository.to_string()),
             pr: holder.map(|h| h.owner.pr.0),
@@ -171,14 +169,12 @@ mod tests {
     }
 
     fn report(answer: Option<ForceUnlock>) -> UnlockReport {
-        UnlockReport::new(
-            &args(),
-            "r-1".into(),
-            "unlock:cli:r-1".into(),
-            "arn:aws:iam::1:user/ops".into(),
-            answer,
-            None,
-        )
+        let request = Request {
+            queue_url: "https://sqs/q.fifo".into(),
+            caller_arn: "arn:aws:iam::1:user/ops".into(),
+            request_id: "r-1".into(),
+        };
+        UnlockReport::new(&args(), &request, "unlock:cli:r-1".into(), answer, None)
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::ControlRun;
 use crate::errors;
+use crate::jobs::lock_common::display_time;
 use crate::outcome::JobError;
 use chrono::{TimeDelta, Utc};
 use schemabot_aws::store::{
@@ -165,7 +166,6 @@ impl ControlRun<'_> {
             },
             Ok(ControlOutcome::NotAccepted { message }) => ControlAnswer::NotAccepted { message },
             Err(error) => {
-                errors::tern_failed();
                 if let Err(store_error) = self
                     .cmd
                     .worker
@@ -175,9 +175,8 @@ impl ControlRun<'_> {
                 {
                     tracing::warn!(%store_error, "could not mark the control call ended");
                 }
-                if error.is_transient() && !self.cmd.attempt.is_final() {
-                    return Err(JobError::transient(format!("Tern {op}: {error}")));
-                }
+                let retry = !self.cmd.attempt.is_final();
+                let error = errors::tern(error, &format!("Tern {op}"), retry)?;
                 return Ok(ControlReply::Failed {
                     op,
                     target,
@@ -278,50 +277,41 @@ impl ControlRun<'_> {
         Ok(written.is_written())
     }
 
-    /// Whether Tern already reports the state the control leads to (an earlier call worked).
-    async fn tern_already_there(&self, apply: &Apply) -> bool {
-        match self
-            .cmd
-            .worker
-            .tern
-            .progress(&TernTarget::for_apply(apply))
-            .await
-        {
-            Ok(report) => report.state.state() == Some(self.job.op.leads_to()),
+    /// The state Tern reports for `apply`; `None` when its report is unavailable (logged as
+    /// `while`) or names no state.
+    async fn tern_state(&self, apply: &Apply, while_: &str) -> Option<State> {
+        let target = TernTarget::for_apply(apply);
+        match self.cmd.worker.tern.progress(&target).await {
+            Ok(report) => report.state.state(),
             Err(error) => {
-                tracing::info!(%error, "Tern Progress unavailable while settling a control");
-                false
+                tracing::info!(%error, "Tern Progress unavailable {while_}");
+                None
             }
         }
+    }
+
+    /// Whether Tern already reports the state the control leads to (an earlier call worked).
+    async fn tern_already_there(&self, apply: &Apply) -> bool {
+        let state = self.tern_state(apply, "while settling a control").await;
+        state == Some(self.job.op.leads_to())
     }
 
     /// [`decide_control`] on the state Tern reports now: `None` to ask Tern (also when its
     /// report is unavailable: Tern refuses what its state does not allow), or the reply.
     async fn decided_by_tern(&self, apply: &Apply, target: &CutoverTarget) -> Option<ControlReply> {
+        let state = self.tern_state(apply, "before asking again").await?;
+        self.decided(target.clone(), state)
+    }
+
+    /// [`decide_control`] in `state`: `None` to go ahead, or the reply.
+    pub(super) fn decided(&self, target: CutoverTarget, state: State) -> Option<ControlReply> {
         let op = self.job.op;
-        let state = match self
-            .cmd
-            .worker
-            .tern
-            .progress(&TernTarget::for_apply(apply))
-            .await
-        {
-            Ok(report) => report.state.state()?,
-            Err(error) => {
-                tracing::info!(%error, "Tern Progress unavailable before asking again");
-                return None;
-            }
-        };
         match decide_control(op, state) {
             ControlDecision::Proceed => None,
-            ControlDecision::AlreadyDone => Some(ControlReply::AlreadyDone {
-                op,
-                target: target.clone(),
-                state,
-            }),
+            ControlDecision::AlreadyDone => Some(ControlReply::AlreadyDone { op, target, state }),
             ControlDecision::Refuse(refusal) => Some(ControlReply::Refused {
                 op,
-                target: target.clone(),
+                target,
                 refusal,
                 state,
             }),
@@ -359,11 +349,8 @@ fn display_actor(actor: &str) -> String {
 
 /// Tern's RFC 3339 deadline as replies show times; as given when it is not one.
 fn display_deadline(raw: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(raw)
-        .map(|at| {
-            at.with_timezone(&Utc)
-                .format("%Y-%m-%d %H:%M UTC")
-                .to_string()
-        })
-        .unwrap_or_else(|_| raw.to_string())
+    chrono::DateTime::parse_from_rfc3339(raw).map_or_else(
+        |_| raw.to_string(),
+        |at| display_time(at.with_timezone(&Utc)),
+    )
 }

@@ -5,6 +5,7 @@ use super::tern_call::CallMark;
 use super::{ReplyTo, Run};
 use crate::errors;
 use crate::jobs::command::ApplyRefusal;
+use crate::jobs::review_gate;
 use crate::outcome::JobError;
 use chrono::Utc;
 use schemabot_aws::store::ClaimGranted;
@@ -31,7 +32,12 @@ impl Run<'_> {
 
         let target = CutoverTarget::of(&apply);
         let refused = match self.cmd.check_apply(&apply, &self.job.environment).await? {
-            None => None,
+            None => {
+                let source = &self.job.source;
+                let attempt = self.cmd.attempt;
+                let gate = review_gate::cutover_refusal(worker, source, &apply, attempt).await?;
+                gate.map(|reply| (Outcome::ReviewRequired, reply))
+            }
             Some(ApplyRefusal::OtherPullRequest) => {
                 self.cmd
                     .audit(
@@ -72,18 +78,6 @@ impl Run<'_> {
         };
         if let Some((outcome, reply)) = refused {
             return self.refuse(&reply_to, &apply, outcome, reply).await;
-        }
-        if let Some(refusal) = crate::jobs::review_gate::cutover_refusal(
-            worker,
-            &self.job.source,
-            &apply,
-            self.cmd.attempt,
-        )
-        .await?
-        {
-            return self
-                .refuse(&reply_to, &apply, Outcome::ReviewRequired, refusal)
-                .await;
         }
         self.gate_and_claim(apply, &reply_to).await
     }

@@ -24,21 +24,31 @@ impl Run<'_> {
             // operator's confirmation never waits on GitHub; the comment follows (a failed post
             // is retried, and the retry finds the state written and only posts).
             self.record_cutting_over(&apply, None, &event).await?;
-            let comment = self.announce(&apply, reply_to).await?;
-            let record = cutover_comment_record(&apply, comment);
-            self.cmd
-                .worker
-                .store
-                .put_comment_record(&record)
-                .await
-                .map_err(errors::store)?;
-            return Ok(());
+            return self.announce_tracked(&apply, reply_to).await;
         }
         // PR comments: the comment and the state change are one transaction (one request).
         let comment = self.announce(&apply, reply_to).await?;
         let record = cutover_comment_record(&apply, comment);
         self.record_cutting_over(&apply, Some(&record), &event)
             .await
+    }
+
+    /// Posts Cutover Triggered and tracks it as the apply's cutover comment on its own (the
+    /// state was written before).
+    pub(super) async fn announce_tracked(
+        &self,
+        apply: &Apply,
+        reply_to: &ReplyTo,
+    ) -> Result<(), JobError> {
+        let comment = self.announce(apply, reply_to).await?;
+        let record = cutover_comment_record(apply, comment);
+        self.cmd
+            .worker
+            .store
+            .put_comment_record(&record)
+            .await
+            .map_err(errors::store)?;
+        Ok(())
     }
 
     /// Moves the claimed apply to `cutting_over` (with the comment record, when given).
@@ -90,16 +100,14 @@ impl Run<'_> {
     }
 
     pub(super) async fn release(&self, apply: &Apply, event: &AuditEvent) -> Result<(), JobError> {
-        match self
-            .cmd
+        // Released, or the claim already moved on: either way this command holds nothing.
+        self.cmd
             .worker
             .store
             .release_claim(&apply.id, self.cmd.job_id, event)
             .await
-            .map_err(errors::store)?
-        {
-            WriteOutcome::Written(()) | WriteOutcome::ConditionFailed { .. } => Ok(()),
-        }
+            .map_err(errors::store)?;
+        Ok(())
     }
 }
 

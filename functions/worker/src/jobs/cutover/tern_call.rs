@@ -1,6 +1,5 @@
 //! The Tern Cutover call for a claimed apply, and settling an unknown outcome from the sentinel.
 
-use super::settlement::cutover_comment_record;
 use super::{ReplyTo, Run};
 use crate::errors;
 use crate::outcome::JobError;
@@ -70,15 +69,7 @@ impl Run<'_> {
                 if in_flight(&apply) {
                     return Err(wait_for_it());
                 }
-                let comment = self.announce(&apply, reply_to).await?;
-                let record = cutover_comment_record(&apply, comment);
-                self.cmd
-                    .worker
-                    .store
-                    .put_comment_record(&record)
-                    .await
-                    .map_err(errors::store)?;
-                Ok(())
+                self.announce_tracked(&apply, reply_to).await
             }
             State::WaitingForCutover | State::Recovering => {
                 if in_flight(&apply) {
@@ -131,15 +122,11 @@ impl Run<'_> {
             Ok(CutoverOutcome::NotAccepted { message }) => {
                 self.not_accepted(apply, reply_to, message).await
             }
-            Err(error) => {
-                crate::errors::tern_failed();
-                if error.is_transient() && !self.cmd.attempt.is_final() {
-                    // Keep the claim: the retry settles the unknown outcome from evidence.
-                    Err(JobError::transient(format!("Tern: {error}")))
-                } else {
-                    self.give_up(apply, reply_to, error.to_string()).await
-                }
-            }
+            // Retried: the claim is kept, and the retry settles the unknown outcome from evidence.
+            Err(error) => match errors::tern(error, "Tern", !self.cmd.attempt.is_final()) {
+                Ok(error) => self.give_up(apply, reply_to, error.to_string()).await,
+                Err(retry) => Err(retry),
+            },
         };
         if handled.is_err() {
             // This attempt stops here: its call is no longer in flight, so a retry need not
@@ -243,17 +230,10 @@ impl Run<'_> {
                 }
                 // The claim stays: the progress sweep settles it from the sentinel.
                 self.cmd.count(&Outcome::OutcomeUnknown);
-                self.reply(
-                    reply_to,
-                    &CutoverReply::Failed {
-                        target: CutoverTarget::of(&apply),
-                        error: format!(
-                            "whether the first Cutover call took effect could not be verified yet (Tern refused a repeat: {message})"
-                        ),
-                        attempts: self.cmd.attempt.receive_count,
-                    },
-                )
-                .await
+                let error = format!(
+                    "whether the first Cutover call took effect could not be verified yet (Tern refused a repeat: {message})"
+                );
+                self.reply(reply_to, &self.failed(&apply, error)).await
             }
         }
     }
@@ -310,15 +290,16 @@ impl Run<'_> {
             }
         }
         self.cmd.count(&Outcome::Failed);
-        self.reply(
-            reply_to,
-            &CutoverReply::Failed {
-                target: CutoverTarget::of(&apply),
-                error,
-                attempts: self.cmd.attempt.receive_count,
-            },
-        )
-        .await
+        self.reply(reply_to, &self.failed(&apply, error)).await
+    }
+
+    /// The Cutover Failed reply of this attempt.
+    fn failed(&self, apply: &Apply, error: String) -> CutoverReply {
+        CutoverReply::Failed {
+            target: CutoverTarget::of(apply),
+            error,
+            attempts: self.cmd.attempt.receive_count,
+        }
     }
 
     pub(super) async fn sentinel_present(&self, apply: &Apply) -> Result<bool, JobError> {
@@ -332,12 +313,6 @@ impl Run<'_> {
                 &apply.target_schema,
             )
             .await
-            .map_err(|e| {
-                if e.is_transient() {
-                    JobError::transient(format!("sentinel check: {e}"))
-                } else {
-                    JobError::permanent(format!("sentinel check: {e}"))
-                }
-            })
+            .map_err(|e| errors::classify(e.is_transient(), format!("sentinel check: {e}")))
     }
 }

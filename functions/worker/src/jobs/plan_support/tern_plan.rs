@@ -1,6 +1,7 @@
 //! Tern's Plan request for a schema directory, and its response as rendered tables and lint.
 
 use super::discovery::SchemaDir;
+use crate::Worker;
 use schemabot_domain::lock::PlannedChange;
 use schemabot_domain::{Environment, PrNumber, Repository};
 use schemabot_render::{PlanLint, PlanTable};
@@ -93,6 +94,12 @@ pub(crate) fn plan_lint(response: &proto::PlanResponse) -> Vec<PlanLint> {
             message: l.message.clone(),
         })
         .collect()
+}
+
+/// Whether a Tern endpoint serves `deployment` in `environment`.
+pub(crate) fn has_deployment(worker: &Worker, deployment: &str, environment: &Environment) -> bool {
+    let endpoints = worker.config.deployments.tern_endpoints();
+    endpoints.is_ok_and(|e| e.resolve(deployment, environment.as_str()).is_ok())
 }
 
 /// Tern's Plan request for one schema directory.

@@ -14,8 +14,9 @@ use schemabot_domain::{Database, Environment, Login};
 use schemabot_github::{GithubError, InstallationClient};
 use schemabot_render::{command_text, LockCommand, LockReply};
 
-/// The gate for `apply` (`flags`) or `apply-confirm`: on a refusal, audits it against every
-/// lock it can be tied to and posts the Review Required reply. `true` when refused.
+/// The commenter's permission (see [`CommandContext::permission_refused`]), then the gate, for
+/// `apply` (`flags`) or `apply-confirm`: a gate refusal is audited against every lock it can be
+/// tied to and answered with the Review Required reply. `true` when refused.
 pub(crate) async fn refused(
     ctx: &CommandContext<'_>,
     command: LockCommand,
@@ -23,6 +24,9 @@ pub(crate) async fn refused(
     database: Option<&Database>,
     flags: ApplyFlags,
 ) -> Result<bool, JobError> {
+    if ctx.permission_refused(command, environment).await? {
+        return Ok(true);
+    }
     let apply_flags = (command == LockCommand::Apply).then_some(flags);
     let Some(refusal) = check(
         ctx.worker,
@@ -116,11 +120,8 @@ async fn audit_keys(
     if let Some(database) = database {
         return vec![key(database.clone())];
     }
-    let mut keys: Vec<LockKey> = match ctx.worker.store.pr_lock_keys(&ctx.owner).await {
-        Ok(keys) => keys
-            .into_iter()
-            .filter(|k| &k.environment == environment)
-            .collect(),
+    let mut keys = match ctx.lock_keys_in(environment).await {
+        Ok(keys) => keys,
         Err(error) => {
             tracing::warn!(%error, "could not list the PR's locks for the audit");
             Vec::new()

@@ -4,9 +4,8 @@
 //! whose plan is a rollback.
 
 use crate::errors;
-use crate::jobs::confirm::confirm_lock_of;
+use crate::jobs::confirm::confirm_lock;
 use crate::jobs::lock_common::CommandContext;
-use crate::jobs::permission::PermissionCheck;
 use crate::jobs::review_gate;
 use crate::outcome::{Attempt, JobError};
 use crate::Worker;
@@ -26,11 +25,11 @@ pub async fn confirm(
     let ctx = CommandContext::new(worker, &job.origin, job_id, attempt);
     ctx.acknowledge().await;
     let environment = &job.environment;
-    if let PermissionCheck::Denied { required, actual } = ctx.command.authorize(environment).await?
+    if ctx
+        .permission_refused(LockCommand::RollbackConfirm, environment)
+        .await?
     {
-        return ctx
-            .permission_denied(LockCommand::RollbackConfirm, environment, required, actual)
-            .await;
+        return Ok(());
     }
     if let Some(refusal) =
         review_gate::check(worker, &job.origin, environment, None, attempt).await?
@@ -47,14 +46,7 @@ pub async fn confirm(
         return ctx.reply("", &reply).await;
     }
     let mut locks = Vec::new();
-    for key in worker
-        .store
-        .pr_lock_keys(&ctx.owner)
-        .await
-        .map_err(errors::store)?
-        .into_iter()
-        .filter(|key| &key.environment == environment)
-    {
+    for key in ctx.lock_keys_in(environment).await.map_err(errors::store)? {
         let lock = worker.store.get_lock(&key).await.map_err(errors::store)?;
         if let Some(lock) = lock.filter(|lock| lock.is_owned_by(&ctx.owner)) {
             locks.push((key, lock.plan.rollback_of));
@@ -63,7 +55,7 @@ pub async fn confirm(
     let reply = match choose_rollback_lock(&locks) {
         RollbackLockChoice::One(key) => {
             // Allowed without `--allow-unsafe`: the rollback plan showed its drops as such.
-            return confirm_lock_of(ConfirmKind::Rollback, &ctx, &key, "", true, None).await;
+            return confirm_lock(ConfirmKind::Rollback, &ctx, &key, "", true, None).await;
         }
         RollbackLockChoice::None => RollbackReply::NoRollbackPlan {
             environment: environment.clone(),
@@ -73,7 +65,7 @@ pub async fn confirm(
             databases: keys.into_iter().map(|key| key.database).collect(),
         },
     };
-    ctx.command.count(&reply.outcome());
+    ctx.count(&reply.outcome());
     let body = render_rollback_reply(&reply, job_id).map_err(errors::render)?;
     ctx.post(job_id, &body).await
 }

@@ -18,27 +18,17 @@ pub fn content_hash(body: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// The clock a body is rendered at for its content hash: the apply's start, so the elapsed time
+/// The hash of the progress comment's content, rendered at the apply's start so the elapsed time
 /// shown is constant and only real changes change the hash.
-fn content_clock(apply: &Apply) -> DateTime<Utc> {
-    apply.started_at.unwrap_or(apply.created_at)
-}
-
-/// The hash of the progress comment's content (rendered at the content clock).
 /// `resume_deadline`: what the Stop of a stopped apply returned (see [`progress_body`]).
 pub fn progress_hash(
     apply: &Apply,
     tasks: &[Task],
     resume_deadline: Option<&str>,
 ) -> Result<String, ProgressError> {
-    let marker = tracked(&apply.id, CommentKind::Progress);
-    Ok(content_hash(&render_progress_with_deadline(
-        apply,
-        tasks,
-        content_clock(apply),
-        resume_deadline,
-        &marker,
-    )?))
+    let content_clock = apply.started_at.unwrap_or(apply.created_at);
+    let body = progress_body(apply, tasks, resume_deadline, content_clock)?;
+    Ok(content_hash(&body))
 }
 
 /// The progress comment's body at `now`; a stopped apply shows `resume_deadline`, until when

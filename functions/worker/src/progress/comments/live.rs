@@ -76,7 +76,7 @@ pub(super) async fn finalize_progress(
     tasks: &[Task],
     record: &CommentRecord,
     now: DateTime<Utc>,
-) -> Result<bool, ProgressError> {
+) -> Result<(), ProgressError> {
     if let Some(wait) = next_edit_at(record, worker.config.min_edit_interval)
         .and_then(|at| (at - Utc::now()).to_std().ok())
     {
@@ -85,13 +85,12 @@ pub(super) async fn finalize_progress(
     let marker = tracked(&apply.id, CommentKind::Progress);
     let body = render_progress_finalized(apply, tasks, now, &marker)?;
     let hash = content_hash(&body);
-    let written = edit_tracked(worker, apply, record, &body, &hash, true, Utc::now()).await?;
-    if !written {
+    if !edit_tracked(worker, apply, record, &body, &hash, true, Utc::now()).await? {
         // Retry later rather than post a summary above a progress comment still being edited.
         return Err(ProgressError::CommentBusy {
             apply_id: apply.id.clone(),
             kind: CommentKind::Progress.as_str(),
         });
     }
-    Ok(true)
+    Ok(())
 }

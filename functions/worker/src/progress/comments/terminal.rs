@@ -37,7 +37,8 @@ pub async fn finish_terminal(
     };
     let mut report = CommentReport::default();
     if !progress.finalized {
-        report.edits += usize::from(finalize_progress(worker, apply, tasks, progress, now).await?);
+        finalize_progress(worker, apply, tasks, progress, now).await?;
+        report.edits += 1;
     }
     report.add(post_summary(worker, apply, tasks, summary, now).await?);
     Ok(report)

@@ -65,20 +65,13 @@ impl Round<'_> {
             }
             ClaimSettlement::Released => {
                 let event = AuditEvent {
-                    apply_id: apply.id.clone(),
-                    at: self.now,
-                    event: EventKind::ClaimReleased,
-                    actor: ACTOR.into(),
-                    delivery_id: None,
-                    from_state: Some(apply.state),
-                    to_state: None,
-                    outcome: Outcome::SentinelPresent,
                     message: Some(format!(
                         "claim of {} by {} released after {} min: the sentinel is still there, so its cutover never happened",
                         claim.command_id,
                         claim.actor,
                         age.num_minutes()
                     )),
+                    ..self.event(&apply, EventKind::ClaimReleased, Outcome::SentinelPresent)
                 };
                 tracing::warn!(command_id = %claim.command_id, "releasing a stale cutover claim");
                 match self
@@ -108,15 +101,9 @@ impl Round<'_> {
         message: String,
     ) -> Result<Apply, ProgressError> {
         let event = AuditEvent {
-            apply_id: apply.id.clone(),
-            at: self.now,
-            event: EventKind::CutoverSettled,
-            actor: ACTOR.into(),
-            delivery_id: None,
-            from_state: Some(apply.state),
             to_state: Some(State::CuttingOver),
-            outcome,
             message: Some(message),
+            ..self.event(&apply, EventKind::CutoverSettled, outcome)
         };
         tracing::info!(command_id = %claim.command_id, outcome = %event.outcome, "claimed cutover settled as happened");
         match self

@@ -52,18 +52,16 @@ impl Round<'_> {
                 &apply.target_schema,
             )
             .await;
-        self.sentinel = match checked {
-            Ok(true) => SentinelMemo::Checked(SentinelEvidence::Present),
-            Ok(false) => SentinelMemo::Checked(SentinelEvidence::Absent),
+        let evidence = match checked {
+            Ok(true) => Some(SentinelEvidence::Present),
+            Ok(false) => Some(SentinelEvidence::Absent),
             Err(error) => {
                 tracing::warn!(%error, schema = %apply.target_schema, "sentinel check failed; states that depend on it are kept");
-                SentinelMemo::Unavailable
+                None
             }
         };
-        match self.sentinel {
-            SentinelMemo::Checked(evidence) => Some(evidence),
-            _ => None,
-        }
+        self.sentinel = evidence.map_or(SentinelMemo::Unavailable, SentinelMemo::Checked);
+        evidence
     }
 
     /// Whether the apply's desired schema is live, asked of Tern at most once per round. `None`

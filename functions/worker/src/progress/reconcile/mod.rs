@@ -11,10 +11,7 @@ mod claims;
 mod evidence;
 mod writes;
 
-pub use claims::{
-    claim_to_settle, settle_claim, ClaimSettlement, CLAIM_OUTCOME_UNKNOWN_AFTER,
-    CLAIM_RELEASE_AFTER,
-};
+pub use claims::ClaimSettlement;
 use evidence::SentinelMemo;
 
 use crate::errors;
@@ -195,6 +192,21 @@ impl Round<'_> {
         Ok(self.report)
     }
 
+    /// An audit event of this round's own write to `apply` (from its stored state).
+    fn event(&self, apply: &Apply, event: EventKind, outcome: Outcome) -> AuditEvent {
+        AuditEvent {
+            apply_id: apply.id.clone(),
+            at: self.now,
+            event,
+            actor: ACTOR.into(),
+            delivery_id: None,
+            from_state: Some(apply.state),
+            to_state: None,
+            outcome,
+            message: None,
+        }
+    }
+
     fn context(&self) -> ReconcileContext {
         ReconcileContext {
             now: self.now,
@@ -275,15 +287,13 @@ impl Round<'_> {
     ) -> Result<Apply, ProgressError> {
         let to = update.to;
         let event = AuditEvent {
-            apply_id: apply.id.clone(),
-            at: self.now,
-            event: EventKind::StateTransition,
-            actor: ACTOR.into(),
-            delivery_id: None,
-            from_state: Some(apply.state),
             to_state: Some(to),
-            outcome: Outcome::DerivedFromTasks,
             message: update.error_message.clone(),
+            ..self.event(
+                &apply,
+                EventKind::StateTransition,
+                Outcome::DerivedFromTasks,
+            )
         };
         tracing::info!(from = %apply.state, %to, "apply transition");
         match self

@@ -23,15 +23,12 @@ impl Round<'_> {
                 if progress.is_none() && !silence_changed {
                     return Ok(());
                 }
-                let mut changes = match &progress {
-                    Some(progress) => TaskChanges::default().with_progress(progress),
-                    None => TaskChanges::default(),
-                };
+                let mut changes = progress.as_ref().map_or_else(TaskChanges::default, |p| {
+                    TaskChanges::default().with_progress(p)
+                });
                 if silence_changed {
-                    changes.engine_silent_since = match engine_silent_since {
-                        Some(since) => Change::Set(since),
-                        None => Change::Clear,
-                    };
+                    changes.engine_silent_since =
+                        engine_silent_since.map_or(Change::Clear, Change::Set);
                 }
                 match self
                     .worker
@@ -83,20 +80,15 @@ impl Round<'_> {
             changes.engine_silent_since = Change::Clear;
         }
         let event = AuditEvent {
-            apply_id: apply.id.clone(),
-            at: self.now,
-            event: EventKind::StateTransition,
-            actor: ACTOR.into(),
-            delivery_id: None,
             from_state: Some(transition.from),
             to_state: Some(to),
-            outcome: transition.reason.into(),
             message: Some(format!(
                 "{} ({}): {}",
                 task.table,
                 task.task_id,
                 reason_text(&transition)
             )),
+            ..self.event(apply, EventKind::StateTransition, transition.reason.into())
         };
         tracing::info!(task_id = %task.task_id, from = %transition.from, %to, reason = %Outcome::from(transition.reason), "task transition");
         match self

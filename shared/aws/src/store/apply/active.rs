@@ -2,7 +2,7 @@
 
 use super::super::Store;
 use super::support::apply_key;
-use crate::codec::{self, attr, Item};
+use crate::codec::{self, attr, Item, ItemWriter};
 use crate::condition::Expression;
 use crate::error::StoreError;
 use crate::keys;
@@ -73,12 +73,12 @@ impl Store {
             .iter()
             .map(decode_active_ref)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match page.last_evaluated_key() {
-            Some(last) => match last.get(attr::ACTIVE_SK) {
-                Some(AttributeValue::S(sk)) => Some(ActiveCursor(sk.clone())),
-                _ => None,
-            },
-            None => None,
+        let next = match page
+            .last_evaluated_key()
+            .and_then(|last| last.get(attr::ACTIVE_SK))
+        {
+            Some(AttributeValue::S(sk)) => Some(ActiveCursor(sk.clone())),
+            _ => None,
         };
         Ok(ActivePage { applies, next })
     }
@@ -121,11 +121,8 @@ fn active_start_key(cursor: &ActiveCursor) -> Result<Item, StoreError> {
             cursor.as_str()
         ))
     })?;
-    let mut start = apply_key(&apply_id);
-    start.insert(
-        attr::ACTIVE_PK.to_string(),
-        codec::s(keys::ACTIVE_PARTITION),
-    );
-    start.insert(attr::ACTIVE_SK.to_string(), codec::s(cursor.as_str()));
-    Ok(start)
+    Ok(ItemWriter::from(apply_key(&apply_id))
+        .put(attr::ACTIVE_PK, codec::s(keys::ACTIVE_PARTITION))
+        .put(attr::ACTIVE_SK, codec::s(cursor.as_str()))
+        .finish())
 }

@@ -1,6 +1,6 @@
 //! Tracked comments: start tracking one, and replace its record only from the state read.
 
-use super::super::{decode_current, key, Store, WriteOutcome};
+use super::super::{key, Store, WriteOutcome};
 use super::support::check_same_apply;
 use crate::codec::{self, attr};
 use crate::condition::{Condition, UpdateSpec};
@@ -16,16 +16,14 @@ impl Store {
         &self,
         record: &CommentRecord,
     ) -> Result<WriteOutcome<CommentRecord>, StoreError> {
-        let absent = Condition::absent();
-        match self
-            .put_item(codec::encode_comment(record), Some(&absent))
-            .await?
-        {
-            Ok(()) => Ok(WriteOutcome::Written(record.clone())),
-            Err(current) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(current.as_ref(), codec::decode_comment)?,
-            }),
-        }
+        let item = codec::encode_comment(record);
+        self.put_or_current(
+            item,
+            &Condition::absent(),
+            record.clone(),
+            codec::decode_comment,
+        )
+        .await
     }
 
     /// Replaces a tracked comment's record, only if it is still `previous` (same comment, body
@@ -65,11 +63,7 @@ impl Store {
             None => spec.remove(attr::LAST_EDITED_AT),
         };
         let comment_key = key(keys::apply_pk(&next.apply_id), &keys::comment_sk(next.kind));
-        match self.update_item(comment_key, &spec).await? {
-            Ok(()) => Ok(WriteOutcome::Written(next.clone())),
-            Err(current) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(current.as_ref(), codec::decode_comment)?,
-            }),
-        }
+        self.update_or_current(comment_key, &spec, next.clone(), codec::decode_comment)
+            .await
     }
 }

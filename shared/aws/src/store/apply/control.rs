@@ -5,9 +5,9 @@
 //!
 //! `CONTROL#<apply id>` / `<op>`, in its own partition so the apply's snapshot stays as it is.
 
-use super::super::{decode_current, key, Store, WriteOutcome};
-use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader};
-use crate::condition::{Condition, UpdateSpec};
+use super::super::{key, Store, WriteOutcome};
+use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader, ItemWriter};
+use crate::condition::{Condition, Expression, UpdateSpec};
 use crate::error::StoreError;
 use chrono::{DateTime, Utc};
 use schemabot_domain::control::ControlOp;
@@ -104,16 +104,8 @@ impl Store {
         apply_id: &ApplyId,
         op: ControlOp,
     ) -> Result<Option<ControlRequest>, StoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(request_key(apply_id, op)))
-            .consistent_read(true)
-            .send()
+        self.get_record(request_key(apply_id, op), decode_request)
             .await
-            .map_err(|e| StoreError::from_sdk("GetItem", e))?;
-        decode_current(got.item(), decode_request)
     }
 
     /// Records that `request.command_id` is about to ask the engine for `request.op` — unless
@@ -129,19 +121,16 @@ impl Store {
         stale_before: DateTime<Utc>,
         replacing: Option<&str>,
     ) -> Result<WriteOutcome<ControlRequest, ControlRequest>, StoreError> {
-        let mut item = request_key(&request.apply_id, request.op);
-        for (name, value) in [
-            (attr::ITEM_TYPE, codec::s(item_type::CONTROL_REQUEST)),
-            (attr::APPLY_ID, codec::s(request.apply_id.as_str())),
-            (attr::CONTROL_OP, codec::s(request.op.as_str())),
-            (attr::LOCK_COMMAND_ID, codec::s(&request.command_id)),
-            (attr::REQUESTED_BY, codec::s(&request.requested_by)),
-            (attr::REQUESTED_AT, codec::time(request.requested_at)),
-            (attr::STATUS, codec::s(PENDING)),
-        ] {
-            item.insert(name.to_string(), value);
-        }
-        let mut expr = crate::condition::Expression::default();
+        let item = ItemWriter::from(request_key(&request.apply_id, request.op))
+            .put(attr::ITEM_TYPE, codec::s(item_type::CONTROL_REQUEST))
+            .put(attr::APPLY_ID, codec::s(request.apply_id.as_str()))
+            .put(attr::CONTROL_OP, codec::s(request.op.as_str()))
+            .put(attr::LOCK_COMMAND_ID, codec::s(&request.command_id))
+            .put(attr::REQUESTED_BY, codec::s(&request.requested_by))
+            .put(attr::REQUESTED_AT, codec::time(request.requested_at))
+            .put(attr::STATUS, codec::s(PENDING))
+            .finish();
+        let mut expr = Expression::default();
         let pk = expr.name(attr::PK);
         let pending = expr.equals(attr::STATUS, codec::s(PENDING));
         let other = expr.name(attr::LOCK_COMMAND_ID);
@@ -156,12 +145,8 @@ impl Store {
             text.push_str(&format!(" OR ({other} = {previous} AND NOT {pending})"));
         }
         let condition = Condition::new(text, expr);
-        match self.put_item(item, Some(&condition)).await? {
-            Ok(()) => Ok(WriteOutcome::Written(request.clone())),
-            Err(current) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(current.as_ref(), decode_request)?,
-            }),
-        }
+        self.put_or_current(item, &condition, request.clone(), decode_request)
+            .await
     }
 
     /// This command asks the engine again (its earlier call's outcome was unknown): pending once
@@ -200,8 +185,8 @@ impl Store {
         op: ControlOp,
         command_id: &str,
     ) -> Result<(), StoreError> {
-        self.set_control_status(apply_id, op, command_id, UNKNOWN)
-            .await
+        let spec = status_if_ours(command_id, UNKNOWN);
+        self.update_own_request(apply_id, op, &spec).await
     }
 
     /// Records the engine's `answer` to `command_id`'s request. Idempotent.
@@ -212,11 +197,7 @@ impl Store {
         command_id: &str,
         answer: &ControlAnswer,
     ) -> Result<(), StoreError> {
-        let mut spec = UpdateSpec::default();
-        let ours = spec
-            .expr
-            .equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
-        spec.require(ours).set(attr::STATUS, codec::s(ANSWERED));
+        let mut spec = status_if_ours(command_id, ANSWERED);
         match answer {
             ControlAnswer::Accepted { resume_deadline } => {
                 spec.set(attr::OUTCOME, codec::s(ACCEPTED));
@@ -229,25 +210,27 @@ impl Store {
                     .set(attr::MESSAGE, codec::s(message));
             }
         }
-        // Lost to a newer request: that one carries on.
-        let _ = self.update_item(request_key(apply_id, op), &spec).await?;
-        Ok(())
+        self.update_own_request(apply_id, op, &spec).await
     }
 
-    async fn set_control_status(
+    async fn update_own_request(
         &self,
         apply_id: &ApplyId,
         op: ControlOp,
-        command_id: &str,
-        status: &str,
+        spec: &UpdateSpec,
     ) -> Result<(), StoreError> {
-        let mut spec = UpdateSpec::default();
-        let ours = spec
-            .expr
-            .equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
-        spec.require(ours).set(attr::STATUS, codec::s(status));
         // Lost to a newer request: that one carries on.
-        let _ = self.update_item(request_key(apply_id, op), &spec).await?;
+        let _ = self.update_item(request_key(apply_id, op), spec).await?;
         Ok(())
     }
+}
+
+/// Sets `status` on the request, only while it is still `command_id`'s.
+fn status_if_ours(command_id: &str, status: &str) -> UpdateSpec {
+    let mut spec = UpdateSpec::default();
+    let ours = spec
+        .expr
+        .equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
+    spec.require(ours).set(attr::STATUS, codec::s(status));
+    spec
 }

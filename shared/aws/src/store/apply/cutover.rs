@@ -29,6 +29,14 @@ fn claim_held_by(expr: &mut Expression, command_id: &str) -> String {
     format!("{claim}.{command} = {value}")
 }
 
+/// `SET #claim.#tern_call_open = :false`: the claim holder's Tern call is no longer in flight.
+fn close_tern_call(spec: &mut UpdateSpec) {
+    let claim = spec.expr.name(attr::CLAIM);
+    let open = spec.expr.name(attr::CLAIM_TERN_CALL_OPEN);
+    let closed = spec.expr.value(AttributeValue::Bool(false));
+    spec.set_clause(format!("{claim}.{open} = {closed}"));
+}
+
 impl Store {
     /// Grants the right to trigger the cutover to one command: the apply must be at the version
     /// read, in `waiting_for_cutover`, and either unclaimed or claimed by this same command (a
@@ -57,26 +65,21 @@ impl Store {
             self.update_action(apply_key(&apply.id), &spec)?,
             self.put_action(codec::encode_event(event), None)?,
         ];
-        match self.transact(actions).await? {
-            Ok(()) => {
-                let held = apply
-                    .claim
-                    .as_ref()
-                    .filter(|held| held.command_id == claim.command_id)
-                    .cloned();
-                let already_held = held.is_some();
-                let mut written = apply.clone();
-                written.claim = Some(held.unwrap_or_else(|| claim.clone()));
-                written.version = apply.version + 1;
-                Ok(WriteOutcome::Written(ClaimGranted {
-                    apply: written,
-                    already_held,
-                }))
-            }
-            Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(cancelled.item(0), codec::decode_apply)?,
-            }),
-        }
+        let held = apply
+            .claim
+            .as_ref()
+            .filter(|held| held.command_id == claim.command_id)
+            .cloned();
+        let already_held = held.is_some();
+        let mut written = apply.clone();
+        written.claim = Some(held.unwrap_or_else(|| claim.clone()));
+        written.version = apply.version + 1;
+        let granted = ClaimGranted {
+            apply: written,
+            already_held,
+        };
+        self.transact_or_current(actions, granted, codec::decode_apply)
+            .await
     }
 
     /// Gives up this command's claim (Tern did not accept the cutover, or the sweep settled it).
@@ -94,12 +97,8 @@ impl Store {
             self.update_action(apply_key(apply_id), &spec)?,
             self.put_action(codec::encode_event(event), None)?,
         ];
-        match self.transact(actions).await? {
-            Ok(()) => Ok(WriteOutcome::Written(())),
-            Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(cancelled.item(0), codec::decode_apply)?,
-            }),
-        }
+        self.transact_or_current(actions, (), codec::decode_apply)
+            .await
     }
 
     /// Marks that this command (holding the claim) is about to call Tern's Cutover, unless
@@ -127,12 +126,8 @@ impl Store {
             .set_clause(format!("{claim}.{called} = {at}"))
             .set_clause(format!("{claim}.{open} = {yes}"))
             .increment_version();
-        match self.update_item(apply_key(apply_id), &spec).await? {
-            Ok(()) => Ok(WriteOutcome::Written(())),
-            Err(current) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(current.as_ref(), codec::decode_apply)?,
-            }),
-        }
+        self.update_or_current(apply_key(apply_id), &spec, (), codec::decode_apply)
+            .await
     }
 
     /// The attempt that began a Cutover call saw it fail: the call is no longer in flight (its
@@ -145,18 +140,10 @@ impl Store {
     ) -> Result<WriteOutcome<(), Apply>, StoreError> {
         let mut spec = UpdateSpec::default();
         let ours = claim_held_by(&mut spec.expr, command_id);
-        let claim = spec.expr.name(attr::CLAIM);
-        let open = spec.expr.name(attr::CLAIM_TERN_CALL_OPEN);
-        let no = spec.expr.value(AttributeValue::Bool(false));
-        spec.require(ours)
-            .set_clause(format!("{claim}.{open} = {no}"))
-            .increment_version();
-        match self.update_item(apply_key(apply_id), &spec).await? {
-            Ok(()) => Ok(WriteOutcome::Written(())),
-            Err(current) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(current.as_ref(), codec::decode_apply)?,
-            }),
-        }
+        close_tern_call(&mut spec);
+        spec.require(ours).increment_version();
+        self.update_or_current(apply_key(apply_id), &spec, (), codec::decode_apply)
+            .await
     }
 
     /// Tern accepted the cutover: the apply moves from `waiting_for_cutover`/`recovering` to
@@ -193,10 +180,7 @@ impl Store {
             .state_in(&from)
             .ok_or_else(|| no_predecessor(State::CuttingOver))?;
         // The call is over and answered: a concurrent attempt need not wait for it.
-        let claim = spec.expr.name(attr::CLAIM);
-        let open = spec.expr.name(attr::CLAIM_TERN_CALL_OPEN);
-        let closed = spec.expr.value(AttributeValue::Bool(false));
-        spec.set_clause(format!("{claim}.{open} = {closed}"));
+        close_tern_call(&mut spec);
         spec.require(ours)
             .require(states)
             .set(attr::STATE, codec::state(State::CuttingOver))

@@ -11,10 +11,7 @@ use schemabot_domain::ApplyId;
 impl Store {
     /// Appends an audit event on its own (state changes append theirs in the same transaction).
     pub async fn append_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.put_item(codec::encode_event(event), None)
-            .await?
-            // An unconditional put cannot fail a condition.
-            .map_err(|_| StoreError::Inconsistent("unconditional put refused".to_string()))
+        self.put_plain(codec::encode_event(event)).await
     }
 
     /// The apply's audit trail, oldest first.

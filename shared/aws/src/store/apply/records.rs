@@ -1,8 +1,8 @@
 //! Applies and tasks: creation, reads of the apply partition, and guarded state transitions.
 
-use super::super::{decode_current, key, Store, WriteOutcome};
+use super::super::{key, Store, WriteOutcome};
 use super::support::{apply_key, check_same_apply, no_predecessor};
-use crate::codec::{self, attr};
+use crate::codec::{self, attr, Item};
 use crate::condition::{Condition, Expression, UpdateSpec};
 use crate::error::StoreError;
 use crate::keys;
@@ -44,26 +44,14 @@ impl Store {
             actions.push(self.put_action(codec::encode_task(task), Some(&absent))?);
         }
         actions.push(self.put_action(codec::encode_event(event), None)?);
-        match self.transact(actions).await? {
-            Ok(()) => Ok(WriteOutcome::Written(apply.clone())),
-            Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(cancelled.item(0), codec::decode_apply)?,
-            }),
-        }
+        self.transact_or_current(actions, apply.clone(), codec::decode_apply)
+            .await
     }
 
     /// The apply record alone (strongly consistent).
     pub async fn get_apply(&self, apply_id: &ApplyId) -> Result<Option<Apply>, StoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(apply_key(apply_id)))
-            .consistent_read(true)
-            .send()
+        self.get_record(apply_key(apply_id), codec::decode_apply)
             .await
-            .map_err(|e| StoreError::from_sdk("GetItem", e))?;
-        decode_current(got.item(), codec::decode_apply)
     }
 
     /// The apply, its tasks, its tracked comments and its poll chain: one strongly consistent
@@ -115,40 +103,22 @@ impl Store {
         event: &AuditEvent,
     ) -> Result<WriteOutcome<Task>, StoreError> {
         check_same_apply("the event", &task.apply_id, &event.apply_id)?;
-        let mut spec = UpdateSpec::default();
-        let guard = spec
-            .expr
-            .transition_guard(task.version, to)
-            .ok_or_else(|| no_predecessor(to))?;
-        spec.require(guard)
-            .set(attr::STATE, codec::state(to))
-            .increment_version();
+        let mut spec = transition_spec(task.version, to)?;
         if to == State::WaitingForCutover {
             spec.set(attr::READY_TO_COMPLETE, AttributeValue::Bool(true));
         }
         changes.write(&mut spec);
-
-        let task_key = key(
-            keys::apply_pk(&task.apply_id),
-            &keys::task_sk(&task.task_id),
-        );
         let actions = vec![
-            self.update_action(task_key, &spec)?,
+            self.update_action(task_key(task), &spec)?,
             self.put_action(codec::encode_event(event), None)?,
         ];
-        match self.transact(actions).await? {
-            Ok(()) => {
-                let mut written = task.clone();
-                changes.apply_to(&mut written);
-                written.state = to;
-                written.version = task.version + 1;
-                written.ready_to_complete |= to == State::WaitingForCutover;
-                Ok(WriteOutcome::Written(written))
-            }
-            Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(cancelled.item(0), codec::decode_task)?,
-            }),
-        }
+        let mut written = task.clone();
+        changes.apply_to(&mut written);
+        written.state = to;
+        written.version = task.version + 1;
+        written.ready_to_complete |= to == State::WaitingForCutover;
+        self.transact_or_current(actions, written, codec::decode_task)
+            .await
     }
 
     /// Non-state changes to a task (progress numbers, silence tracking), guarded by its version.
@@ -161,21 +131,11 @@ impl Store {
         let guard = spec.expr.equals(attr::VERSION, codec::n(task.version));
         spec.require(guard).increment_version();
         changes.write(&mut spec);
-        let task_key = key(
-            keys::apply_pk(&task.apply_id),
-            &keys::task_sk(&task.task_id),
-        );
-        match self.update_item(task_key, &spec).await? {
-            Ok(()) => {
-                let mut written = task.clone();
-                changes.apply_to(&mut written);
-                written.version = task.version + 1;
-                Ok(WriteOutcome::Written(written))
-            }
-            Err(current) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(current.as_ref(), codec::decode_task)?,
-            }),
-        }
+        let mut written = task.clone();
+        changes.apply_to(&mut written);
+        written.version = task.version + 1;
+        self.update_or_current(task_key(task), &spec, written, codec::decode_task)
+            .await
     }
 
     /// Moves an apply to `to` (guarded like [`Store::transition_task`]), with its audit event.
@@ -188,34 +148,40 @@ impl Store {
         event: &AuditEvent,
     ) -> Result<WriteOutcome<Apply>, StoreError> {
         check_same_apply("the event", &apply.id, &event.apply_id)?;
-        let mut spec = UpdateSpec::default();
-        let guard = spec
-            .expr
-            .transition_guard(apply.version, to)
-            .ok_or_else(|| no_predecessor(to))?;
-        spec.require(guard)
-            .set(attr::STATE, codec::state(to))
-            .increment_version();
+        let mut spec = transition_spec(apply.version, to)?;
         if to.is_terminal() {
             spec.remove(attr::ACTIVE_PK).remove(attr::ACTIVE_SK);
         }
         changes.write(&mut spec);
-
         let actions = vec![
             self.update_action(apply_key(&apply.id), &spec)?,
             self.put_action(codec::encode_event(event), None)?,
         ];
-        match self.transact(actions).await? {
-            Ok(()) => {
-                let mut written = apply.clone();
-                changes.apply_to(&mut written);
-                written.state = to;
-                written.version = apply.version + 1;
-                Ok(WriteOutcome::Written(written))
-            }
-            Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(cancelled.item(0), codec::decode_apply)?,
-            }),
-        }
+        let mut written = apply.clone();
+        changes.apply_to(&mut written);
+        written.state = to;
+        written.version = apply.version + 1;
+        self.transact_or_current(actions, written, codec::decode_apply)
+            .await
     }
+}
+
+/// `SET #state = to` with the version bump, guarded by [`Expression::transition_guard`].
+fn transition_spec(version: u64, to: State) -> Result<UpdateSpec, StoreError> {
+    let mut spec = UpdateSpec::default();
+    let guard = spec
+        .expr
+        .transition_guard(version, to)
+        .ok_or_else(|| no_predecessor(to))?;
+    spec.require(guard)
+        .set(attr::STATE, codec::state(to))
+        .increment_version();
+    Ok(spec)
+}
+
+fn task_key(task: &Task) -> Item {
+    key(
+        keys::apply_pk(&task.apply_id),
+        &keys::task_sk(&task.task_id),
+    )
 }

@@ -5,16 +5,16 @@
 
 use super::super::{decode_current, key, Store};
 use super::history::encode_lock_event;
-use super::items::{decode_lock, lock_item_key, pr_lock_sk, pr_locks_pk};
-use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader};
+use super::items::{decode_lock, lock_item_key, owned_by, pr_lock_key};
+use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader, ItemWriter};
 use crate::condition::{Condition, Expression};
 use crate::error::StoreError;
 use crate::store::POST_RETENTION;
 use schemabot_domain::audit::Outcome;
 use schemabot_domain::lock::{
-    ForceUnlock, ForceUnlockOutcome, HeldStage, Lock, LockEvent, LockHolder, LockKey, LockOwner,
+    ForceUnlock, ForceUnlockOutcome, HeldStage, Lock, LockEvent, LockHolder,
 };
-use schemabot_domain::{ApplyId, Database, Environment, InstallationId, Login, Repository};
+use schemabot_domain::{ApplyId, InstallationId, Login};
 
 const SK: &str = "FORCEUNLOCK";
 
@@ -34,51 +34,42 @@ pub enum ForceRelease {
 }
 
 fn encode_answer(answer: &ForceUnlock) -> Item {
-    let mut item = answer_key(&answer.job_id);
     let retention = i64::try_from(POST_RETENTION.as_secs()).unwrap_or(i64::MAX);
-    for (name, value) in [
-        (attr::ITEM_TYPE, codec::s(item_type::FORCE_UNLOCK)),
-        (attr::LOCK_COMMAND_ID, codec::s(answer.job_id.as_str())),
-        (attr::DATABASE, codec::s(answer.key.database.as_str())),
-        (attr::ENVIRONMENT, codec::s(answer.key.environment.as_str())),
-        (attr::OUTCOME, codec::s(answer.outcome.code().as_str())),
-        (attr::ACTOR, codec::s(answer.actor.as_str())),
-        (attr::AT, codec::time(answer.at)),
-        (
+    let apply_id = match &answer.outcome {
+        ForceUnlockOutcome::Kept {
+            stage: HeldStage::Applying { apply_id },
+            ..
+        } => Some(codec::s(apply_id.as_str())),
+        _ => None,
+    };
+    let mut item = ItemWriter::from(answer_key(&answer.job_id))
+        .put(attr::ITEM_TYPE, codec::s(item_type::FORCE_UNLOCK))
+        .put(attr::LOCK_COMMAND_ID, codec::s(answer.job_id.as_str()))
+        .put(attr::DATABASE, codec::s(answer.key.database.as_str()))
+        .put(attr::ENVIRONMENT, codec::s(answer.key.environment.as_str()))
+        .put(attr::OUTCOME, codec::s(answer.outcome.code().as_str()))
+        .put(attr::ACTOR, codec::s(answer.actor.as_str()))
+        .put(attr::AT, codec::time(answer.at))
+        .put(
             attr::EXPIRES_AT,
             codec::n(answer.at.timestamp().saturating_add(retention)),
-        ),
-    ] {
-        item.insert(name.to_string(), value);
-    }
+        )
+        .put_opt(attr::APPLY_ID, apply_id);
     if let Some(holder) = answer.outcome.holder() {
-        for (name, value) in [
-            (attr::REPOSITORY, codec::s(holder.owner.repository.as_str())),
-            (attr::PR, codec::n(holder.owner.pr.0)),
-            (attr::INSTALLATION_ID, codec::n(holder.installation_id.0)),
-            (attr::LOCKED_BY, codec::s(holder.locked_by.0.as_str())),
-        ] {
-            item.insert(name.to_string(), value);
-        }
+        item = item
+            .put(attr::REPOSITORY, codec::s(holder.owner.repository.as_str()))
+            .put(attr::PR, codec::n(holder.owner.pr.0))
+            .put(attr::INSTALLATION_ID, codec::n(holder.installation_id.0))
+            .put(attr::LOCKED_BY, codec::s(holder.locked_by.0.as_str()));
     }
-    if let ForceUnlockOutcome::Kept {
-        stage: HeldStage::Applying { apply_id },
-        ..
-    } = &answer.outcome
-    {
-        item.insert(attr::APPLY_ID.to_string(), codec::s(apply_id.as_str()));
-    }
-    item
+    item.finish()
 }
 
 fn decode_answer(item: &Item) -> Result<ForceUnlock, DecodeError> {
     let r = ItemReader::new(item, item_type::FORCE_UNLOCK);
     let holder = || -> Result<LockHolder, DecodeError> {
         Ok(LockHolder {
-            owner: LockOwner {
-                repository: r.parsed(attr::REPOSITORY, Repository::parse)?,
-                pr: schemabot_domain::PrNumber(r.u64(attr::PR)?),
-            },
+            owner: r.lock_owner()?,
             installation_id: InstallationId(r.u64(attr::INSTALLATION_ID)?),
             locked_by: Login(r.string(attr::LOCKED_BY)?.to_string()),
         })
@@ -101,10 +92,7 @@ fn decode_answer(item: &Item) -> Result<ForceUnlock, DecodeError> {
     };
     Ok(ForceUnlock {
         job_id: r.string(attr::LOCK_COMMAND_ID)?.to_string(),
-        key: LockKey {
-            database: r.parsed(attr::DATABASE, Database::parse)?,
-            environment: r.parsed(attr::ENVIRONMENT, Environment::parse)?,
-        },
+        key: r.lock_key()?,
         outcome,
         actor: r.string(attr::ACTOR)?.to_string(),
         at: r.time(attr::AT)?,
@@ -118,16 +106,7 @@ impl Store {
         &self,
         job_id: &str,
     ) -> Result<Option<ForceUnlock>, StoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(answer_key(job_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem", e))?;
-        decode_current(got.item(), decode_answer)
+        self.get_record(answer_key(job_id), decode_answer).await
     }
 
     /// Releases `lock` — still planned, still its owner's and the same acquisition, as read —
@@ -140,16 +119,15 @@ impl Store {
         event: &LockEvent,
     ) -> Result<ForceRelease, StoreError> {
         let mut expr = Expression::default();
-        let repo = expr.equals(attr::REPOSITORY, codec::s(lock.owner.repository.as_str()));
-        let pr = expr.equals(attr::PR, codec::n(lock.owner.pr.0));
+        let ours = owned_by(&mut expr, &lock.owner);
         let planned = expr.equals(attr::LOCK_STAGE, codec::s("planned"));
         // The very lock read: the same PR may have released it and taken a new one since.
         let taken = expr.equals(attr::ACQUIRED_AT, codec::time(lock.acquired_at));
-        let as_read = Condition::new(format!("{repo} AND {pr} AND {planned} AND {taken}"), expr);
+        let as_read = Condition::new(format!("{ours} AND {planned} AND {taken}"), expr);
         let actions = vec![
             self.delete_action(lock_item_key(&lock.key), Some(&as_read))?,
             self.put_action(encode_answer(answer), Some(&Condition::absent()))?,
-            self.delete_action(key(pr_locks_pk(&lock.owner), &pr_lock_sk(&lock.key)), None)?,
+            self.delete_action(pr_lock_key(&lock.owner, &lock.key), None)?,
             self.put_action(encode_lock_event(event), None)?,
         ];
         let cancelled = match self.transact(actions).await? {

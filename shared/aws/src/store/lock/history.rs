@@ -2,7 +2,7 @@
 
 use super::super::{key, Store};
 use super::items::{applied_pk, encode_applied, events_pk, APPLIED_PREFIX};
-use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader};
+use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader, ItemWriter};
 use crate::condition::Expression;
 use crate::error::StoreError;
 use crate::keys;
@@ -15,9 +15,7 @@ impl Store {
     /// Records that `applied.owner`'s schema is live in (database, environment) without an
     /// apply of its own (the environment already matched it).
     pub async fn record_applied_schema(&self, applied: &AppliedSchema) -> Result<(), StoreError> {
-        self.put_item(encode_applied(applied), None)
-            .await?
-            .map_err(|_| StoreError::Inconsistent("unconditional put refused".to_string()))
+        self.put_plain(encode_applied(applied)).await
     }
 
     /// What `owner` applied to `database`: environment → schema digest.
@@ -53,9 +51,7 @@ impl Store {
 
     /// Appends one step of a lock's history.
     pub async fn append_lock_event(&self, event: &LockEvent) -> Result<(), StoreError> {
-        self.put_item(encode_lock_event(event), None)
-            .await?
-            .map_err(|_| StoreError::Inconsistent("unconditional put refused".to_string()))
+        self.put_plain(encode_lock_event(event)).await
     }
 
     /// A lock's history, oldest first: (event, actor, PR, outcome).
@@ -84,28 +80,20 @@ impl Store {
 
 /// One step of a lock's history as an item (also written inside transactions).
 pub(super) fn encode_lock_event(event: &LockEvent) -> Item {
-    let mut item = key(events_pk(&event.key), &keys::event_sk(event.at));
-    for (name, value) in [
-        (attr::ITEM_TYPE, codec::s(item_type::LOCK_EVENT)),
-        (attr::DATABASE, codec::s(event.key.database.as_str())),
-        (attr::ENVIRONMENT, codec::s(event.key.environment.as_str())),
-        (attr::AT, codec::time(event.at)),
-        (attr::EVENT, codec::s(event.event.as_str())),
-        (attr::ACTOR, codec::s(event.actor.as_str())),
-        (attr::REPOSITORY, codec::s(event.owner.repository.as_str())),
-        (attr::PR, codec::n(event.owner.pr.0)),
-        (attr::OUTCOME, codec::s(event.outcome.as_str())),
-    ] {
-        item.insert(name.to_string(), value);
-    }
-    if let Some(delivery_id) = &event.delivery_id {
-        item.insert(
-            attr::DELIVERY_ID.to_string(),
-            codec::s(delivery_id.as_str()),
-        );
-    }
-    if let Some(message) = &event.message {
-        item.insert(attr::MESSAGE.to_string(), codec::s(message.as_str()));
-    }
-    item
+    ItemWriter::from(key(events_pk(&event.key), &keys::event_sk(event.at)))
+        .put(attr::ITEM_TYPE, codec::s(item_type::LOCK_EVENT))
+        .put(attr::DATABASE, codec::s(event.key.database.as_str()))
+        .put(attr::ENVIRONMENT, codec::s(event.key.environment.as_str()))
+        .put(attr::AT, codec::time(event.at))
+        .put(attr::EVENT, codec::s(event.event.as_str()))
+        .put(attr::ACTOR, codec::s(event.actor.as_str()))
+        .put(attr::REPOSITORY, codec::s(event.owner.repository.as_str()))
+        .put(attr::PR, codec::n(event.owner.pr.0))
+        .put(attr::OUTCOME, codec::s(event.outcome.as_str()))
+        .put_opt(
+            attr::DELIVERY_ID,
+            event.delivery_id.as_ref().map(|id| codec::s(id.as_str())),
+        )
+        .put_opt(attr::MESSAGE, event.message.as_deref().map(codec::s))
+        .finish()
 }

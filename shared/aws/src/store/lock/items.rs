@@ -2,11 +2,12 @@
 //! schemas.
 
 use super::super::key;
-use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader};
+use crate::codec::{self, attr, item_type, DecodeError, Item, ItemReader, ItemWriter};
+use crate::condition::Expression;
 use crate::error::StoreError;
 use chrono::{DateTime, TimeDelta};
 use schemabot_domain::lock::{AppliedSchema, Lock, LockKey, LockOwner, LockStage, LockedPlan};
-use schemabot_domain::{ApplyId, Database, Environment, InstallationId, Login, Repository};
+use schemabot_domain::{ApplyId, InstallationId, Login};
 
 const LOCK_SK: &str = "LOCK";
 pub(super) const APPLIED_PREFIX: &str = "APPLIED#";
@@ -25,8 +26,9 @@ pub(super) fn pr_locks_pk(owner: &LockOwner) -> String {
     format!("PRLOCKS#{}#{}", owner.repository, owner.pr.0)
 }
 
-pub(super) fn pr_lock_sk(key: &LockKey) -> String {
-    format!("LOCK#{}#{}", key.database, key.environment)
+/// `owner`'s index entry of the lock on `key` (its sort key is the lock's partition key).
+pub(super) fn pr_lock_key(owner: &LockOwner, key: &LockKey) -> Item {
+    super::super::key(pr_locks_pk(owner), &lock_pk(key))
 }
 
 pub(super) fn applied_pk(owner: &LockOwner) -> String {
@@ -39,6 +41,27 @@ fn applied_sk(key: &LockKey) -> String {
 
 pub(super) fn events_pk(key: &LockKey) -> String {
     format!("LOCKEVENTS#{}#{}", key.database, key.environment)
+}
+
+/// `#repository = :repo AND #pr = :pr`
+pub(super) fn owned_by(expr: &mut Expression, owner: &LockOwner) -> String {
+    let repo = expr.equals(attr::REPOSITORY, codec::s(owner.repository.as_str()));
+    let pr = expr.equals(attr::PR, codec::n(owner.pr.0));
+    format!("{repo} AND {pr}")
+}
+
+/// `#lock_command_id = :cmd AND #lock_stage = :confirming`
+pub(super) fn confirming_by(expr: &mut Expression, command_id: &str) -> String {
+    let by = expr.equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
+    let confirming = expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
+    format!("{by} AND {confirming}")
+}
+
+/// `#lock_stage = :applying AND #apply_id = :id`
+pub(super) fn applying(expr: &mut Expression, apply_id: &ApplyId) -> String {
+    let applying = expr.equals(attr::LOCK_STAGE, codec::s("applying"));
+    let same = expr.equals(attr::APPLY_ID, codec::s(apply_id.as_str()));
+    format!("{applying} AND {same}")
 }
 
 fn stage_attrs(stage: &LockStage) -> (&'static str, Option<&str>, Option<&ApplyId>) {
@@ -55,46 +78,32 @@ fn stage_attrs(stage: &LockStage) -> (&'static str, Option<&str>, Option<&ApplyI
 pub(super) fn encode_lock(lock: &Lock) -> Result<Item, StoreError> {
     let plan = serde_json::to_string(&lock.plan)
         .map_err(|e| StoreError::InvalidRequest(format!("lock plan not serializable: {e}")))?;
-    let mut item = lock_item_key(&lock.key);
     let (stage, command_id, apply_id) = stage_attrs(&lock.stage);
-    for (name, value) in [
-        (attr::ITEM_TYPE, codec::s(item_type::LOCK)),
-        (attr::DATABASE, codec::s(lock.key.database.as_str())),
-        (attr::ENVIRONMENT, codec::s(lock.key.environment.as_str())),
-        (attr::REPOSITORY, codec::s(lock.owner.repository.as_str())),
-        (attr::PR, codec::n(lock.owner.pr.0)),
-        (attr::INSTALLATION_ID, codec::n(lock.installation_id.0)),
-        (attr::LOCKED_BY, codec::s(lock.locked_by.0.as_str())),
-        (attr::LOCK_STAGE, codec::s(stage)),
-        (attr::HEAD_SHA, codec::s(lock.plan.head_sha.as_str())),
-        (attr::PLAN, codec::s(plan)),
-        (attr::ACQUIRED_AT, codec::time(lock.acquired_at)),
-        (
+    Ok(ItemWriter::from(lock_item_key(&lock.key))
+        .put(attr::ITEM_TYPE, codec::s(item_type::LOCK))
+        .put(attr::DATABASE, codec::s(lock.key.database.as_str()))
+        .put(attr::ENVIRONMENT, codec::s(lock.key.environment.as_str()))
+        .put(attr::REPOSITORY, codec::s(lock.owner.repository.as_str()))
+        .put(attr::PR, codec::n(lock.owner.pr.0))
+        .put(attr::INSTALLATION_ID, codec::n(lock.installation_id.0))
+        .put(attr::LOCKED_BY, codec::s(lock.locked_by.0.as_str()))
+        .put(attr::LOCK_STAGE, codec::s(stage))
+        .put(attr::HEAD_SHA, codec::s(lock.plan.head_sha.as_str()))
+        .put(attr::PLAN, codec::s(plan))
+        .put(attr::ACQUIRED_AT, codec::time(lock.acquired_at))
+        .put(
             attr::LEASE_EXPIRES_AT_MS,
             codec::n(lock.lease_expires_at.timestamp_millis()),
-        ),
-    ] {
-        item.insert(name.to_string(), value);
-    }
-    if let Some(command_id) = command_id {
-        item.insert(attr::LOCK_COMMAND_ID.to_string(), codec::s(command_id));
-    }
-    if let Some(apply_id) = apply_id {
-        item.insert(attr::APPLY_ID.to_string(), codec::s(apply_id.as_str()));
-    }
-    Ok(item)
+        )
+        .put_opt(attr::LOCK_COMMAND_ID, command_id.map(codec::s))
+        .put_opt(attr::APPLY_ID, apply_id.map(|id| codec::s(id.as_str())))
+        .finish())
 }
 
 pub(super) fn decode_lock(item: &Item) -> Result<Lock, DecodeError> {
     let r = ItemReader::new(item, item_type::LOCK);
-    let key = LockKey {
-        database: r.parsed(attr::DATABASE, Database::parse)?,
-        environment: r.parsed(attr::ENVIRONMENT, Environment::parse)?,
-    };
-    let owner = LockOwner {
-        repository: r.parsed(attr::REPOSITORY, Repository::parse)?,
-        pr: schemabot_domain::PrNumber(r.u64(attr::PR)?),
-    };
+    let key = r.lock_key()?;
+    let owner = r.lock_owner()?;
     let command_id = || r.string(attr::LOCK_COMMAND_ID).map(str::to_string);
     let stage = match r.string(attr::LOCK_STAGE)? {
         "planned" => LockStage::Planned,
@@ -105,31 +114,20 @@ pub(super) fn decode_lock(item: &Item) -> Result<Lock, DecodeError> {
             command_id: command_id()?,
             apply_id: r.parsed(attr::APPLY_ID, ApplyId::parse)?,
         },
-        other => {
-            return Err(DecodeError::Invalid {
-                record: item_type::LOCK,
-                attribute: attr::LOCK_STAGE,
-                value: other.to_string(),
-                reason: "unknown lock stage".into(),
-            })
-        }
+        other => return Err(r.invalid(attr::LOCK_STAGE, other, "unknown lock stage")),
     };
-    let plan_json = r.string(attr::PLAN)?;
-    let plan: LockedPlan = serde_json::from_str(plan_json).map_err(|e| DecodeError::Invalid {
-        record: item_type::LOCK,
-        attribute: attr::PLAN,
-        value: String::new(),
-        reason: e.to_string(),
-    })?;
+    let plan: LockedPlan =
+        serde_json::from_str(r.string(attr::PLAN)?).map_err(|e| r.invalid(attr::PLAN, "", e))?;
     let lease_ms = r.u64(attr::LEASE_EXPIRES_AT_MS)?;
     let lease_expires_at = i64::try_from(lease_ms)
         .ok()
         .and_then(DateTime::from_timestamp_millis)
-        .ok_or_else(|| DecodeError::Invalid {
-            record: item_type::LOCK,
-            attribute: attr::LEASE_EXPIRES_AT_MS,
-            value: lease_ms.to_string(),
-            reason: "not a time".into(),
+        .ok_or_else(|| {
+            r.invalid(
+                attr::LEASE_EXPIRES_AT_MS,
+                &lease_ms.to_string(),
+                "not a time",
+            )
         })?;
     Ok(Lock {
         key,
@@ -144,45 +142,35 @@ pub(super) fn decode_lock(item: &Item) -> Result<Lock, DecodeError> {
 }
 
 pub(super) fn decode_lock_key(item: &Item) -> Result<LockKey, DecodeError> {
-    let r = ItemReader::new(item, item_type::PR_LOCK);
-    Ok(LockKey {
-        database: r.parsed(attr::DATABASE, Database::parse)?,
-        environment: r.parsed(attr::ENVIRONMENT, Environment::parse)?,
-    })
+    ItemReader::new(item, item_type::PR_LOCK).lock_key()
 }
 
 pub(super) fn pr_lock_item(key: &LockKey, owner: &LockOwner) -> Item {
-    let mut item = super::super::key(pr_locks_pk(owner), &pr_lock_sk(key));
-    item.insert(attr::ITEM_TYPE.to_string(), codec::s(item_type::PR_LOCK));
-    item.insert(attr::DATABASE.to_string(), codec::s(key.database.as_str()));
-    item.insert(
-        attr::ENVIRONMENT.to_string(),
-        codec::s(key.environment.as_str()),
-    );
-    item
+    ItemWriter::from(pr_lock_key(owner, key))
+        .put(attr::ITEM_TYPE, codec::s(item_type::PR_LOCK))
+        .put(attr::DATABASE, codec::s(key.database.as_str()))
+        .put(attr::ENVIRONMENT, codec::s(key.environment.as_str()))
+        .finish()
 }
 
 pub(super) fn encode_applied(applied: &AppliedSchema) -> Item {
-    let mut item = key(applied_pk(&applied.owner), &applied_sk(&applied.key));
     let expires = applied.at + APPLIED_RETENTION;
-    for (name, value) in [
-        (attr::ITEM_TYPE, codec::s(item_type::APPLIED_SCHEMA)),
-        (attr::DATABASE, codec::s(applied.key.database.as_str())),
-        (
+    ItemWriter::from(key(applied_pk(&applied.owner), &applied_sk(&applied.key)))
+        .put(attr::ITEM_TYPE, codec::s(item_type::APPLIED_SCHEMA))
+        .put(attr::DATABASE, codec::s(applied.key.database.as_str()))
+        .put(
             attr::ENVIRONMENT,
             codec::s(applied.key.environment.as_str()),
-        ),
-        (
+        )
+        .put(
             attr::SCHEMA_DIGEST,
             codec::s(applied.schema_digest.as_str()),
-        ),
-        (attr::AT, codec::time(applied.at)),
-        (attr::EXPIRES_AT, codec::n(expires.timestamp())),
-    ] {
-        item.insert(name.to_string(), value);
-    }
-    if let Some(apply_id) = &applied.apply_id {
-        item.insert(attr::APPLY_ID.to_string(), codec::s(apply_id.as_str()));
-    }
-    item
+        )
+        .put(attr::AT, codec::time(applied.at))
+        .put(attr::EXPIRES_AT, codec::n(expires.timestamp()))
+        .put_opt(
+            attr::APPLY_ID,
+            applied.apply_id.as_ref().map(|id| codec::s(id.as_str())),
+        )
+        .finish()
 }

@@ -2,8 +2,8 @@
 
 use super::super::{decode_current, Store, WriteOutcome};
 use super::items::{
-    decode_lock, decode_lock_key, encode_applied, encode_lock, lock_item_key, pr_lock_item,
-    pr_lock_sk, pr_locks_pk,
+    applying, confirming_by, decode_lock, decode_lock_key, encode_applied, encode_lock,
+    lock_item_key, owned_by, pr_lock_item, pr_lock_key, pr_locks_pk,
 };
 use super::settle::{clear_lease, set_lease};
 use crate::codec::{self, attr, Item};
@@ -12,13 +12,6 @@ use crate::error::StoreError;
 use chrono::{DateTime, Utc};
 use schemabot_domain::lock::{AppliedSchema, Lock, LockKey, LockOwner, LockStage};
 use schemabot_domain::ApplyId;
-
-/// `#repository = :repo AND #pr = :pr`
-fn owned_by(expr: &mut Expression, owner: &LockOwner) -> String {
-    let repo = expr.equals(attr::REPOSITORY, codec::s(owner.repository.as_str()));
-    let pr = expr.equals(attr::PR, codec::n(owner.pr.0));
-    format!("{repo} AND {pr}")
-}
 
 /// What releasing a lock did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,16 +26,7 @@ pub enum Released {
 impl Store {
     /// The lock on (database, environment), if any. One strongly consistent read.
     pub async fn get_lock(&self, key: &LockKey) -> Result<Option<Lock>, StoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(lock_item_key(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem", e))?;
-        decode_current(got.item(), decode_lock)
+        self.get_record(lock_item_key(key), decode_lock).await
     }
 
     /// Takes (or renews) the lock for `lock.owner` with `lock.plan`, as [`can_acquire`] allows:
@@ -71,12 +55,7 @@ impl Store {
             self.put_action(encode_lock(lock)?, Some(&condition))?,
             self.put_action(pr_lock_item(&lock.key, &lock.owner), None)?,
         ];
-        match self.transact(actions).await? {
-            Ok(()) => Ok(WriteOutcome::Written(())),
-            Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(cancelled.item(0), decode_lock)?,
-            }),
-        }
+        self.transact_or_current(actions, (), decode_lock).await
     }
 
     /// Moves this PR's lock to `confirming` for `command_id`: from `planned` at the planned
@@ -128,15 +107,10 @@ impl Store {
             .expr
             .equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
         let confirming = spec.expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
-        let applying = spec.expr.equals(attr::LOCK_STAGE, codec::s("applying"));
-        let same = spec
-            .expr
-            .equals(attr::APPLY_ID, codec::s(apply_id.as_str()));
-        spec.require(format!(
-            "{by} AND ({confirming} OR ({applying} AND {same}))"
-        ))
-        .set(attr::LOCK_STAGE, codec::s("applying"))
-        .set(attr::APPLY_ID, codec::s(apply_id.as_str()));
+        let same = applying(&mut spec.expr, apply_id);
+        spec.require(format!("{by} AND ({confirming} OR ({same}))"))
+            .set(attr::LOCK_STAGE, codec::s("applying"))
+            .set(attr::APPLY_ID, codec::s(apply_id.as_str()));
         set_lease(&mut spec, key, settle_after);
         self.lock_update(key, &spec).await
     }
@@ -149,11 +123,8 @@ impl Store {
         command_id: &str,
     ) -> Result<WriteOutcome<(), Lock>, StoreError> {
         let mut spec = UpdateSpec::default();
-        let by = spec
-            .expr
-            .equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
-        let confirming = spec.expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
-        spec.require(format!("{by} AND {confirming}"))
+        let held = confirming_by(&mut spec.expr, command_id);
+        spec.require(held)
             .set(attr::LOCK_STAGE, codec::s("planned"))
             .remove(attr::LOCK_COMMAND_ID);
         clear_lease(&mut spec);
@@ -165,12 +136,8 @@ impl Store {
         key: &LockKey,
         spec: &UpdateSpec,
     ) -> Result<WriteOutcome<(), Lock>, StoreError> {
-        match self.update_item(lock_item_key(key), spec).await? {
-            Ok(()) => Ok(WriteOutcome::Written(())),
-            Err(current) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(current.as_ref(), decode_lock)?,
-            }),
-        }
+        self.update_or_current(lock_item_key(key), spec, (), decode_lock)
+            .await
     }
 
     /// The locks `owner` took (some may since have been taken over after their lease).
@@ -195,7 +162,7 @@ impl Store {
         let ours = owned_by(&mut expr, owner);
         let planned = expr.equals(attr::LOCK_STAGE, codec::s("planned"));
         let condition = Condition::new(format!("{ours} AND {planned}"), expr);
-        let index_key = super::super::key(pr_locks_pk(owner), &pr_lock_sk(key));
+        let index_key = pr_lock_key(owner, key);
         let actions = vec![
             self.delete_action(lock_item_key(key), Some(&condition))?,
             self.delete_action(index_key.clone(), None)?,
@@ -232,15 +199,10 @@ impl Store {
             return Ok(false);
         }
         let mut expr = Expression::default();
-        let applying = expr.equals(attr::LOCK_STAGE, codec::s("applying"));
-        let same = expr.equals(attr::APPLY_ID, codec::s(apply_id.as_str()));
-        let condition = Condition::new(format!("{applying} AND {same}"), expr);
+        let condition = Condition::new(applying(&mut expr, apply_id), expr);
         let mut actions = vec![
             self.delete_action(lock_item_key(key), Some(&condition))?,
-            self.delete_action(
-                super::super::key(pr_locks_pk(&lock.owner), &pr_lock_sk(key)),
-                None,
-            )?,
+            self.delete_action(pr_lock_key(&lock.owner, key), None)?,
         ];
         if completed {
             let applied = AppliedSchema {

@@ -3,8 +3,8 @@
 //! index by the end of their lease; the sweep reads the due ones and settles each from
 //! evidence, with the conditional writes below.
 
-use super::super::{decode_current, Store, WriteOutcome};
-use super::items::{decode_lock, lock_item_key, pr_lock_sk, pr_locks_pk};
+use super::super::{Store, WriteOutcome};
+use super::items::{applying, confirming_by, decode_lock, lock_item_key, pr_lock_key};
 use crate::codec::{self, attr, item_type, Item, ItemReader};
 use crate::condition::{Condition, Expression, UpdateSpec};
 use crate::error::StoreError;
@@ -88,11 +88,8 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<WriteOutcome<(), Lock>, StoreError> {
         let mut spec = UpdateSpec::default();
-        let by = spec
-            .expr
-            .equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
-        let confirming = spec.expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
-        spec.require(format!("{by} AND {confirming}"))
+        let held = confirming_by(&mut spec.expr, command_id);
+        spec.require(held)
             .set(attr::APPLY_CALLED_AT, codec::time(at));
         self.lock_update(key, &spec).await
     }
@@ -105,11 +102,8 @@ impl Store {
         apply_id: &ApplyId,
     ) -> Result<WriteOutcome<(), Lock>, StoreError> {
         let mut spec = UpdateSpec::default();
-        let applying = spec.expr.equals(attr::LOCK_STAGE, codec::s("applying"));
-        let same = spec
-            .expr
-            .equals(attr::APPLY_ID, codec::s(apply_id.as_str()));
-        spec.require(format!("{applying} AND {same}"));
+        let held = applying(&mut spec.expr, apply_id);
+        spec.require(held);
         clear_lease(&mut spec);
         self.lock_update(key, &spec).await
     }
@@ -127,29 +121,18 @@ impl Store {
             return Ok(WriteOutcome::ConditionFailed { current: None });
         };
         let mut expr = Expression::default();
-        let by = expr.equals(attr::LOCK_COMMAND_ID, codec::s(command_id));
-        let confirming = expr.equals(attr::LOCK_STAGE, codec::s("confirming"));
+        let held = confirming_by(&mut expr, command_id);
         let called = expr.name(attr::APPLY_CALLED_AT);
         let settle = expr.name(attr::SETTLE_AFTER);
         let now_value = expr.value(codec::time(now));
         let condition = Condition::new(
-            format!(
-                "{by} AND {confirming} AND attribute_not_exists({called}) AND {settle} <= {now_value}"
-            ),
+            format!("{held} AND attribute_not_exists({called}) AND {settle} <= {now_value}"),
             expr,
         );
         let actions = vec![
             self.delete_action(lock_item_key(key), Some(&condition))?,
-            self.delete_action(
-                super::super::key(pr_locks_pk(&lock.owner), &pr_lock_sk(key)),
-                None,
-            )?,
+            self.delete_action(pr_lock_key(&lock.owner, key), None)?,
         ];
-        match self.transact(actions).await? {
-            Ok(()) => Ok(WriteOutcome::Written(())),
-            Err(cancelled) => Ok(WriteOutcome::ConditionFailed {
-                current: decode_current(cancelled.item(0), decode_lock)?,
-            }),
-        }
+        self.transact_or_current(actions, (), decode_lock).await
     }
 }

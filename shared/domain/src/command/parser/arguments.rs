@@ -62,15 +62,10 @@ impl<'a> Arguments<'a> {
         let is_flag = looks_like_flag(word);
         if let Some(slot) = self.awaiting_value.take() {
             // `-e --yes` leaves `-e` without a value rather than naming an environment `--yes`.
-            self.store(
-                slot,
-                if is_flag {
-                    Value::Missing
-                } else {
-                    Value::Given(word)
-                },
-            );
-            if !is_flag {
+            if is_flag {
+                self.store(slot, Value::Missing);
+            } else {
+                self.store(slot, Value::Given(word));
                 return;
             }
         }
@@ -187,11 +182,10 @@ impl<'a> Arguments<'a> {
                     })?,
                 )
             }
-            Value::Missing => return Err(ParseError::MissingEnvironment { command }),
-            Value::Absent if self.grammar.environment_required || self.force => {
+            Value::Absent if !self.grammar.environment_required && !self.force => None,
+            Value::Missing | Value::Absent => {
                 return Err(ParseError::MissingEnvironment { command })
             }
-            Value::Absent => None,
         };
         let database = match self.database {
             Value::Given(raw) => {
@@ -202,19 +196,13 @@ impl<'a> Arguments<'a> {
                     })?,
                 )
             }
-            Value::Missing => {
+            Value::Absent if !self.force => None,
+            Value::Missing | Value::Absent => {
                 return Err(ParseError::InvalidDatabase {
                     command,
                     given: String::new(),
                 })
             }
-            Value::Absent if self.force => {
-                return Err(ParseError::InvalidDatabase {
-                    command,
-                    given: String::new(),
-                })
-            }
-            Value::Absent => None,
         };
         if let Some(flag) = self.unsupported_flag {
             return Err(ParseError::UnsupportedFlag {

@@ -44,11 +44,8 @@ pub fn decide(
     let reported = match &observation.state {
         // Never read as progress; keep everything, the caller logs the raw value.
         Normalized::Unknown(raw) => {
-            return keep(
-                None,
-                task.engine_silent_since,
-                KeepReason::UnknownEngineState(raw.clone()),
-            )
+            let reason = KeepReason::UnknownEngineState(raw.clone());
+            return keep(None, task.engine_silent_since, reason);
         }
         Normalized::NoActiveChange => None,
         Normalized::State(state) => Some(*state),
