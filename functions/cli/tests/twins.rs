@@ -19,8 +19,8 @@ const PR_ONLY: &[(CommandName, &str)] = &[
     // Confirms the rollback plan `rollback` locked for the apply's PR: the confirmation
     // belongs to the PR, as `apply-confirm`'s does.
     (CommandName::RollbackConfirm, "needs a PR"),
-    // CLI-only upstream (it edits a checkout); the PR comment answers with a pointer.
-    (CommandName::FixLint, "upstream CLI-only"),
+    // Edits a checkout, so it is a local tool; the PR comment answers with a pointer.
+    (CommandName::FixLint, "edits a local checkout"),
 ];
 
 /// Subcommands that only read the store — no job, no change — so need no PR twin.

@@ -1,6 +1,5 @@
 //! The PR-comment command grammar: which command each comment yields, with its environment,
-//! database, apply id and flags. The cases are those of the original SchemaBot parser, as typed
-//! outcomes, including where this grammar differs from it (environments are lower-cased).
+//! database, apply id and flags, as typed outcomes (environments are lower-cased).
 
 mod common;
 
