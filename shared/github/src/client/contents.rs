@@ -9,7 +9,8 @@ use base64::Engine as _;
 use schemabot_domain::Repository;
 use serde::Deserialize;
 
-/// An entry of a repository directory (`GET /contents/{dir}`), as GitHub sends it.
+/// An entry of a repository directory (`GET /contents/{dir}`), decoded straight from GitHub's
+/// listing: a field added here must be one every entry has, or an `Option`, or no listing decodes.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DirectoryEntry {
     pub name: String,
