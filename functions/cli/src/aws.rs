@@ -5,8 +5,8 @@
 use crate::error::{classify, error_chain, CliError};
 use aws_config::SdkConfig;
 use aws_sdk_sts::config::ProvideCredentials;
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use schemabot_aws::config::{dynamodb_client, load_sdk_config_with_profiles, sqs_client};
+use schemabot_aws::error::SdkFailure;
 use schemabot_aws::queue::JobQueue;
 use schemabot_aws::{RequestCounter, Store};
 
@@ -46,33 +46,14 @@ impl Aws {
     /// name as having triggered the cutover.
     pub async fn caller_arn(&self) -> Result<String, CliError> {
         let sts = aws_sdk_sts::Client::new(&self.sdk);
-        let identity = sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| sts_error("GetCallerIdentity", e))?;
+        let identity = sts.get_caller_identity().send().await.map_err(|e| {
+            classify("STS", SdkFailure::new("GetCallerIdentity", &e), || {
+                "STS is not available at the configured endpoint".to_string()
+            })
+        })?;
         identity
             .arn()
             .map(str::to_string)
             .ok_or_else(|| CliError::Internal("STS GetCallerIdentity returned no ARN".to_string()))
     }
-}
-
-fn sts_error<E, R>(operation: &'static str, error: SdkError<E, R>) -> CliError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    let code = match &error {
-        SdkError::TimeoutError(_) => "Timeout".to_string(),
-        SdkError::DispatchFailure(_) => "DispatchFailure".to_string(),
-        SdkError::ResponseError(_) => "ResponseError".to_string(),
-        SdkError::ConstructionFailure(_) => "ConstructionFailure".to_string(),
-        SdkError::ServiceError(service) => service.err().code().unwrap_or("Unknown").to_string(),
-        _ => "Unknown".to_string(),
-    };
-    let message = DisplayErrorContext(&error).to_string();
-    classify("STS", operation, code, message, || {
-        "STS is not available at the configured endpoint".to_string()
-    })
 }

@@ -2,6 +2,7 @@
 //! `kind` for `--json`. Messages say what to do, not just what failed.
 
 use crate::exit::Exit;
+use schemabot_aws::error::SdkFailure;
 use schemabot_aws::queue::QueueError;
 use schemabot_aws::StoreError;
 use schemabot_domain::ApplyId;
@@ -87,16 +88,7 @@ impl CliError {
     /// Maps a store failure; `table` names the table in the hint for a missing one.
     pub fn from_store(error: StoreError, table: &str) -> CliError {
         match error {
-            StoreError::Transient {
-                operation,
-                code,
-                message,
-            }
-            | StoreError::Permanent {
-                operation,
-                code,
-                message,
-            } => classify("DynamoDB", operation, code, message, || {
+            StoreError::Sdk(failure) => classify("DynamoDB", failure, || {
                 format!("DynamoDB table `{table}` does not exist in this account and region (check SCHEMABOT_TABLE / --table and AWS_REGION)")
             }),
             other => CliError::Internal(other.to_string()),
@@ -106,16 +98,7 @@ impl CliError {
     /// Maps a queue failure.
     pub fn from_queue(error: QueueError, queue_url: &str) -> CliError {
         match error {
-            QueueError::Transient {
-                operation,
-                code,
-                message,
-            }
-            | QueueError::Permanent {
-                operation,
-                code,
-                message,
-            } => classify("SQS", operation, code, message, || {
+            QueueError::Sdk(failure) => classify("SQS", failure, || {
                 format!("SQS queue `{queue_url}` does not exist (check SCHEMABOT_QUEUE_URL / --queue-url)")
             }),
             other => CliError::Internal(other.to_string()),
@@ -161,11 +144,15 @@ fn without_debug_tail(message: String) -> String {
 
 pub(crate) fn classify(
     service: &'static str,
-    operation: &'static str,
-    code: String,
-    message: String,
+    failure: SdkFailure,
     missing_resource: impl FnOnce() -> String,
 ) -> CliError {
+    let SdkFailure {
+        operation,
+        code,
+        message,
+        ..
+    } = failure;
     let message = without_debug_tail(message);
     if UNREACHABLE_CODES.contains(&code.as_str()) {
         return CliError::Network {
@@ -207,10 +194,13 @@ mod tests {
 
     #[test]
     fn aws_failures_are_classified_by_code() {
-        let store = |code: &str| StoreError::Permanent {
-            operation: "GetItem",
-            code: code.to_string(),
-            message: "m".to_string(),
+        let store = |code: &str| {
+            StoreError::Sdk(SdkFailure {
+                operation: "GetItem",
+                code: code.to_string(),
+                message: "m".to_string(),
+                transient: false,
+            })
         };
         let table_missing = CliError::from_store(store("ResourceNotFoundException"), "t1");
         assert_eq!(table_missing.kind(), "configuration");
@@ -220,11 +210,12 @@ mod tests {
             "access_denied"
         );
         let unreachable = CliError::from_store(
-            StoreError::Transient {
+            StoreError::Sdk(SdkFailure {
                 operation: "Query",
                 code: "DispatchFailure".into(),
                 message: "connection refused".into(),
-            },
+                transient: true,
+            }),
             "t",
         );
         assert_eq!(unreachable.kind(), "network");

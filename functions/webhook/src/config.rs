@@ -83,18 +83,6 @@ fn parsed_list<T>(
         .collect()
 }
 
-fn environment_list(vars: Vars<'_>, var: &'static str) -> Result<Vec<Environment>, ConfigError> {
-    parsed_list(vars, var, Environment::parse)
-}
-
-fn repository_list(vars: Vars<'_>) -> Result<Vec<Repository>, ConfigError> {
-    let repositories = parsed_list(vars, REPOSITORIES_VAR, Repository::parse)?;
-    if repositories.is_empty() {
-        return Err(ConfigError::NoRepositories);
-    }
-    Ok(repositories)
-}
-
 impl WebhookConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         WebhookConfig::from_vars(&|var| std::env::var(var).ok())
@@ -102,15 +90,18 @@ impl WebhookConfig {
 
     /// The configuration from `vars` (the process environment in production; a map in tests).
     pub fn from_vars(vars: Vars<'_>) -> Result<Self, ConfigError> {
-        let environments = environment_list(vars, "SCHEMABOT_ENVIRONMENTS")?;
+        let environments = parsed_list(vars, "SCHEMABOT_ENVIRONMENTS", Environment::parse)?;
         if environments.is_empty() {
             return Err(ConfigError::Missing("SCHEMABOT_ENVIRONMENTS"));
         }
-        let owned = environment_list(vars, "SCHEMABOT_OWNED_ENVIRONMENTS")?;
+        let owned = parsed_list(vars, "SCHEMABOT_OWNED_ENVIRONMENTS", Environment::parse)?;
         if let Some(stray) = owned.iter().find(|e| !environments.contains(e)) {
             return Err(ConfigError::OwnedNotConfigured(stray.to_string()));
         }
-        let repositories = repository_list(vars)?;
+        let repositories = parsed_list(vars, REPOSITORIES_VAR, Repository::parse)?;
+        if repositories.is_empty() {
+            return Err(ConfigError::NoRepositories);
+        }
         let autoplan = match vars(ASSOCIATIONS_VAR) {
             Some(value) => AutoplanPolicy::parse(&value)?,
             None => AutoplanPolicy::default(),

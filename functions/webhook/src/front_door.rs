@@ -46,10 +46,6 @@ pub struct WebhookRequest {
 
 impl WebhookRequest {
     pub fn new(headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
-        let headers = headers
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
         WebhookRequest { headers, body }
     }
 

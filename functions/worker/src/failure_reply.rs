@@ -3,9 +3,9 @@
 //! must not wait behind it). Jobs without a PR comment (polls, automatic plans) are only logged.
 
 use crate::outcome::{Attempt, JobError};
-use crate::post::{hidden_marker, post_once};
+use crate::post::ReplyTo;
 use crate::{errors, Worker};
-use schemabot_domain::job::{CommentOrigin, Job, PlanTrigger, UnlockTrigger};
+use schemabot_domain::job::Job;
 use schemabot_render::{render_command_failed, FailureCause};
 
 /// Answers a permanently failed `job`. A failure to post is returned (the job is retried, and
@@ -24,23 +24,18 @@ pub(crate) async fn answer(
         "job failed permanently; answered and removed"
     );
     schemabot_aws::emf::count("PermanentFailures", &[("Job", job.kind())]);
-    let Some(target) = reply_target(job) else {
+    // Automatic work (polls, plans on push, a closed PR) was not asked for by anyone.
+    let Some(origin) = job.comment_origin() else {
         return Ok(());
     };
     let marker_id = format!("{}:failed", job.id());
-    let body = render_command_failed(cause_of(reason), Some(target.delivery.as_str()), &marker_id)
+    let delivery = origin.delivery_id.to_string();
+    let body = render_command_failed(cause_of(reason), Some(&delivery), &marker_id)
         .map_err(errors::render)?;
-    let github = worker.github.installation(target.origin_installation);
-    post_once(
-        &github,
-        &target.repository,
-        target.pr,
-        &hidden_marker(&marker_id),
-        &body,
-        &worker.store,
-    )
-    .await
-    .map(drop)
+    ReplyTo::comment(worker, &origin)
+        .post_once(&worker.store, &marker_id, &body)
+        .await
+        .map(drop)
 }
 
 /// What the PR may be told about a permanent failure: which kind, never the error itself.
@@ -53,53 +48,6 @@ fn cause_of(reason: &str) -> FailureCause {
     } else {
         FailureCause::Internal
     }
-}
-
-struct ReplyTarget {
-    origin_installation: schemabot_domain::InstallationId,
-    repository: schemabot_domain::Repository,
-    pr: schemabot_domain::PrNumber,
-    delivery: String,
-}
-
-impl From<&CommentOrigin> for ReplyTarget {
-    fn from(origin: &CommentOrigin) -> Self {
-        ReplyTarget {
-            origin_installation: origin.installation_id,
-            repository: origin.repository.clone(),
-            pr: origin.pr,
-            delivery: origin.delivery_id.to_string(),
-        }
-    }
-}
-
-/// Where a job's answer goes: the PR of the comment that asked. Automatic work (polls, plans on
-/// push, a closed PR) was not asked for by anyone.
-fn reply_target(job: &Job) -> Option<ReplyTarget> {
-    let origin = match job {
-        Job::Cutover(j) => j.source.origin(),
-        Job::Control(j) => j.source.origin(),
-        Job::Rollback(j) => j.source.origin(),
-        Job::ForceUnlock(j) => j.source.origin(),
-        Job::RollbackConfirm(j) => Some(&j.origin),
-        Job::Reply(j) => Some(&j.origin),
-        Job::Apply(j) => Some(&j.origin),
-        Job::ApplyConfirm(j) => Some(&j.origin),
-        Job::Unlock(j) => match &j.trigger {
-            UnlockTrigger::Command { origin, .. } => Some(origin),
-            UnlockTrigger::PullRequestClosed { .. } => None,
-        },
-        Job::Plan(j) => {
-            return matches!(j.trigger, PlanTrigger::Comment { .. }).then(|| ReplyTarget {
-                origin_installation: j.installation_id,
-                repository: j.repository.clone(),
-                pr: j.pr,
-                delivery: j.delivery_id.to_string(),
-            })
-        }
-        Job::Poll(_) | Job::RegisterApply(_) => None,
-    };
-    origin.map(ReplyTarget::from)
 }
 
 #[cfg(test)]

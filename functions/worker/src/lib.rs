@@ -26,7 +26,7 @@ use deployments::DeploymentDsns;
 use outcome::{Attempt, JobError};
 use schemabot_aws::queue::JobQueue;
 use schemabot_aws::store::Store;
-use schemabot_domain::job::{Job, JobEnvelope, JOB_SCHEMA_VERSION};
+use schemabot_domain::job::{Job, JobEnvelope, UnlockTrigger, JOB_SCHEMA_VERSION};
 use schemabot_github::GithubClient;
 use schemabot_sentinel::SentinelChecker;
 use schemabot_tern::TernClient;
@@ -207,55 +207,38 @@ fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
         pr = tracing::field::Empty,
         delivery_id = tracing::field::Empty,
     );
-    let origin = match job {
-        Job::Cutover(j) => {
-            span.record("apply_id", j.apply_id.as_str());
-            j.source.origin()
-        }
-        Job::Control(j) => {
-            if let Some(apply_id) = &j.apply_id {
-                span.record("apply_id", apply_id.as_str());
-            }
-            j.source.origin()
-        }
-        Job::Reply(j) => Some(&j.origin),
-        Job::ForceUnlock(j) => j.source.origin(),
-        Job::Rollback(j) => {
-            span.record("apply_id", j.apply_id.as_str());
-            j.source.origin()
-        }
-        Job::RollbackConfirm(j) => Some(&j.origin),
-        Job::Apply(j) => Some(&j.origin),
-        Job::ApplyConfirm(j) => Some(&j.origin),
+    let apply_id = match job {
+        Job::Cutover(j) => Some(&j.apply_id),
+        Job::Control(j) => j.apply_id.as_ref(),
+        Job::Rollback(j) => Some(&j.apply_id),
+        Job::Poll(j) => Some(&j.apply_id),
+        Job::RegisterApply(j) => Some(&j.apply_id),
+        _ => None,
+    };
+    if let Some(apply_id) = apply_id {
+        span.record("apply_id", apply_id.as_str());
+    }
+    // The PR (and delivery) of jobs without an asking comment; a comment names its own below.
+    match job {
         Job::Unlock(j) => {
             span.record("repo", j.repository().as_str());
             span.record("pr", j.pr().0);
-            match &j.trigger {
-                schemabot_domain::job::UnlockTrigger::Command { origin, .. } => Some(origin),
-                schemabot_domain::job::UnlockTrigger::PullRequestClosed { delivery_id, .. } => {
-                    span.record("delivery_id", delivery_id.as_str());
-                    None
-                }
+            if let UnlockTrigger::PullRequestClosed { delivery_id, .. } = &j.trigger {
+                span.record("delivery_id", delivery_id.as_str());
             }
         }
-        Job::Poll(j) => {
-            span.record("apply_id", j.apply_id.as_str());
-            None
-        }
         Job::RegisterApply(j) => {
-            span.record("apply_id", j.apply_id.as_str());
             span.record("repo", j.repository.as_str());
             span.record("pr", j.pr.0);
-            None
         }
         Job::Plan(j) => {
             span.record("repo", j.repository.as_str());
             span.record("pr", j.pr.0);
             span.record("delivery_id", j.delivery_id.as_str());
-            None
         }
-    };
-    if let Some(origin) = origin {
+        _ => {}
+    }
+    if let Some(origin) = job.comment_origin() {
         span.record("repo", origin.repository.as_str());
         span.record("pr", origin.pr.0);
         span.record("delivery_id", origin.delivery_id.as_str());

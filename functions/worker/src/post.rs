@@ -10,7 +10,7 @@ use crate::outcome::JobError;
 use schemabot_aws::store::PostClaim;
 use schemabot_aws::Store;
 use schemabot_domain::job::CommentOrigin;
-use schemabot_domain::{CommentId, PrNumber, Repository};
+use schemabot_domain::{CommentId, InstallationId, PrNumber, Repository};
 use schemabot_github::InstallationClient;
 
 /// Where a command's answers go: the PR of the comment that asked, or — for the CLI — the PR of
@@ -22,12 +22,45 @@ pub(crate) struct ReplyTo {
 }
 
 impl ReplyTo {
-    pub(crate) fn comment(worker: &crate::Worker, origin: &CommentOrigin) -> Self {
+    pub(crate) fn new(
+        worker: &crate::Worker,
+        installation: InstallationId,
+        repository: &Repository,
+        pr: PrNumber,
+    ) -> Self {
         ReplyTo {
-            github: worker.github.installation(origin.installation_id),
-            repository: origin.repository.clone(),
-            pr: origin.pr,
+            github: worker.github.installation(installation),
+            repository: repository.clone(),
+            pr,
         }
+    }
+
+    pub(crate) fn comment(worker: &crate::Worker, origin: &CommentOrigin) -> Self {
+        ReplyTo::new(
+            worker,
+            origin.installation_id,
+            &origin.repository,
+            origin.pr,
+        )
+    }
+
+    /// Posts `body`, which carries the hidden marker of `marker_id`, once (see [`post_once`]).
+    pub(crate) async fn post_once(
+        &self,
+        store: &Store,
+        marker_id: &str,
+        body: &str,
+    ) -> Result<CommentId, JobError> {
+        let marker = hidden_marker(marker_id);
+        post_once(
+            &self.github,
+            &self.repository,
+            self.pr,
+            &marker,
+            body,
+            store,
+        )
+        .await
     }
 }
 

@@ -3,9 +3,9 @@
 //! no-op for SQS's 5-minute window. Delayed poll messages go to a standard queue, because FIFO
 //! queues do not support per-message delays.
 
-use crate::error::classify_sdk_error;
+use crate::error::SdkFailure;
 use crate::SqsClient;
-use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::create_queue::builders::CreateQueueFluentBuilder;
 use aws_sdk_sqs::operation::send_message::{builders::SendMessageFluentBuilder, SendMessageOutput};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -21,18 +21,8 @@ const MAX_ID_LEN: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    #[error("SQS {operation} failed transiently ({code}): {message}")]
-    Transient {
-        operation: &'static str,
-        code: String,
-        message: String,
-    },
-    #[error("SQS {operation} failed ({code}): {message}")]
-    Permanent {
-        operation: &'static str,
-        code: String,
-        message: String,
-    },
+    #[error("SQS {0}")]
+    Sdk(SdkFailure),
     #[error("cannot serialize the job: {0}")]
     Encode(#[source] serde_json::Error),
     #[error("a delay of {0:?} exceeds SQS's maximum of 15 minutes")]
@@ -48,7 +38,7 @@ pub enum QueueError {
 
 impl QueueError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, QueueError::Transient { .. })
+        matches!(self, QueueError::Sdk(failure) if failure.transient)
     }
 
     fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> QueueError
@@ -56,21 +46,7 @@ impl QueueError {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: Debug,
     {
-        let (code, transient) = classify_sdk_error(&err);
-        let message = DisplayErrorContext(&err).to_string();
-        if transient {
-            QueueError::Transient {
-                operation,
-                code,
-                message,
-            }
-        } else {
-            QueueError::Permanent {
-                operation,
-                code,
-                message,
-            }
-        }
+        QueueError::Sdk(SdkFailure::new(operation, &err))
     }
 }
 

@@ -210,6 +210,27 @@ pub struct PlanJob {
     pub trigger: PlanTrigger,
 }
 
+impl PlanJob {
+    /// The comment that asked for the plan; `None` for a plan on a push.
+    pub fn comment_origin(&self) -> Option<CommentOrigin> {
+        let PlanTrigger::Comment {
+            comment_id,
+            commenter,
+        } = &self.trigger
+        else {
+            return None;
+        };
+        Some(CommentOrigin {
+            delivery_id: self.delivery_id.clone(),
+            installation_id: self.installation_id,
+            repository: self.repository.clone(),
+            pr: self.pr,
+            comment_id: *comment_id,
+            commenter: commenter.clone(),
+        })
+    }
+}
+
 /// `schemabot apply -e <env> [-d <db>] [flags]`: re-plan, lock (database, environment) for the
 /// PR and show the plan with its confirmation footer (`-y` confirms at once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,6 +380,28 @@ impl Job {
             Job::Rollback(j) => j.source.job_id("rollback"),
             Job::RollbackConfirm(j) => j.origin.job_id("rollback-confirm"),
         }
+    }
+
+    /// The PR comment that asked for the job; `None` for the CLI and for automatic work (polls,
+    /// plans on push, a closed PR).
+    pub fn comment_origin(&self) -> Option<CommentOrigin> {
+        let origin = match self {
+            Job::Cutover(j) => j.source.origin(),
+            Job::Control(j) => j.source.origin(),
+            Job::Rollback(j) => j.source.origin(),
+            Job::ForceUnlock(j) => j.source.origin(),
+            Job::Reply(j) => Some(&j.origin),
+            Job::Apply(j) => Some(&j.origin),
+            Job::ApplyConfirm(j) => Some(&j.origin),
+            Job::RollbackConfirm(j) => Some(&j.origin),
+            Job::Unlock(j) => match &j.trigger {
+                UnlockTrigger::Command { origin, .. } => Some(origin),
+                UnlockTrigger::PullRequestClosed { .. } => None,
+            },
+            Job::Plan(j) => return j.comment_origin(),
+            Job::Poll(_) | Job::RegisterApply(_) => None,
+        };
+        origin.cloned()
     }
 
     /// The SQS FIFO message group: per apply for apply commands, per PR for replies.

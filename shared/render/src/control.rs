@@ -3,6 +3,7 @@
 
 use crate::engine::{render, Template};
 use crate::error::RenderError;
+use crate::lock::Denial;
 use crate::target::{apply_command, CutoverTarget};
 use schemabot_domain::audit::Outcome;
 use schemabot_domain::control::{ControlOp, StateRefusal};
@@ -75,9 +76,7 @@ pub enum ControlReply {
     PermissionDenied {
         op: ControlOp,
         environment: Environment,
-        login: String,
-        required: String,
-        actual: Option<String>,
+        denied: Denial,
     },
 }
 
@@ -191,13 +190,11 @@ pub fn render_control_reply(reply: &ControlReply, marker: &str) -> Result<String
         }),
         ControlReply::PermissionDenied {
             environment,
-            login,
-            required,
-            actual,
+            denied,
             ..
         } => json!({
-            "kind": "permission_denied", "environment": environment, "login": login,
-            "required": required, "actual": actual,
+            "kind": "permission_denied", "environment": environment, "login": denied.login,
+            "required": denied.required, "actual": denied.actual,
         }),
     };
     view["name"] = json!(op.as_str());

@@ -6,10 +6,12 @@ use crate::engine::Template;
 use crate::error::RenderError;
 use crate::escape;
 use crate::format;
+use crate::lock::Denial;
 use crate::replies::reply;
 use crate::target::CutoverTarget;
 use chrono::{DateTime, Utc};
 use schemabot_domain::apply::Apply;
+use schemabot_domain::audit::Outcome;
 use schemabot_domain::command::CommandName;
 use schemabot_domain::review::Shortfall;
 use schemabot_domain::{ApplyId, Environment, Login, State};
@@ -30,13 +32,10 @@ pub enum CutoverReply {
         target: CutoverTarget,
         requested: Environment,
     },
-    /// The commenter lacks the permission the cutover requires; `actual` is `None` when GitHub
-    /// could not tell (the check fails closed).
+    /// The commenter lacks the permission the cutover requires.
     PermissionDenied {
         target: CutoverTarget,
-        login: Login,
-        required: String,
-        actual: Option<String>,
+        denied: Denial,
     },
     /// The apply is not waiting for cutover.
     NotAvailable { target: CutoverTarget, state: State },
@@ -72,6 +71,21 @@ pub enum CutoverReply {
 }
 
 impl CutoverReply {
+    /// The outcome metrics and audit events record.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            CutoverReply::ApplyNotFound { .. } => Outcome::ApplyNotFound,
+            CutoverReply::EnvironmentMismatch { .. } => Outcome::EnvironmentMismatch,
+            CutoverReply::PermissionDenied { .. } => Outcome::PermissionDenied,
+            CutoverReply::NotAvailable { .. } => Outcome::NotAvailable,
+            CutoverReply::Recovering { .. } => Outcome::Recovering,
+            CutoverReply::AlreadyTriggered { .. } => Outcome::AlreadyTriggered,
+            CutoverReply::NotAccepted { .. } => Outcome::NotAccepted,
+            CutoverReply::Failed { .. } => Outcome::Failed,
+            CutoverReply::ReviewRequired { .. } => Outcome::ReviewRequired,
+        }
+    }
+
     /// The "already triggered" reply for `apply`, naming whoever triggered it, or else whoever
     /// holds the claim, and when.
     pub fn already_triggered(apply: &Apply) -> Self {
@@ -130,15 +144,10 @@ pub fn render_cutover_reply(outcome: &CutoverReply, marker: &str) -> Result<Stri
             target,
             json!({ "requested": requested.to_string(), "command": target.command("cutover") }),
         ),
-        CutoverReply::PermissionDenied {
-            target,
-            login,
-            required,
-            actual,
-        } => (
+        CutoverReply::PermissionDenied { target, denied } => (
             Template::PermissionDenied,
             target,
-            json!({ "login": login.0, "required": required, "actual": actual }),
+            json!({ "login": denied.login, "required": denied.required, "actual": denied.actual }),
         ),
         CutoverReply::NotAvailable { target, state } => (
             Template::CutoverNotAvailable,

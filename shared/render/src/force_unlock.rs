@@ -6,7 +6,7 @@
 use crate::actor::Actor;
 use crate::engine::{render, Template};
 use crate::error::RenderError;
-use crate::lock::command_text;
+use crate::lock::{command_text, Denial};
 use serde_json::json;
 
 /// The usage line of force-unlock replies.
@@ -36,12 +36,8 @@ pub enum ForceUnlockReply {
         holder: String,
         apply_id: Option<String>,
     },
-    /// The commenter is not an admin of the repository; `actual` is `None` when GitHub could
-    /// not tell (the check fails closed).
-    PermissionDenied {
-        login: String,
-        actual: Option<String>,
-    },
+    /// The commenter is not an admin of the repository.
+    PermissionDenied(Denial),
 }
 
 /// Told on the pull request whose lock was released.
@@ -85,9 +81,9 @@ pub fn render_force_unlock_reply(
             "holder": holder, "apply_id": apply_id,
             "cancel": apply_id.as_ref().map(|id| format!("schemabot cancel {id} -e {environment}")),
         }),
-        ForceUnlockReply::PermissionDenied { login, actual } => json!({
-            "kind": "permission_denied", "login": login, "actual": actual,
-            "command": "schemabot unlock --force", "required": "admin",
+        ForceUnlockReply::PermissionDenied(denied) => json!({
+            "kind": "permission_denied", "login": denied.login, "actual": denied.actual,
+            "command": "schemabot unlock --force", "required": denied.required,
         }),
     };
     view["usage"] = json!(USAGE);

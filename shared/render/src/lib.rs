@@ -48,7 +48,7 @@ pub use error::RenderError;
 pub use force_unlock::{
     render_force_unlock_reply, render_lock_released_notice, ForceUnlockReply, LockReleasedNotice,
 };
-pub use lock::{command_text, render_lock_reply, LockCommand, LockReply, LockedTarget};
+pub use lock::{command_text, render_lock_reply, Denial, LockCommand, LockReply, LockedTarget};
 pub use ownership::render_not_owned;
 pub use plan::{render_plan, PlanComment, PlanLint, PlanLock, PlanTable, PlanTriggerText};
 pub use plan_limits::{render_plan_too_large, PlanTooLarge};

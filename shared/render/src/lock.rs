@@ -8,6 +8,7 @@ use crate::review::{short, GateView};
 use schemabot_domain::audit::Outcome;
 use schemabot_domain::lock::LockKey;
 use schemabot_domain::review::Shortfall;
+use schemabot_domain::Login;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -63,6 +64,15 @@ impl LockCommand {
 pub fn command_text(command: &str, environment: &str, database: Option<&str>) -> String {
     let database = database.map(|d| format!(" -d {d}")).unwrap_or_default();
     format!("schemabot {command} -e {environment}{database}")
+}
+
+/// A commenter below a command's permission minimum; `actual` is `None` when GitHub could not
+/// tell (the check fails closed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub login: Login,
+    pub required: &'static str,
+    pub actual: Option<&'static str>,
 }
 
 /// Every reply of the apply lifecycle.
@@ -137,9 +147,7 @@ pub enum LockReply {
     PermissionDenied {
         command: LockCommand,
         environment: String,
-        login: String,
-        required: String,
-        actual: Option<String>,
+        denied: Denial,
     },
     /// The environment's review gate is closed: what is missing and what to do next.
     ReviewRequired {
@@ -292,15 +300,13 @@ pub fn render_lock_reply(reply: &LockReply, marker: &str) -> Result<String, Rend
         LockReply::PermissionDenied {
             command,
             environment,
-            login,
-            required,
-            actual,
+            denied,
         } => (
             Template::CommandPermissionDenied,
             json!({
                 "command": format!("schemabot {}", command.name()), "usage": command.usage(),
-                "environment": environment, "login": login, "required": required,
-                "actual": actual,
+                "environment": environment, "login": denied.login, "required": denied.required,
+                "actual": denied.actual,
             }),
         ),
         LockReply::ReviewRequired {

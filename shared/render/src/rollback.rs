@@ -5,7 +5,7 @@ use crate::engine::{self, Template};
 use crate::error::RenderError;
 use crate::escape;
 use crate::plan::{PlanBody, PlanLint, PlanTable};
-use crate::target::apply_command;
+use crate::target::CutoverTarget;
 use schemabot_domain::audit::Outcome;
 use schemabot_domain::rollback::RollbackRefusal;
 use schemabot_domain::{ApplyId, Database, Environment, State};
@@ -13,12 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 /// The apply a rollback reply is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RollbackTarget {
-    pub apply_id: ApplyId,
-    pub database: Database,
-    pub environment: Environment,
-}
+pub type RollbackTarget = CutoverTarget;
 
 /// The rollback plan comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +148,7 @@ pub fn render_rollback_reply(reply: &RollbackReply, marker: &str) -> Result<Stri
         RollbackReply::EnvironmentMismatch { target, requested } => {
             let mut view = about("environment_mismatch", target);
             view["requested"] = json!(requested);
-            view["retry"] = json!(rollback_command(&target.apply_id, &target.environment));
+            view["retry"] = json!(target.command("rollback"));
             view
         }
         RollbackReply::NotAllowed {
@@ -173,7 +168,7 @@ pub fn render_rollback_reply(reply: &RollbackReply, marker: &str) -> Result<Stri
                 _ => {}
             }
             for op in ["stop", "cancel"] {
-                view[op] = json!(apply_command(op, &target.apply_id, &target.environment));
+                view[op] = json!(target.command(op));
             }
             view
         }
@@ -190,7 +185,7 @@ pub fn render_rollback_reply(reply: &RollbackReply, marker: &str) -> Result<Stri
         RollbackReply::PlanFailed { target, error } => {
             let mut view = about("plan_failed", target);
             view["error"] = json!(error);
-            view["retry"] = json!(rollback_command(&target.apply_id, &target.environment));
+            view["retry"] = json!(target.command("rollback"));
             view
         }
         RollbackReply::NoRollbackPlan { environment } => {

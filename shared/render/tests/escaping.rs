@@ -10,7 +10,7 @@ use schemabot_domain::job::Reply;
 use schemabot_domain::{Login, State};
 use schemabot_render::{
     render_cutover_reply, render_cutover_triggered, render_progress, render_progress_finalized,
-    render_reply, render_summary, Actor, CutoverReply, CutoverTarget,
+    render_reply, render_summary, Actor, CutoverReply, CutoverTarget, Denial,
 };
 
 /// Everything at once: a team ping, HTML, a link, an image, backticks, a table pipe, a new
@@ -274,15 +274,19 @@ fn cutover_replies_and_the_triggered_comment() {
         },
         CutoverReply::PermissionDenied {
             target: target.clone(),
-            login: Login(NASTY.into()),
-            required: NASTY.into(),
-            actual: Some(NASTY.into()),
+            denied: Denial {
+                login: Login(NASTY.into()),
+                required: NASTY,
+                actual: Some(NASTY),
+            },
         },
         CutoverReply::PermissionDenied {
             target: target.clone(),
-            login: Login(NASTY.into()),
-            required: NASTY.into(),
-            actual: None,
+            denied: Denial {
+                login: Login(NASTY.into()),
+                required: NASTY,
+                actual: None,
+            },
         },
         CutoverReply::NotAvailable {
             target: target.clone(),

@@ -11,7 +11,7 @@ use schemabot_domain::job::Reply;
 use schemabot_domain::{ApplyId, Environment, Login, State};
 use schemabot_render::{
     render_cutover_reply, render_cutover_triggered, render_reply, Actor, CutoverReply,
-    CutoverTarget,
+    CutoverTarget, Denial,
 };
 
 const MARKER: &str = "reply:octo-org/shop:987654";
@@ -272,9 +272,11 @@ fn environment_mismatch() {
 fn permission_denied() {
     let body = cutover(CutoverReply::PermissionDenied {
         target: target(),
-        login: Login("bob".into()),
-        required: "maintain".into(),
-        actual: Some("write".into()),
+        denied: Denial {
+            login: Login("bob".into()),
+            required: "maintain",
+            actual: Some("write"),
+        },
     });
     assert!(body.starts_with("## Permission Denied\n\n"));
     assert!(body.contains("@bob, cutting over apply `apply-0123456789abcdef` requires `maintain` permission on this repository; you have `write`."));
@@ -286,9 +288,11 @@ fn permission_denied() {
 fn permission_unverifiable_fails_closed() {
     let body = cutover(CutoverReply::PermissionDenied {
         target: target(),
-        login: Login("bob".into()),
-        required: "write".into(),
-        actual: None,
+        denied: Denial {
+            login: Login("bob".into()),
+            required: "write",
+            actual: None,
+        },
     });
     assert!(body.contains("could not confirm your permission"));
     insta::assert_snapshot!("cutover_permission_unverified", body);

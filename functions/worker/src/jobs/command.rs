@@ -8,7 +8,7 @@ pub(crate) use apply_checks::ApplyRefusal;
 
 use crate::jobs::permission::{self, PermissionCheck};
 use crate::outcome::{Attempt, JobError};
-use crate::post::{hidden_marker, post_once, ReplyTo};
+use crate::post::ReplyTo;
 use crate::Worker;
 use chrono::Utc;
 use schemabot_domain::apply::{Apply, AuditEvent};
@@ -215,11 +215,12 @@ impl<'a> Command<'a> {
     pub fn reply_to(&self, apply: &Apply) -> ReplyTo {
         match self.source {
             Source::Comment(origin) => ReplyTo::comment(self.worker, origin),
-            Source::Cli { .. } => ReplyTo {
-                github: self.worker.github.installation(apply.installation_id),
-                repository: apply.repository.clone(),
-                pr: apply.pr,
-            },
+            Source::Cli { .. } => ReplyTo::new(
+                self.worker,
+                apply.installation_id,
+                &apply.repository,
+                apply.pr,
+            ),
         }
     }
 
@@ -231,16 +232,9 @@ impl<'a> Command<'a> {
         marker_id: &str,
         body: &str,
     ) -> Result<(), JobError> {
-        post_once(
-            &to.github,
-            &to.repository,
-            to.pr,
-            &hidden_marker(marker_id),
-            body,
-            &self.worker.store,
-        )
-        .await
-        .map(drop)
+        to.post_once(&self.worker.store, marker_id, body)
+            .await
+            .map(drop)
     }
 }
 

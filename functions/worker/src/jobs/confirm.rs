@@ -114,9 +114,7 @@ impl Texts {
             },
         }
     }
-}
 
-impl Texts {
     /// The refusal of this confirmation on `key`, whose plan stays locked.
     fn refused(&self, key: &LockKey, reason: String, detail: Option<String>) -> LockReply {
         LockReply::Refused {

@@ -74,16 +74,10 @@ impl ControlRun<'_> {
                 target: target.clone(),
                 requested: self.job.environment.clone(),
             }),
-            Some(ApplyRefusal::PermissionDenied {
-                login,
-                required,
-                actual,
-            }) => Some(ControlReply::PermissionDenied {
+            Some(ApplyRefusal::PermissionDenied(denied)) => Some(ControlReply::PermissionDenied {
                 op,
                 environment: apply.environment.clone(),
-                login: login.0,
-                required: required.as_str().to_string(),
-                actual: actual.map(|p| p.as_str().to_string()),
+                denied,
             }),
         };
         if let Some(reply) = refused {

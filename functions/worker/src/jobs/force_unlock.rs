@@ -83,14 +83,11 @@ impl ForceUnlockRun<'_> {
                     .map_err(errors::render)?;
                 return self.reply(&body).await;
             }
-            if let PermissionCheck::Denied { actual, .. } =
+            if let PermissionCheck::Denied(denied) =
                 self.command.authorize_at(Permission::Admin).await?
             {
                 self.refused(Outcome::PermissionDenied, None).await;
-                let reply = ForceUnlockReply::PermissionDenied {
-                    login: origin.commenter.0.clone(),
-                    actual: actual.map(|p| p.as_str().to_string()),
-                };
+                let reply = ForceUnlockReply::PermissionDenied(denied);
                 let body = render_force_unlock_reply(&reply, self.command.job_id)
                     .map_err(errors::render)?;
                 return self.reply(&body).await;
@@ -225,15 +222,12 @@ impl ForceUnlockRun<'_> {
                 let marker_id = format!("{}:owner", self.command.job_id);
                 let body =
                     render_lock_released_notice(&notice, &marker_id).map_err(errors::render)?;
-                let to = ReplyTo {
-                    github: self
-                        .command
-                        .worker
-                        .github
-                        .installation(holder.installation_id),
-                    repository: holder.owner.repository.clone(),
-                    pr: holder.owner.pr,
-                };
+                let to = ReplyTo::new(
+                    self.command.worker,
+                    holder.installation_id,
+                    &holder.owner.repository,
+                    holder.owner.pr,
+                );
                 self.command.post_once(&to, &marker_id, &body).await?;
                 ForceUnlockReply::Released {
                     database,

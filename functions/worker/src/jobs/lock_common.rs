@@ -64,16 +64,13 @@ impl<'a> CommandContext<'a> {
         command: LockCommand,
         environment: &Environment,
     ) -> Result<bool, JobError> {
-        let PermissionCheck::Denied { required, actual } = self.authorize(environment).await?
-        else {
+        let PermissionCheck::Denied(denied) = self.authorize(environment).await? else {
             return Ok(false);
         };
         let reply = LockReply::PermissionDenied {
             command,
             environment: environment.to_string(),
-            login: self.origin.commenter.0.clone(),
-            required: required.as_str().to_string(),
-            actual: actual.map(|p| p.as_str().to_string()),
+            denied,
         };
         self.reply("", &reply).await?;
         Ok(true)
@@ -117,11 +114,7 @@ impl<'a> CommandContext<'a> {
 
     /// Posts an already rendered body carrying `marker_id`, once, on the command's PR.
     pub async fn post(&self, marker_id: &str, body: &str) -> Result<(), JobError> {
-        let to = ReplyTo {
-            github: self.github.clone(),
-            repository: self.origin.repository.clone(),
-            pr: self.origin.pr,
-        };
+        let to = ReplyTo::comment(self.worker, self.origin);
         self.command.post_once(&to, marker_id, body).await
     }
 

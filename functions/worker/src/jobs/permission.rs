@@ -7,16 +7,14 @@ use crate::outcome::{Attempt, JobError};
 use crate::Worker;
 use schemabot_domain::{InstallationId, Login, Repository};
 use schemabot_github::Permission;
+use schemabot_render::Denial;
 
 /// The outcome of a permission check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PermissionCheck {
     Granted,
     /// `actual` is `None` when GitHub did not answer (fail closed).
-    Denied {
-        required: Permission,
-        actual: Option<Permission>,
-    },
+    Denied(Denial),
 }
 
 /// Checks that `login` has at least `required` on `repository` (fail closed, as above).
@@ -29,19 +27,20 @@ pub(crate) async fn check(
     attempt: Attempt,
 ) -> Result<PermissionCheck, JobError> {
     let github = worker.github.installation(installation);
-    match github.collaborator_permission(repository, login).await {
-        Ok(actual) if actual.at_least(required) => Ok(PermissionCheck::Granted),
-        Ok(actual) => Ok(PermissionCheck::Denied {
-            required,
-            actual: Some(actual),
-        }),
-        Err(error) if error.is_transient() && !attempt.is_final() => Err(errors::github(error)),
+    let actual = match github.collaborator_permission(repository, login).await {
+        Ok(actual) if actual.at_least(required) => return Ok(PermissionCheck::Granted),
+        Ok(actual) => Some(actual.as_str()),
+        Err(error) if error.is_transient() && !attempt.is_final() => {
+            return Err(errors::github(error))
+        }
         Err(error) => {
             tracing::warn!(%error, "permission could not be verified; refusing (fail closed)");
-            Ok(PermissionCheck::Denied {
-                required,
-                actual: None,
-            })
+            None
         }
-    }
+    };
+    Ok(PermissionCheck::Denied(Denial {
+        login: login.clone(),
+        required: required.as_str(),
+        actual,
+    }))
 }

@@ -15,7 +15,7 @@ use crate::post::{hidden_marker, post_once, ReplyTo};
 use crate::Worker;
 use chrono::Utc;
 use schemabot_domain::audit::{EventKind, Outcome};
-use schemabot_domain::job::{CommentOrigin, PlanJob, PlanTrigger};
+use schemabot_domain::job::{PlanJob, PlanTrigger};
 use schemabot_domain::lock::{LockEvent, LockKey, LockOwner};
 use schemabot_domain::{Database, Environment};
 use schemabot_github::{InstallationClient, Permission};
@@ -41,31 +41,16 @@ pub async fn run(
     attempt: Attempt,
 ) -> Result<(), JobError> {
     let github = worker.github.installation(job.installation_id);
-    if let PlanTrigger::Comment {
-        comment_id,
-        commenter,
-    } = &job.trigger
-    {
-        let origin = CommentOrigin {
-            delivery_id: job.delivery_id.clone(),
-            installation_id: job.installation_id,
-            repository: job.repository.clone(),
-            pr: job.pr,
-            comment_id: *comment_id,
-            commenter: commenter.clone(),
-        };
+    if let Some(origin) = job.comment_origin() {
         let command = Command::new(worker, "plan", &origin, job_id, attempt);
         command.acknowledge().await;
         // Plans show the live schema's DDL: asking for one needs the environments' read minimum.
         let (environment, required) = read_requirement(worker, job);
-        if let PermissionCheck::Denied { required, actual } = command.authorize_at(required).await?
-        {
+        if let PermissionCheck::Denied(denied) = command.authorize_at(required).await? {
             let reply = LockReply::PermissionDenied {
                 command: LockCommand::Plan,
                 environment,
-                login: commenter.0.clone(),
-                required: required.as_str().to_string(),
-                actual: actual.map(|p| p.as_str().to_string()),
+                denied,
             };
             let body = render_lock_reply(&reply, job_id).map_err(errors::render)?;
             let to = ReplyTo::comment(worker, &origin);
@@ -96,15 +81,9 @@ pub async fn run(
         Discovery::TooLarge(too_large) => {
             tracing::warn!(?too_large, "the PR is too large to plan");
             let body = render_plan_too_large(&too_large.view(), job_id).map_err(errors::render)?;
-            post_once(
-                &github,
-                &job.repository,
-                job.pr,
-                &hidden_marker(job_id),
-                &body,
-                &worker.store,
-            )
-            .await?;
+            ReplyTo::new(worker, job.installation_id, &job.repository, job.pr)
+                .post_once(&worker.store, job_id, &body)
+                .await?;
             return Ok(());
         }
     };

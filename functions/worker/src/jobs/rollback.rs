@@ -54,11 +54,7 @@ pub async fn run(
     else {
         return answer.without_apply(&job.apply_id).await;
     };
-    let target = RollbackTarget {
-        apply_id: apply.id.clone(),
-        database: apply.database.clone(),
-        environment: apply.environment.clone(),
-    };
+    let target = RollbackTarget::of(&apply);
     let command = &answer.command;
     let refused = match command.check_apply(&apply, &job.environment).await? {
         None => review_refusal(command, &apply).await?,
@@ -78,16 +74,10 @@ pub async fn run(
             };
             return answer.reply(&apply, &reply).await;
         }
-        Some(ApplyRefusal::PermissionDenied {
-            login,
-            required,
-            actual,
-        }) => Some(LockReply::PermissionDenied {
+        Some(ApplyRefusal::PermissionDenied(denied)) => Some(LockReply::PermissionDenied {
             command: LockCommand::Rollback,
             environment: apply.environment.to_string(),
-            login: login.0,
-            required: required.as_str().to_string(),
-            actual: actual.map(|p| p.as_str().to_string()),
+            denied,
         }),
     };
     if let Some(reply) = refused {

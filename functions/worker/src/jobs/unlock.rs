@@ -8,7 +8,7 @@ use crate::jobs::command;
 use crate::jobs::lock_common::CommandContext;
 use crate::lock_audit;
 use crate::outcome::{Attempt, JobError};
-use crate::post::{hidden_marker, post_once};
+use crate::post::ReplyTo;
 use crate::Worker;
 use chrono::Utc;
 use schemabot_aws::store::Released;
@@ -125,17 +125,10 @@ pub async fn run(
         &Outcome::Unlocked,
     );
     let body = render_lock_reply(&reply, job_id).map_err(errors::render)?;
-    let github = worker.github.installation(job.installation_id());
-    post_once(
-        &github,
-        &owner.repository,
-        owner.pr,
-        &hidden_marker(job_id),
-        &body,
-        &worker.store,
-    )
-    .await
-    .map(|_| ())
+    ReplyTo::new(worker, job.installation_id(), &owner.repository, owner.pr)
+        .post_once(&worker.store, job_id, &body)
+        .await
+        .map(drop)
 }
 
 fn target(key: &LockKey, apply_id: Option<String>) -> LockedTarget {

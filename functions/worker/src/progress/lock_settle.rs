@@ -12,9 +12,9 @@
 
 use crate::apply_start::{apply_spec, record_rollback_source, register};
 use crate::errors;
-use crate::jobs::lock_common::apply_text;
+use crate::jobs::lock_common::{apply_text, confirm_text};
 use crate::outcome::JobError;
-use crate::post::{hidden_marker, post_once};
+use crate::post::ReplyTo;
 use crate::Worker;
 use chrono::Utc;
 use schemabot_aws::store::LockToSettle;
@@ -22,7 +22,7 @@ use schemabot_aws::WriteOutcome;
 use schemabot_domain::audit::{EventKind, Outcome};
 use schemabot_domain::lock::{Lock, LockEvent, LockStage};
 use schemabot_domain::ApplyId;
-use schemabot_render::{command_text, render_lock_reply, LockCommand, LockReply};
+use schemabot_render::{render_lock_reply, LockCommand, LockReply};
 use schemabot_tern::ApplyOutcome;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -282,15 +282,11 @@ async fn tell(
     reason: &str,
     still_locked: bool,
 ) -> Result<(), JobError> {
-    let environment = lock.key.environment.as_str();
+    let (environment, database) = (&lock.key.environment, Some(&lock.key.database));
     let retry = if still_locked {
-        command_text(
-            "apply-confirm",
-            environment,
-            Some(lock.key.database.as_str()),
-        )
+        confirm_text(environment, database, false)
     } else {
-        apply_text(&lock.key.environment, Some(&lock.key.database))
+        apply_text(environment, database)
     };
     let reply = LockReply::Refused {
         command: LockCommand::ApplyConfirm,
@@ -302,15 +298,9 @@ async fn tell(
     };
     let marker_id = format!("lock-settle:{command_id}:{}", lock.key);
     let body = render_lock_reply(&reply, &marker_id).map_err(errors::render)?;
-    let github = worker.github.installation(lock.installation_id);
-    post_once(
-        &github,
-        &lock.owner.repository,
-        lock.owner.pr,
-        &hidden_marker(&marker_id),
-        &body,
-        &worker.store,
-    )
-    .await
-    .map(drop)
+    let owner = &lock.owner;
+    ReplyTo::new(worker, lock.installation_id, &owner.repository, owner.pr)
+        .post_once(&worker.store, &marker_id, &body)
+        .await
+        .map(drop)
 }

@@ -4,7 +4,7 @@
 
 use crate::errors;
 use crate::outcome::JobError;
-use crate::post::{hidden_marker, post_once};
+use crate::post::ReplyTo;
 use crate::progress::comments::{progress_body, progress_hash, progress_record};
 use crate::progress::poll::continue_chain;
 use crate::Worker;
@@ -88,17 +88,10 @@ async fn post_progress_comment(
     // A new apply was never stopped: no resume deadline.
     let body = progress_body(apply, tasks, None, now)?;
     let hash = progress_hash(apply, tasks, None)?;
-    let github = worker.github.installation(apply.installation_id);
-    let marker = hidden_marker(&tracked(&apply.id, CommentKind::Progress));
-    let comment_id = post_once(
-        &github,
-        &apply.repository,
-        apply.pr,
-        &marker,
-        &body,
-        &worker.store,
-    )
-    .await?;
+    let marker_id = tracked(&apply.id, CommentKind::Progress);
+    let comment_id = ReplyTo::new(worker, apply.installation_id, &apply.repository, apply.pr)
+        .post_once(&worker.store, &marker_id, &body)
+        .await?;
     let record = progress_record(apply, comment_id, hash, now);
     if let WriteOutcome::ConditionFailed { current } = worker
         .store

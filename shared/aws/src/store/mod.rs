@@ -22,7 +22,7 @@ pub use post::{PostClaim, POST_RETENTION};
 
 use crate::codec::{attr, s, DecodeError, Item};
 use crate::condition::{Condition, Expression, UpdateSpec};
-use crate::error::{is_transient_code, StoreError};
+use crate::error::{is_transient_code, SdkFailure, StoreError};
 use crate::DynamoClient;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -135,13 +135,17 @@ pub(crate) fn decode_current<C>(
     Ok(item.map(decode).transpose()?)
 }
 
-/// A refused conditional write, carrying the refusing item decoded.
-fn refused<T, C>(
-    current: Option<&Item>,
+/// A conditional write's result as a [`WriteOutcome`]: `written`, or the refusing item decoded.
+fn outcome<T, C, R>(
+    result: Result<R, Option<&Item>>,
+    written: T,
     decode: Decoder<C>,
 ) -> Result<WriteOutcome<T, C>, StoreError> {
-    Ok(WriteOutcome::ConditionFailed {
-        current: decode_current(current, decode)?,
+    Ok(match result {
+        Ok(_) => WriteOutcome::Written(written),
+        Err(current) => WriteOutcome::ConditionFailed {
+            current: decode_current(current, decode)?,
+        },
     })
 }
 
@@ -263,19 +267,17 @@ impl Store {
             let codes = cancelled.failure_codes();
             let transient = !codes.is_empty() && codes.iter().all(|c| is_transient_code(c));
             let message = format!("transaction cancelled: {}", codes.join(", "));
-            if !transient {
-                return Err(StoreError::Permanent {
+            if !transient || attempt >= TRANSACTION_ATTEMPTS {
+                return Err(StoreError::Sdk(SdkFailure {
                     operation: OP,
-                    code: "TransactionCanceledException".to_string(),
+                    code: if transient {
+                        codes.join(",")
+                    } else {
+                        "TransactionCanceledException".to_string()
+                    },
                     message,
-                });
-            }
-            if attempt >= TRANSACTION_ATTEMPTS {
-                return Err(StoreError::Transient {
-                    operation: OP,
-                    code: codes.join(","),
-                    message,
-                });
+                    transient,
+                }));
             }
             tracing::debug!(attempt, %message, "retrying a conflicting transaction");
             tokio::time::sleep(TRANSACTION_BACKOFF * 2u32.pow(attempt - 1)).await;
@@ -360,10 +362,8 @@ impl Store {
         written: T,
         decode: Decoder<C>,
     ) -> Result<WriteOutcome<T, C>, StoreError> {
-        match self.update_item(key, spec).await? {
-            Ok(()) => Ok(WriteOutcome::Written(written)),
-            Err(current) => refused(current.as_ref(), decode),
-        }
+        let result = self.update_item(key, spec).await?;
+        outcome(result.as_ref().map_err(Option::as_ref), written, decode)
     }
 
     /// [`Store::put_item`] as a [`WriteOutcome`]: `written`, or the refusing item decoded.
@@ -374,10 +374,8 @@ impl Store {
         written: T,
         decode: Decoder<C>,
     ) -> Result<WriteOutcome<T, C>, StoreError> {
-        match self.put_item(item, condition).await? {
-            Ok(()) => Ok(WriteOutcome::Written(written)),
-            Err(current) => refused(current.as_ref(), decode),
-        }
+        let result = self.put_item(item, condition).await?;
+        outcome(result.as_ref().map_err(Option::as_ref), written, decode)
     }
 
     /// [`Store::transact`] as a [`WriteOutcome`] whose first action is the guarded one: `written`,
@@ -388,10 +386,8 @@ impl Store {
         written: T,
         decode: Decoder<C>,
     ) -> Result<WriteOutcome<T, C>, StoreError> {
-        match self.transact(actions).await? {
-            Ok(()) => Ok(WriteOutcome::Written(written)),
-            Err(cancelled) => refused(cancelled.item(0), decode),
-        }
+        let result = self.transact(actions).await?;
+        outcome(result.as_ref().map_err(|c| c.item(0)), written, decode)
     }
 
     /// One strongly consistent `GetItem`, decoded.

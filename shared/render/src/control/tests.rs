@@ -1,4 +1,5 @@
 use super::*;
+use schemabot_domain::Login;
 
 fn target() -> CutoverTarget {
     CutoverTarget {
@@ -182,9 +183,11 @@ fn the_other_answers() {
             ControlReply::PermissionDenied {
                 op: ControlOp::Cancel,
                 environment: env(),
-                login: "rita".into(),
-                required: "write".into(),
-                actual: Some("read".into()),
+                denied: Denial {
+                    login: Login("rita".into()),
+                    required: "write",
+                    actual: Some("read"),
+                },
             },
         ),
     ];

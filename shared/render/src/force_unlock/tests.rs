@@ -3,6 +3,15 @@ use schemabot_domain::Login;
 
 const MARKER: &str = "unlock:acme/schemas:1001";
 
+/// Below the admin minimum force unlocks need.
+fn admin_denied(login: &str, actual: Option<&'static str>) -> Denial {
+    Denial {
+        login: Login(login.into()),
+        required: "admin",
+        actual,
+    }
+}
+
 fn reply(reply: ForceUnlockReply) -> String {
     render_force_unlock_reply(&reply, MARKER).unwrap()
 }
@@ -57,17 +66,16 @@ fn kept_while_applying_or_confirming() {
 fn permission_denied() {
     insta::assert_snapshot!(
         "force_unlock_permission_denied",
-        reply(ForceUnlockReply::PermissionDenied {
-            login: "mallory".into(),
-            actual: Some("write".into()),
-        })
+        reply(ForceUnlockReply::PermissionDenied(admin_denied(
+            "mallory",
+            Some("write")
+        )))
     );
     insta::assert_snapshot!(
         "force_unlock_permission_unverified",
-        reply(ForceUnlockReply::PermissionDenied {
-            login: "mallory".into(),
-            actual: None,
-        })
+        reply(ForceUnlockReply::PermissionDenied(admin_denied(
+            "mallory", None
+        )))
     );
 }
 
@@ -113,9 +121,9 @@ fn user_text_is_escaped() {
     });
     assert!(!body.contains("<img"), "{body}");
     assert!(!body.contains("@team"), "{body}");
-    let denied = reply(ForceUnlockReply::PermissionDenied {
-        login: "*bold*".into(),
-        actual: Some("`write`".into()),
-    });
+    let denied = reply(ForceUnlockReply::PermissionDenied(admin_denied(
+        "*bold*",
+        Some("`write`"),
+    )));
     assert!(!denied.contains("*bold*"), "{denied}");
 }

@@ -1,4 +1,5 @@
 use super::*;
+use schemabot_domain::Login;
 
 const MARKER: &str = "apply:acme/schemas:1001";
 
@@ -160,16 +161,17 @@ fn permission_denied() {
     insta::assert_snapshot!(render(LockReply::PermissionDenied {
         command: LockCommand::ApplyConfirm,
         environment: "production".into(),
-        login: "mallory".into(),
-        required: "maintain".into(),
-        actual: Some("write".into()),
+        denied: Denial {
+            login: Login("mallory".into()),
+            required: "maintain",
+            actual: Some("write"),
+        },
     }));
 }
 
 #[test]
 fn review_required() {
     use schemabot_domain::review::{Owner, ReviewerRole, Shortfall};
-    use schemabot_domain::Login;
     let login = |name: &str| Login(name.to_string());
     insta::assert_snapshot!(
         "review_required",

@@ -11,9 +11,8 @@ use crate::post::ReplyTo;
 use schemabot_domain::apply::Apply;
 use schemabot_domain::audit::EventKind;
 use schemabot_domain::ownership::OwnershipRefusal;
-use schemabot_domain::{Environment, Login};
-use schemabot_github::Permission;
-use schemabot_render::render_not_owned;
+use schemabot_domain::Environment;
+use schemabot_render::{render_not_owned, Denial};
 
 /// Why a command on an apply stops before its own decision.
 #[derive(Debug)]
@@ -24,13 +23,8 @@ pub(crate) enum ApplyRefusal {
     EnvironmentMismatch,
     /// The apply's repository may not change its database (the configuration changed).
     NotOwned(OwnershipRefusal),
-    /// The commenter lacks the environment's minimum (`actual`: `None` when GitHub did not
-    /// answer; fail closed).
-    PermissionDenied {
-        login: Login,
-        required: Permission,
-        actual: Option<Permission>,
-    },
+    /// The commenter lacks the environment's minimum.
+    PermissionDenied(Denial),
 }
 
 impl Command<'_> {
@@ -59,16 +53,9 @@ impl Command<'_> {
         ) {
             return Ok(Some(ApplyRefusal::NotOwned(refusal)));
         }
-        let permission = self.authorize(&apply.environment).await?;
-        Ok(match (permission, self.origin()) {
-            (PermissionCheck::Denied { required, actual }, Some(origin)) => {
-                Some(ApplyRefusal::PermissionDenied {
-                    login: origin.commenter.clone(),
-                    required,
-                    actual,
-                })
-            }
-            _ => None,
+        Ok(match self.authorize(&apply.environment).await? {
+            PermissionCheck::Denied(denied) => Some(ApplyRefusal::PermissionDenied(denied)),
+            PermissionCheck::Granted => None,
         })
     }
 

@@ -14,7 +14,6 @@ use schemabot_aws::WriteOutcome;
 use schemabot_domain::apply::{Apply, AuditEvent};
 use schemabot_domain::audit::EventKind;
 use schemabot_domain::control::{decide_control, ControlDecision, ControlOp};
-use schemabot_domain::job::CommandSource;
 use schemabot_domain::state::transition::is_allowed;
 use schemabot_domain::State;
 use schemabot_render::{ControlReply, CutoverTarget};
@@ -324,10 +323,7 @@ impl ControlRun<'_> {
             ControlAnswer::Accepted { resume_deadline } => ControlReply::Accepted {
                 op: self.job.op,
                 target,
-                requested_by: Some(match &self.job.source {
-                    CommandSource::PrComment(origin) => format!("@{}", origin.commenter),
-                    CommandSource::Cli { actor, .. } => format!("{actor} (SchemaBot CLI)"),
-                }),
+                requested_by: Some(display_actor(&self.cmd.actor_id())),
                 resume_deadline,
             },
             ControlAnswer::NotAccepted { message } => ControlReply::NotAccepted {

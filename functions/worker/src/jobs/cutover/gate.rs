@@ -35,8 +35,7 @@ impl Run<'_> {
             None => {
                 let source = &self.job.source;
                 let attempt = self.cmd.attempt;
-                let gate = review_gate::cutover_refusal(worker, source, &apply, attempt).await?;
-                gate.map(|reply| (Outcome::ReviewRequired, reply))
+                review_gate::cutover_refusal(worker, source, &apply, attempt).await?
             }
             Some(ApplyRefusal::OtherPullRequest) => {
                 self.cmd
@@ -55,29 +54,16 @@ impl Run<'_> {
                     .refuse_not_owned(&reply_to, &apply, EventKind::CutoverRefused, &refusal)
                     .await;
             }
-            Some(ApplyRefusal::EnvironmentMismatch) => Some((
-                Outcome::EnvironmentMismatch,
-                CutoverReply::EnvironmentMismatch {
-                    target,
-                    requested: self.job.environment.clone(),
-                },
-            )),
-            Some(ApplyRefusal::PermissionDenied {
-                login,
-                required,
-                actual,
-            }) => Some((
-                Outcome::PermissionDenied,
-                CutoverReply::PermissionDenied {
-                    target,
-                    login,
-                    required: required.as_str().to_string(),
-                    actual: actual.map(|p| p.as_str().to_string()),
-                },
-            )),
+            Some(ApplyRefusal::EnvironmentMismatch) => Some(CutoverReply::EnvironmentMismatch {
+                target,
+                requested: self.job.environment.clone(),
+            }),
+            Some(ApplyRefusal::PermissionDenied(denied)) => {
+                Some(CutoverReply::PermissionDenied { target, denied })
+            }
         };
-        if let Some((outcome, reply)) = refused {
-            return self.refuse(&reply_to, &apply, outcome, reply).await;
+        if let Some(reply) = refused {
+            return self.refuse(&reply_to, &apply, reply).await;
         }
         self.gate_and_claim(apply, &reply_to).await
     }
@@ -97,43 +83,17 @@ impl Run<'_> {
             if ours {
                 return self.resume(apply, reply_to).await;
             }
-            match apply.state {
-                State::WaitingForCutover if apply.claim.is_none() => {}
+            let target = CutoverTarget::of(&apply);
+            let refused = match apply.state {
+                State::WaitingForCutover if apply.claim.is_none() => None,
                 State::WaitingForCutover | State::CuttingOver | State::Completed => {
-                    return self
-                        .refuse(
-                            reply_to,
-                            &apply,
-                            Outcome::AlreadyTriggered,
-                            CutoverReply::already_triggered(&apply),
-                        )
-                        .await;
+                    Some(CutoverReply::already_triggered(&apply))
                 }
-                State::Recovering => {
-                    return self
-                        .refuse(
-                            reply_to,
-                            &apply,
-                            Outcome::Recovering,
-                            CutoverReply::Recovering {
-                                target: CutoverTarget::of(&apply),
-                            },
-                        )
-                        .await;
-                }
-                state => {
-                    return self
-                        .refuse(
-                            reply_to,
-                            &apply,
-                            Outcome::NotAvailable,
-                            CutoverReply::NotAvailable {
-                                target: CutoverTarget::of(&apply),
-                                state,
-                            },
-                        )
-                        .await;
-                }
+                State::Recovering => Some(CutoverReply::Recovering { target }),
+                state => Some(CutoverReply::NotAvailable { target, state }),
+            };
+            if let Some(reply) = refused {
+                return self.refuse(reply_to, &apply, reply).await;
             }
             let now = Utc::now();
             let claim = CutoverClaim {
@@ -174,12 +134,7 @@ impl Run<'_> {
                 }
             }
         }
-        self.refuse(
-            reply_to,
-            &apply,
-            Outcome::AlreadyTriggered,
-            CutoverReply::already_triggered(&apply),
-        )
-        .await
+        let reply = CutoverReply::already_triggered(&apply);
+        self.refuse(reply_to, &apply, reply).await
     }
 }

@@ -55,9 +55,9 @@ impl Run<'_> {
         &self,
         reply_to: &ReplyTo,
         apply: &Apply,
-        outcome: Outcome,
         reply: CutoverReply,
     ) -> Result<(), JobError> {
+        let outcome = reply.outcome();
         self.cmd.count(&outcome);
         self.cmd
             .audit(apply, EventKind::CutoverRefused, outcome, None)

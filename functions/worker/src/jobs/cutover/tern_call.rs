@@ -75,14 +75,11 @@ impl Run<'_> {
                 if in_flight(&apply) {
                     return Err(wait_for_it());
                 }
-                match self.sentinel_present(&apply).await {
-                    Ok(false) => {
-                        tracing::info!("sentinel is gone: the earlier Tern call took effect");
-                        self.finish(apply, reply_to).await
-                    }
-                    Ok(true) => self.trigger(apply, reply_to, CallMark::Needed).await,
-                    Err(error) => Err(error),
+                if self.sentinel_present(&apply).await? {
+                    return self.trigger(apply, reply_to, CallMark::Needed).await;
                 }
+                tracing::info!("sentinel is gone: the earlier Tern call took effect");
+                self.finish(apply, reply_to).await
             }
             state => {
                 tracing::warn!(%state, "claimed apply left the waiting state; nothing to trigger");

@@ -217,17 +217,15 @@ impl<'a> Arguments<'a> {
             });
         }
         if self.force {
-            return match (database, environment) {
-                (Some(database), Some(environment)) => Ok(Command::ForceUnlock {
-                    database,
-                    environment,
-                }),
-                (None, _) => Err(ParseError::InvalidDatabase {
-                    command,
-                    given: String::new(),
-                }),
-                (_, None) => Err(ParseError::MissingEnvironment { command }),
+            // Both were required above; the fallbacks only keep this free of `unwrap`.
+            let missing_database = ParseError::InvalidDatabase {
+                command,
+                given: String::new(),
             };
+            return Ok(Command::ForceUnlock {
+                database: database.ok_or(missing_database)?,
+                environment: environment.ok_or(ParseError::MissingEnvironment { command })?,
+            });
         }
         build(command, apply_id, environment, database, self.flags)
     }
