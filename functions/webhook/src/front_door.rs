@@ -45,6 +45,7 @@ pub struct WebhookRequest {
 }
 
 impl WebhookRequest {
+    /// Header names are kept as the sender wrote them: read them only through [`Self::header`].
     pub fn new(headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
         WebhookRequest { headers, body }
     }

@@ -71,7 +71,8 @@ pub enum CutoverReply {
 }
 
 impl CutoverReply {
-    /// The outcome metrics and audit events record.
+    /// The outcome metrics and audit events record for this reply as a refusal (a `Failed`
+    /// reply whose Tern call may have worked is recorded as an unknown outcome by its caller).
     pub fn outcome(&self) -> Outcome {
         match self {
             CutoverReply::ApplyNotFound { .. } => Outcome::ApplyNotFound,

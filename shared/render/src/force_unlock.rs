@@ -83,7 +83,7 @@ pub fn render_force_unlock_reply(
         }),
         ForceUnlockReply::PermissionDenied(denied) => json!({
             "kind": "permission_denied", "login": denied.login, "actual": denied.actual,
-            "command": "schemabot unlock --force", "required": denied.required,
+            "command": "schemabot unlock --force", "required": "admin",
         }),
     };
     view["usage"] = json!(USAGE);

@@ -130,7 +130,8 @@ impl<'a> Command<'a> {
     }
 
     /// Whether the commenter has at least `required`. Fails closed: when GitHub cannot answer,
-    /// the job is retried, and the command refused on the final attempt. The CLI is granted.
+    /// the job is retried, and the command refused on the final attempt. The CLI is granted here
+    /// and nowhere else: IAM authorised it.
     pub async fn authorize_at(&self, required: Permission) -> Result<PermissionCheck, JobError> {
         let Source::Comment(origin) = self.source else {
             return Ok(PermissionCheck::Granted);
