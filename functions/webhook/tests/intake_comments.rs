@@ -133,23 +133,25 @@ async fn every_argument_error_lands_as_the_right_reply_job() {
     }
 }
 
-#[tokio::test]
-async fn a_plan_comment_becomes_a_plan_job() {
+/// Sends `comment` on a fresh harness, expects it accepted as a `kind` job, and returns the
+/// jobs queued.
+async fn enqueued(comment: &str, kind: &str) -> Vec<Job> {
     let h = harness().await;
     let (status, body) = h
         .send(signed(
             HTTP_V2,
             "issue_comment",
             &unique("d-"),
-            &comment_payload("schemabot plan -e staging -d payments"),
+            &comment_payload(comment),
         ))
         .await;
-    assert_eq!(
-        (status, body["job"].as_str()),
-        (202, Some("plan")),
-        "{body}"
-    );
-    let jobs = h.queued_jobs().await;
+    assert_eq!((status, body["job"].as_str()), (202, Some(kind)), "{body}");
+    h.queued_jobs().await
+}
+
+#[tokio::test]
+async fn a_plan_comment_becomes_a_plan_job() {
+    let jobs = enqueued("schemabot plan -e staging -d payments", "plan").await;
     match &jobs[..] {
         [Job::Plan(plan)] => {
             assert_eq!(plan.repository.as_str(), "acme-payments/schemas");
@@ -168,21 +170,7 @@ async fn a_plan_comment_becomes_a_plan_job() {
 
 #[tokio::test]
 async fn a_stop_comment_becomes_a_control_job() {
-    let h = harness().await;
-    let (status, body) = h
-        .send(signed(
-            HTTP_V2,
-            "issue_comment",
-            &unique("d-"),
-            &comment_payload("schemabot stop -e staging"),
-        ))
-        .await;
-    assert_eq!(
-        (status, body["job"].as_str()),
-        (202, Some("control")),
-        "{body}"
-    );
-    let jobs = h.queued_jobs().await;
+    let jobs = enqueued("schemabot stop -e staging", "control").await;
     match &jobs[..] {
         [Job::Control(control)] => {
             assert_eq!(control.op, schemabot_domain::control::ControlOp::Stop);

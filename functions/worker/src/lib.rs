@@ -218,7 +218,13 @@ fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
     if let Some(apply_id) = apply_id {
         span.record("apply_id", apply_id.as_str());
     }
-    // The PR (and delivery) of jobs without an asking comment; a comment names its own below.
+    if let Some(origin) = job.comment_origin() {
+        span.record("repo", origin.repository.as_str());
+        span.record("pr", origin.pr.0);
+        span.record("delivery_id", origin.delivery_id.as_str());
+        return span;
+    }
+    // Jobs without an asking comment name their PR (and delivery) themselves.
     match job {
         Job::Unlock(j) => {
             span.record("repo", j.repository().as_str());
@@ -237,11 +243,6 @@ fn job_span(job: &Job, attempt: Attempt) -> tracing::Span {
             span.record("delivery_id", j.delivery_id.as_str());
         }
         _ => {}
-    }
-    if let Some(origin) = job.comment_origin() {
-        span.record("repo", origin.repository.as_str());
-        span.record("pr", origin.pr.0);
-        span.record("delivery_id", origin.delivery_id.as_str());
     }
     span
 }
